@@ -1,0 +1,26 @@
+// Runs one unit of database work for a detached worker actor (one connection each,
+// never on CAF's shared scheduler) and turns database failures into app errors:
+// an unreachable server is UNAVAILABLE (503) and the connection is replaced on the next
+// call; anything else is INTERNAL, logged with its SQLSTATE and never shown to clients.
+#pragma once
+
+#include "actors/app_error.hpp"
+#include "actors/log.hpp"
+#include "persistence/pg.hpp"
+
+#include <caf/expected.hpp>
+
+template <class T, class Work>
+caf::expected<T> with_database(persistence::pg_session& session, Work&& work) {
+  try {
+    return work(session.connection());
+  } catch (const persistence::pg_error& e) {
+    if (e.connection_lost()) {
+      session.discard();
+      logging::warn("database unreachable", {{"error", e.what()}});
+      return unavailable_error();
+    }
+    logging::error("database error", {{"sqlstate", e.sqlstate()}, {"error", e.what()}});
+    return make_app_error(app_error::internal, "INTERNAL", "internal error");
+  }
+}

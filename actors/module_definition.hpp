@@ -1,0 +1,27 @@
+// What a module tells the node about itself (its module.cpp fills one in): its name, its
+// schema migrations, the message types it sends over the network, and the children of
+// its supervisor. The node starts the modules placed on it from these definitions.
+#pragma once
+
+#include "actors/supervisor.hpp"
+#include "config/app_settings.hpp"
+#include "persistence/migration.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <string>
+#include <vector>
+
+struct module_context {
+  std::string name;
+  std::string dsn; // this module's own role
+  const config::app_settings& settings;
+};
+
+struct module_definition {
+  std::string name;
+  std::vector<persistence::migration> (*migrations)();
+  void (*register_types)(caf::actor_system_config& cfg);
+  std::vector<child_spec> (*children)(const module_context& ctx);
+  std::string front; // the child that serves the module's typed interface
+};

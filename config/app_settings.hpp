@@ -1,0 +1,86 @@
+// The validated settings of one process: what caf-application.conf and the command line
+// say, after every key has been checked (see settings_reader.cpp). Plain data; no CAF.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace config {
+
+using millis = std::chrono::milliseconds;
+
+// One process of the cluster: its BASP endpoint, and an HTTP endpoint if it runs the
+// gateway.
+struct node_endpoint {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;
+  std::optional<std::string> http_host;
+  std::optional<uint16_t> http_port;
+
+  bool runs_gateway() const { return http_port.has_value(); }
+};
+
+struct http_settings {
+  int threads = 32;
+  std::size_t max_body_bytes = 1048576;
+  millis request_timeout{5000};
+};
+
+struct database_settings {
+  std::string dsn;         // bootstrap DSN: migrations and role creation only
+  std::string role_prefix; // module roles are <role_prefix><module>
+  std::map<std::string, std::string> module_dsn; // explicit per-module DSNs
+  int pool_size = 4;                             // connections per module
+};
+
+struct supervisor_settings {
+  int max_restarts = 5;
+  millis restart_window{10000};
+};
+
+struct relay_settings {
+  millis poll_interval{1000};
+  int batch_size = 500;
+  millis lease_ttl{2000};
+};
+
+struct delivery_settings {
+  millis backoff_initial{100};
+  millis backoff_max{30000};
+  int max_attempts = 10;
+  millis stale_after{60000};
+};
+
+struct tls_settings {
+  std::string certificate;
+  std::string key;
+  std::string cafile;
+  bool enabled() const { return !certificate.empty(); }
+};
+
+struct app_settings {
+  std::string node = "main";
+  std::vector<node_endpoint> nodes;
+  std::map<std::string, std::vector<std::string>> placement; // module -> nodes
+  http_settings http;
+  std::string admin_token;
+  database_settings database;
+  supervisor_settings supervisor;
+  relay_settings relay;
+  delivery_settings delivery;
+  std::string notifications_outbox_file = "var/notifications.jsonl";
+  std::string bus_backend = "actors";
+  millis remote_request_timeout{800};
+  tls_settings tls;
+
+  const node_endpoint& this_node() const;
+  // Whether `module` is placed on this process's node.
+  bool runs_here(const std::string& module) const;
+};
+
+} // namespace config

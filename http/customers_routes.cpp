@@ -1,0 +1,47 @@
+// POST /customers, GET /customers/{id}, POST /customers/{id}/deactivate (API.md).
+#include "http/json_fields.hpp"
+#include "http/routes.hpp"
+
+#include "modules/customers/api.hpp"
+
+namespace http {
+
+namespace {
+
+nlohmann::json to_json(const customers::customer& c) {
+  return {{"id", c.id},         {"name", c.name},           {"email", c.email},
+          {"status", c.status}, {"createdAt", c.created_at}};
+}
+
+void reply(exchange& ex, int status, const caf::expected<customers::customer>& result) {
+  if (!result)
+    return ex.fail(result.error());
+  if (status == 201)
+    ex.response.set_header("Location", "/customers/" + result->id);
+  ex.ok(status, to_json(*result));
+}
+
+} // namespace
+
+void add_customers_routes(router& routes, module_caller& modules) {
+  using customers::customer;
+  using customers::service;
+  routes.add("POST", "/customers", true, [&modules](exchange& ex) {
+    json_fields fields{ex.body};
+    customers::register_customer request{fields.string("name"), fields.string("email"),
+                                         ex.correlation_id};
+    if (auto issues = fields.merge(customers::check(request)); !issues.empty())
+      return ex.fail(validation_error(issues));
+    reply(ex, 201, modules.call<service, customer>("customers", std::move(request)));
+  });
+  routes.add("GET", "/customers/{id}", false, [&modules](exchange& ex) {
+    reply(ex, 200, modules.call<service, customer>("customers", customers::get_customer{ex.params[0]}));
+  });
+  routes.add("POST", "/customers/{id}/deactivate", false, [&modules](exchange& ex) {
+    reply(ex, 200,
+          modules.call<service, customer>(
+            "customers", customers::deactivate_customer{ex.params[0], ex.correlation_id}));
+  });
+}
+
+} // namespace http

@@ -1,0 +1,176 @@
+// See gateway.hpp. Error precedence follows API.md: 404 (route), 405, 413, 415,
+// 400 MALFORMED_JSON, then whatever the handler finds.
+#include "http/gateway.hpp"
+
+#include "http/json_body.hpp"
+#include "http/routes.hpp"
+
+#include "actors/log.hpp"
+
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
+#include <chrono>
+
+namespace http {
+
+namespace {
+
+bool valid_correlation_id(const std::string& id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  for (unsigned char c : id)
+    if (!std::isalnum(c) && c != '.' && c != '_' && c != ':' && c != '-')
+      return false;
+  return true;
+}
+
+std::string correlation_id_of(const httplib::Request& req) {
+  auto given = req.get_header_value("X-Correlation-Id");
+  if (valid_correlation_id(given))
+    return given;
+  thread_local boost::uuids::random_generator generate;
+  return boost::uuids::to_string(generate());
+}
+
+const char* default_code(int status) {
+  switch (status) {
+    case 404: return "NOT_FOUND";
+    case 405: return "METHOD_NOT_ALLOWED";
+    case 413: return "PAYLOAD_TOO_LARGE";
+    case 414: return "URI_TOO_LONG";
+    case 415: return "UNSUPPORTED_MEDIA_TYPE";
+    case 503: return "UNAVAILABLE";
+  }
+  return status >= 500 ? "INTERNAL" : "BAD_REQUEST";
+}
+
+} // namespace
+
+gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
+                 caf::actor node_supervisor, std::vector<std::string> local_modules)
+    : settings_(settings), modules_(sys, std::move(node_supervisor), settings.http.request_timeout) {
+  add_customers_routes(routes_, modules_);
+  add_inventory_routes(routes_, modules_);
+  add_operations_routes(routes_, modules_, std::move(local_modules),
+                        [this] { return accepting_.load(); });
+
+  // Measured (STACK.md): without TCP_NODELAY every response waits ~40 ms.
+  server_.set_tcp_nodelay(true);
+  server_.set_keep_alive_max_count(10000);
+  server_.set_keep_alive_timeout(2); // bounds how long shutdown waits for idle clients
+  server_.set_read_timeout(5, 0);
+  server_.set_write_timeout(5, 0);
+  // A keep-alive connection holds a pool thread, so the pool is sized by configuration.
+  // cpp-httplib takes ownership of the queue it is handed.
+  auto threads = std::size_t(settings.http.threads);
+  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+
+  auto plain = [this](const httplib::Request& req, httplib::Response& res) { serve(req, res, nullptr); };
+  auto with_body = [this](const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& reader) { serve(req, res, &reader); };
+  server_.Get(".*", plain);
+  server_.Options(".*", plain);
+  server_.Post(".*", with_body);
+  server_.Put(".*", with_body);
+  server_.Patch(".*", with_body);
+  server_.Delete(".*", with_body);
+
+  // Errors cpp-httplib answers by itself (malformed request line, URI too long, ...).
+  server_.set_error_handler(httplib::Server::HandlerWithResponse{[](const httplib::Request&,
+                                                                  httplib::Response& res) {
+    if (!res.body.empty())
+      return httplib::Server::HandlerResponse::Unhandled;
+    exchange ex{httplib::Request{}, res, ""};
+    ex.fail(res.status, default_code(res.status), "the request could not be processed");
+    return httplib::Server::HandlerResponse::Handled;
+  }});
+  server_.set_exception_handler(
+    [](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        logging::error("unhandled exception in HTTP handler", {{"error", e.what()}});
+      } catch (...) {
+        logging::error("unhandled exception in HTTP handler");
+      }
+      exchange ex{httplib::Request{}, res, ""};
+      ex.fail(500, "INTERNAL", "internal error");
+    });
+}
+
+gateway::~gateway() { stop(); }
+
+bool gateway::start() {
+  auto& node = settings_.this_node();
+  if (!server_.bind_to_port(*node.http_host, *node.http_port))
+    return false;
+  port_ = *node.http_port;
+  accepting_ = true;
+  listener_ = std::thread{[this] { server_.listen_after_bind(); }};
+  return true;
+}
+
+void gateway::stop() {
+  accepting_ = false;
+  if (server_.is_running() || listener_.joinable())
+    server_.stop();
+  if (listener_.joinable())
+    listener_.join();
+}
+
+void gateway::serve(const httplib::Request& req, httplib::Response& res,
+                    const httplib::ContentReader* body_reader) {
+  auto started = std::chrono::steady_clock::now();
+  exchange ex{req, res, correlation_id_of(req)};
+  res.set_header("X-Correlation-Id", ex.correlation_id);
+  auto match = routes_.find(req.method, req.path);
+  auto max_body = settings_.http.max_body_bytes;
+  if (!match.found) {
+    if (match.allow.empty()) {
+      ex.fail(404, "NOT_FOUND", "no route for " + req.method + " " + req.path);
+    } else {
+      res.set_header("Allow", match.allow);
+      ex.fail(405, "METHOD_NOT_ALLOWED", "allowed: " + match.allow);
+    }
+  } else if (body_reader && req.has_header("Content-Length") &&
+             req.get_header_value<uint64_t>("Content-Length") > max_body) {
+    res.set_header("Connection", "close"); // the unread body must not become a request
+    ex.fail(413, "PAYLOAD_TOO_LARGE", "the body exceeds " + std::to_string(max_body) + " bytes");
+  } else {
+    std::string body;
+    bool has_body = req.get_header_value<uint64_t>("Content-Length") > 0 ||
+                    req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+    bool too_large = false;
+    if (body_reader && has_body && is_json_media_type(req.get_header_value("Content-Type")))
+      (*body_reader)([&](const char* data, std::size_t size) {
+        too_large = body.size() + size > max_body;
+        if (!too_large)
+          body.append(data, size);
+        return !too_large;
+      });
+    std::optional<nlohmann::json> parsed;
+    if (too_large) {
+      res.set_header("Connection", "close");
+      ex.fail(413, "PAYLOAD_TOO_LARGE", "the body exceeds " + std::to_string(max_body) + " bytes");
+    } else if (body_reader && has_body && !is_json_media_type(req.get_header_value("Content-Type"))) {
+      res.set_header("Connection", "close");
+      ex.fail(415, "UNSUPPORTED_MEDIA_TYPE", "the body must be application/json");
+    } else if (match.found->takes_json_body && !(parsed = parse_json_object(body))) {
+      ex.fail(400, "MALFORMED_JSON", "the body must be a JSON object (valid UTF-8, at most 64 levels deep)");
+    } else {
+      if (parsed)
+        ex.body = std::move(*parsed);
+      ex.params = std::move(match.params);
+      match.found->handle(ex);
+    }
+  }
+  auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+  logging::info("request", {{"correlationId", ex.correlation_id},
+                            {"method", req.method},
+                            {"path", req.path},
+                            {"status", res.status},
+                            {"durationMs", std::round(elapsed.count() * 1000) / 1000}});
+}
+
+} // namespace http

@@ -1,0 +1,53 @@
+// POST /products, GET /products/{id}, POST /products/{id}/restock (API.md).
+#include "http/json_fields.hpp"
+#include "http/routes.hpp"
+
+#include "modules/inventory/api.hpp"
+
+namespace http {
+
+namespace {
+
+nlohmann::json to_json(const inventory::product& p) {
+  return {{"id", p.id},       {"sku", p.sku},           {"name", p.name},
+          {"price", money_json(p.price_cents)},         {"stock", p.stock},
+          {"reserved", p.reserved}, {"available", p.available()}};
+}
+
+void reply(exchange& ex, int status, const caf::expected<inventory::product>& result) {
+  if (!result)
+    return ex.fail(result.error());
+  if (status == 201)
+    ex.response.set_header("Location", "/products/" + result->id);
+  ex.ok(status, to_json(*result));
+}
+
+} // namespace
+
+void add_inventory_routes(router& routes, module_caller& modules) {
+  using inventory::product;
+  using inventory::service;
+  routes.add("POST", "/products", true, [&modules](exchange& ex) {
+    json_fields fields{ex.body};
+    inventory::create_product request;
+    request.sku = fields.string("sku");
+    request.name = fields.string("name");
+    request.price_cents = fields.money_cents("price");
+    request.stock = fields.integer("stock");
+    if (auto issues = fields.merge(inventory::check(request)); !issues.empty())
+      return ex.fail(validation_error(issues));
+    reply(ex, 201, modules.call<service, product>("inventory", std::move(request)));
+  });
+  routes.add("GET", "/products/{id}", false, [&modules](exchange& ex) {
+    reply(ex, 200, modules.call<service, product>("inventory", inventory::get_product{ex.params[0]}));
+  });
+  routes.add("POST", "/products/{id}/restock", true, [&modules](exchange& ex) {
+    json_fields fields{ex.body};
+    inventory::restock_product request{ex.params[0], fields.integer("quantity")};
+    if (auto issues = fields.merge(inventory::check(request)); !issues.empty())
+      return ex.fail(validation_error(issues));
+    reply(ex, 200, modules.call<service, product>("inventory", std::move(request)));
+  });
+}
+
+} // namespace http

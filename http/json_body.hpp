@@ -1,0 +1,19 @@
+// Strict request bodies: application/json only, valid UTF-8 JSON, at most 64 levels
+// deep, an object at the top. Anything else is refused before a module sees it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+namespace http {
+
+// Whether a Content-Type header names JSON ("application/json", any parameters).
+bool is_json_media_type(const std::string& content_type);
+
+// The body as a JSON object, or nullopt when it is not valid JSON, not an object, or
+// nested deeper than `max_depth`.
+std::optional<nlohmann::json> parse_json_object(const std::string& body, int max_depth = 64);
+
+} // namespace http

@@ -1,0 +1,76 @@
+// How the gateway talks to modules: one typed request per HTTP request, answered within
+// the request timeout or turned into UNAVAILABLE. Called from cpp-httplib's pool threads.
+//
+// Each call uses its own scoped_actor: a reply that arrives after the deadline goes to
+// an actor that no longer exists, so it can never be taken for the answer to a later
+// request. Requests go out with an infinite CAF timeout (a finite one costs a clock
+// thread round trip, STACK.md) and the wait is bounded here instead.
+#pragma once
+
+#include "actors/app_error.hpp"
+#include "actors/supervisor.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/after.hpp>
+#include <caf/blocking_actor.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace http {
+
+class module_caller {
+public:
+  module_caller(caf::actor_system& sys, caf::actor node_supervisor,
+                std::chrono::milliseconds timeout)
+      : sys_(sys), node_(std::move(node_supervisor)), timeout_(timeout) {}
+
+  // Sends `request` to `module`'s typed interface `Handle` and waits for a `Reply`.
+  template <class Handle, class Reply, class Request>
+  caf::expected<Reply> call(const std::string& module, Request request) {
+    return call_within<Handle, Reply>(module, std::move(request), timeout_);
+  }
+
+  template <class Handle, class Reply, class Request>
+  caf::expected<Reply> call_within(const std::string& module, Request request,
+                                   std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto target = resolve(module, timeout);
+    if (!target)
+      return target.error();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto result = ask<Reply>(caf::actor_cast<Handle>(*target), left, std::move(request));
+    if (!result && result.error().category() != caf::atom("app"))
+      forget(module); // the module's group may have been restarted: resolve it again
+    return result;
+  }
+
+private:
+  template <class Reply, class Handle, class... Ts>
+  caf::expected<Reply> ask(const Handle& dest, std::chrono::milliseconds timeout, Ts&&... xs) {
+    caf::expected<Reply> result{unavailable_error()};
+    caf::scoped_actor self{sys_};
+    auto handle = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
+    caf::blocking_actor::accept_one_cond done;
+    self->varargs_receive(
+      done, handle.id(), [&](Reply& reply) { result = std::move(reply); },
+      [&](caf::error& err) { result = std::move(err); },
+      caf::after(std::max(timeout, std::chrono::milliseconds{1})) >> [&] { result = unavailable_error(); });
+    return result;
+  }
+
+  caf::expected<caf::actor> resolve(const std::string& module, std::chrono::milliseconds timeout);
+  void forget(const std::string& module);
+
+  caf::actor_system& sys_;
+  caf::actor node_;
+  std::chrono::milliseconds timeout_;
+  std::mutex mutex_;
+  std::map<std::string, caf::actor> handles_;
+};
+
+} // namespace http

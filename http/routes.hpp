@@ -1,0 +1,22 @@
+// The route groups of the gateway, one per module plus operations. Each turns HTTP into
+// one typed message to its module and the reply back into API.md's JSON.
+#pragma once
+
+#include "http/module_caller.hpp"
+#include "http/router.hpp"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace http {
+
+void add_customers_routes(router& routes, module_caller& modules);
+void add_inventory_routes(router& routes, module_caller& modules);
+
+// /health and /ready; `local_modules` are those /ready probes.
+void add_operations_routes(router& routes, module_caller& modules,
+                           std::vector<std::string> local_modules,
+                           std::function<bool()> accepting);
+
+} // namespace http

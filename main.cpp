@@ -1,0 +1,163 @@
+// The composition root: read and check the configuration, migrate the schemas of the
+// modules placed on this node, start their supervisors and (if this node has an HTTP
+// endpoint) the gateway, then run until SIGINT/SIGTERM or until the node gives up.
+#include "actors/health.hpp"
+#include "actors/log.hpp"
+#include "actors/supervisor.hpp"
+#include "config/app_config.hpp"
+#include "http/gateway.hpp"
+#include "modules/modules.hpp"
+#include "persistence/dsn.hpp"
+#include "persistence/pg.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+namespace {
+
+std::string role_prefix(const config::app_settings& settings) {
+  return settings.database.role_prefix.empty()
+           ? persistence::default_role_prefix(settings.database.dsn)
+           : settings.database.role_prefix;
+}
+
+std::string module_dsn(const config::app_settings& settings, const std::string& module) {
+  if (auto explicit_dsn = settings.database.module_dsn.find(module);
+      explicit_dsn != settings.database.module_dsn.end())
+    return explicit_dsn->second;
+  return persistence::dsn_for_role(settings.database.dsn, role_prefix(settings) + module);
+}
+
+// Nodes may start before the database does: wait for it (up to 30 s), then migrate.
+bool migrate(const config::app_settings& settings, const std::vector<module_definition>& local) {
+  std::vector<persistence::module_schema> schemas;
+  for (auto& m : local)
+    schemas.push_back({m.name, role_prefix(settings) + m.name, m.migrations()});
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  for (;;) {
+    try {
+      persistence::migrate(settings.database.dsn, schemas);
+      return true;
+    } catch (const persistence::pg_error& e) {
+      if (!e.connection_lost() || std::chrono::steady_clock::now() > deadline) {
+        logging::error("migrations failed", {{"error", e.what()}, {"sqlstate", e.sqlstate()}});
+        return false;
+      }
+      logging::warn("database not reachable yet, retrying", {{"error", e.what()}});
+      std::this_thread::sleep_for(std::chrono::milliseconds{500});
+    }
+  }
+}
+
+supervisor_spec node_spec(const config::app_settings& settings,
+                          const std::vector<module_definition>& local) {
+  restart_limit limit{settings.supervisor.max_restarts, settings.supervisor.restart_window};
+  supervisor_spec node{"node:" + settings.node, limit, {}, ""};
+  for (auto& m : local) {
+    module_context ctx{m.name, module_dsn(settings, m.name), settings};
+    supervisor_spec group{"module:" + m.name, limit, m.children(ctx), m.front};
+    node.children.push_back(
+      {m.name, [group](caf::actor_system& sys) { return spawn_supervisor(sys, group); }});
+  }
+  return node;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto modules = all_modules();
+  config::app_config cfg;
+  cfg.add_message_type<field_issue>("field_issue");
+  cfg.add_message_type<health_probe>("health_probe");
+  config::module_names names;
+  for (auto& m : modules) {
+    m.register_types(cfg);
+    names.push_back(m.name);
+  }
+  auto problems = cfg.load(argc, argv, names);
+  if (cfg.cli_helptext_printed)
+    return 0;
+  for (auto& problem : problems)
+    std::cerr << "monolith: configuration error: " << problem << "\n";
+  if (!problems.empty())
+    return 2;
+  const auto& settings = cfg.settings();
+  if (settings.database.dsn.empty()) {
+    std::cerr << "monolith: configuration error: app.database.dsn: must name the bootstrap "
+                 "database (scripts/run provisions one and passes it)\n";
+    return 2;
+  }
+  std::vector<module_definition> local;
+  for (auto& m : modules)
+    if (settings.runs_here(m.name))
+      local.push_back(m);
+  if (!migrate(settings, local))
+    return 1;
+
+  // Signals are taken synchronously by the main thread: block them before any other
+  // thread exists so that every thread inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  int exit_code = 0;
+  {
+    caf::actor_system sys{cfg};
+    auto node = spawn_supervisor(sys, node_spec(settings, local));
+    std::atomic<bool> node_down{false};
+    node->attach_functor([&node_down](const caf::error&) { node_down = true; });
+
+    std::vector<std::string> local_names;
+    for (auto& m : local)
+      local_names.push_back(m.name);
+    std::unique_ptr<http::gateway> gateway;
+    auto& self_node = settings.this_node();
+    if (self_node.runs_gateway()) {
+      gateway = std::make_unique<http::gateway>(sys, settings, node, local_names);
+      if (!gateway->start()) {
+        logging::error("cannot listen", {{"address", *self_node.http_host + ":" +
+                                                       std::to_string(*self_node.http_port)}});
+        gateway.reset();
+        caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+        return 1;
+      }
+    }
+    logging::info("node started",
+                  {{"node", settings.node},
+                   {"modules", local_names},
+                   {"http", gateway ? "http://" + *self_node.http_host + ":" +
+                                        std::to_string(*self_node.http_port)
+                                    : "none"}});
+
+    int signal = 0;
+    timespec tick{0, 200 * 1000 * 1000};
+    while (!node_down) {
+      siginfo_t info;
+      signal = sigtimedwait(&stop_signals, &info, &tick);
+      if (signal > 0)
+        break;
+    }
+    if (node_down) {
+      logging::error("node supervisor gave up; exiting so that the service manager restarts us");
+      exit_code = 1;
+    } else {
+      logging::info("stopping", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
+    }
+    // Finish requests in flight while the modules still run, then stop the actors; the
+    // actor system's destructor waits for all of them.
+    if (gateway)
+      gateway->stop();
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  }
+  logging::info("stopped");
+  return exit_code;
+}

@@ -1,0 +1,74 @@
+// The customers module's public face: its typed interface and message structs. Other
+// modules and the gateway see only this file and events.hpp (ARCHITECTURE.md rule 4).
+// Queries (get_customer) may come from other modules; commands only from the gateway.
+#pragma once
+
+#include "actors/app_error.hpp"
+#include "actors/health.hpp"
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <string>
+
+namespace customers {
+
+// API.md "customer": status is "ACTIVE" or "INACTIVE"; created_at is RFC 3339 UTC.
+struct customer {
+  std::string id;
+  std::string name;
+  std::string email;
+  std::string status;
+  std::string created_at;
+};
+
+struct register_customer {
+  std::string name;
+  std::string email;
+  std::string correlation_id;
+};
+
+struct get_customer {
+  std::string id;
+};
+
+struct deactivate_customer {
+  std::string id;
+  std::string correlation_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, customer& x) {
+  return f(caf::meta::type_name("customers.customer"), x.id, x.name, x.email, x.status,
+           x.created_at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, register_customer& x) {
+  return f(caf::meta::type_name("customers.register_customer"), x.name, x.email,
+           x.correlation_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_customer& x) {
+  return f(caf::meta::type_name("customers.get_customer"), x.id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, deactivate_customer& x) {
+  return f(caf::meta::type_name("customers.deactivate_customer"), x.id, x.correlation_id);
+}
+
+// Errors: VALIDATION_FAILED (400), NOT_FOUND (404), EMAIL_TAKEN (409), UNAVAILABLE (503).
+using service = caf::typed_actor<caf::replies_to<register_customer>::with<customer>,
+                                 caf::replies_to<get_customer>::with<customer>,
+                                 caf::replies_to<deactivate_customer>::with<customer>,
+                                 caf::replies_to<health_probe>::with<std::string>>;
+
+// The module's rules for a registration (name 1..200 characters; email 3..254
+// characters, exactly one '@' with text on both sides, no white space). The service
+// enforces them; the gateway calls this too so one response names every bad field.
+field_issues check(const register_customer& request);
+
+} // namespace customers

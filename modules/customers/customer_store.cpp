@@ -1,0 +1,78 @@
+// See customer_store.hpp.
+#include "customer_store.hpp"
+
+#include "modules/customers/events.hpp"
+
+#include "actors/app_error.hpp"
+
+namespace customers {
+
+namespace {
+
+using persistence::pg_statement;
+
+#define CUSTOMER_COLUMNS                                                                           \
+  "id, name, email, status, "                                                                      \
+  "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+const pg_statement insert_customer{
+  "customers_insert", "INSERT INTO customers.customers (id, name, email, status) "
+                      "VALUES (gen_random_uuid(), $1, $2, 'ACTIVE') RETURNING " CUSTOMER_COLUMNS};
+
+const pg_statement select_customer{
+  "customers_select", "SELECT " CUSTOMER_COLUMNS " FROM customers.customers WHERE id = $1::uuid"};
+
+const pg_statement deactivate_customer_row{
+  "customers_deactivate", "UPDATE customers.customers SET status = 'INACTIVE', updated_at = now() "
+                          "WHERE id = $1::uuid AND status = 'ACTIVE' RETURNING " CUSTOMER_COLUMNS};
+
+customer read_customer(const persistence::pg_result& r) {
+  return {r.string(0, 0), r.string(0, 1), r.string(0, 2), r.string(0, 3), r.string(0, 4)};
+}
+
+} // namespace
+
+customer_store::customer_store() : outbox_("customers") {}
+
+caf::expected<customer> customer_store::register_customer(persistence::pg_connection& db,
+                                                          const customers::register_customer& request) {
+  persistence::pg_transaction tx{db};
+  customer created;
+  try {
+    created = read_customer(db.exec(insert_customer, {request.name, request.email}));
+  } catch (const persistence::pg_error& e) {
+    if (!e.is_unique_violation())
+      throw;
+    return make_app_error(app_error::conflict, "EMAIL_TAKEN",
+                          "a customer with this e-mail address already exists",
+                          {{"email", "is already registered"}});
+  }
+  nlohmann::json payload = events::customer_registered_payload{created.id, created.name, created.email};
+  outbox_.append(db, {events::customer_registered, created.id, request.correlation_id,
+                      std::nullopt, payload.dump()});
+  tx.commit();
+  return created;
+}
+
+caf::expected<customer> customer_store::find(persistence::pg_connection& db, const std::string& id) {
+  auto rows = db.exec(select_customer, {id});
+  if (rows.empty())
+    return not_found_error("customer");
+  return read_customer(rows);
+}
+
+caf::expected<customer> customer_store::deactivate(persistence::pg_connection& db,
+                                                   const deactivate_customer& request) {
+  persistence::pg_transaction tx{db};
+  auto rows = db.exec(deactivate_customer_row, {request.id});
+  if (rows.empty()) // already INACTIVE (unchanged, no second event) or unknown
+    return find(db, request.id);
+  auto changed = read_customer(rows);
+  nlohmann::json payload = events::customer_deactivated_payload{changed.id};
+  outbox_.append(db, {events::customer_deactivated, changed.id, request.correlation_id,
+                      std::nullopt, payload.dump()});
+  tx.commit();
+  return changed;
+}
+
+} // namespace customers

@@ -1,0 +1,30 @@
+// The customers module's SQL: every statement that touches the customers schema. Runs on
+// a detached worker's connection (customer_worker.cpp), never on the scheduler.
+#pragma once
+
+#include "modules/customers/api.hpp"
+
+#include "persistence/outbox.hpp"
+#include "persistence/pg.hpp"
+
+#include <caf/expected.hpp>
+
+namespace customers {
+
+class customer_store {
+public:
+  customer_store();
+
+  // Inserts the customer and its customer.registered event in one transaction.
+  caf::expected<customer> register_customer(persistence::pg_connection& db,
+                                            const customers::register_customer& request);
+  caf::expected<customer> find(persistence::pg_connection& db, const std::string& id);
+  // ACTIVE -> INACTIVE with a customer.deactivated event; INACTIVE stays as it is.
+  caf::expected<customer> deactivate(persistence::pg_connection& db,
+                                     const deactivate_customer& request);
+
+private:
+  persistence::outbox_writer outbox_;
+};
+
+} // namespace customers

@@ -1,0 +1,17 @@
+// Derives the DSNs of module roles from the bootstrap DSN (ARCHITECTURE.md rule 1).
+#pragma once
+
+#include <string>
+
+namespace persistence {
+
+// The database a DSN names (libpq's default: the user name).
+std::string database_name(const std::string& dsn);
+
+// "<database>_" made safe for a role name: lower case, [a-z0-9_] only.
+std::string default_role_prefix(const std::string& dsn);
+
+// The same server and database as `dsn`, as `role`, without the bootstrap password.
+std::string dsn_for_role(const std::string& dsn, const std::string& role);
+
+} // namespace persistence

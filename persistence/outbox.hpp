@@ -1,0 +1,34 @@
+// Writes events to a module's outbox inside the caller's transaction, so that a state
+// change and its events commit together or not at all (ARCHITECTURE.md "Writing state
+// and events"). Nothing is published from here: the relay reads the table.
+#pragma once
+
+#include "persistence/pg.hpp"
+
+#include <optional>
+#include <string>
+
+namespace persistence {
+
+struct new_event {
+  std::string event_name;
+  std::string aggregate_id;
+  std::string correlation_id;
+  std::optional<std::string> causation_id;
+  std::string payload_json;
+};
+
+class outbox_writer {
+public:
+  explicit outbox_writer(const std::string& schema);
+
+  // Appends `event` with the next sequence number of its aggregate; returns its id.
+  // The caller holds the aggregate's row lock (or created the aggregate in this
+  // transaction); the (aggregate_id, sequence) key refuses a second writer regardless.
+  std::string append(pg_connection& db, const new_event& event) const;
+
+private:
+  pg_statement append_;
+};
+
+} // namespace persistence

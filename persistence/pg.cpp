@@ -1,0 +1,180 @@
+// libpq RAII (see pg.hpp). Every statement goes through PQexecParams/PQexecPrepared
+// with text parameters; only migrations use PQexec.
+#include "persistence/pg.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <charconv>
+
+namespace persistence {
+
+namespace {
+
+bool is_connection_sqlstate(const std::string& state) {
+  // Class 08: connection exception; 57P01..57P03: shutdown / cannot connect now.
+  return state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03";
+}
+
+std::string field(const PGresult* raw, int code) {
+  const char* value = raw ? PQresultErrorField(raw, code) : nullptr;
+  return value ? value : "";
+}
+
+} // namespace
+
+pg_error::pg_error(std::string message, std::string sqlstate, std::string constraint,
+                   bool connection_lost)
+    : std::runtime_error(std::move(message)), sqlstate_(std::move(sqlstate)),
+      constraint_(std::move(constraint)), connection_lost_(connection_lost) {}
+
+// -- pg_result ---------------------------------------------------------------
+
+void pg_result::deleter::operator()(PGresult* raw) const { PQclear(raw); }
+
+pg_result::pg_result(PGresult* raw) : raw_(raw) {}
+
+int pg_result::rows() const { return PQntuples(raw_.get()); }
+
+bool pg_result::is_null(int row, int column) const {
+  return PQgetisnull(raw_.get(), row, column) == 1;
+}
+
+std::string_view pg_result::text(int row, int column) const {
+  return {PQgetvalue(raw_.get(), row, column),
+          static_cast<std::size_t>(PQgetlength(raw_.get(), row, column))};
+}
+
+std::optional<std::string> pg_result::optional_string(int row, int column) const {
+  if (is_null(row, column))
+    return std::nullopt;
+  return string(row, column);
+}
+
+int64_t pg_result::integer(int row, int column) const {
+  auto value = text(row, column);
+  int64_t result = 0;
+  std::from_chars(value.data(), value.data() + value.size(), result);
+  return result;
+}
+
+int64_t pg_result::affected() const {
+  const char* n = PQcmdTuples(raw_.get());
+  return n && *n ? std::stoll(n) : 0;
+}
+
+// -- pg_connection -----------------------------------------------------------
+
+void pg_connection::deleter::operator()(PGconn* raw) const { PQfinish(raw); }
+
+pg_connection::pg_connection(const std::string& dsn) : conn_(PQconnectdb(dsn.c_str())) {
+  if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
+    // The server's message names hosts and users: keep it for logs, never for clients.
+    std::string message = conn_ ? PQerrorMessage(conn_.get()) : "out of memory";
+    throw pg_error("cannot connect to PostgreSQL: " + message, "08001", "", true);
+  }
+  // Notices (e.g. "schema already exists") are not errors; keep them off stderr.
+  PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+}
+
+pg_result pg_connection::check(PGresult* raw) {
+  auto status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+    return pg_result{raw};
+  pg_result owner{raw};
+  std::string state = field(raw, PG_DIAG_SQLSTATE);
+  bool lost = PQstatus(conn_.get()) != CONNECTION_OK || is_connection_sqlstate(state);
+  std::string message = raw ? field(raw, PG_DIAG_MESSAGE_PRIMARY) : "";
+  if (message.empty())
+    message = PQerrorMessage(conn_.get());
+  throw pg_error(message, state.empty() && lost ? "08006" : state,
+                 field(raw, PG_DIAG_CONSTRAINT_NAME), lost);
+}
+
+namespace {
+
+struct param_arrays {
+  std::vector<const char*> values;
+  explicit param_arrays(const pg_params& params) {
+    values.reserve(params.size());
+    for (auto& p : params)
+      values.push_back(p.text ? p.text->c_str() : nullptr);
+  }
+};
+
+} // namespace
+
+pg_result pg_connection::exec(const std::string& sql, const pg_params& params) {
+  param_arrays arrays{params};
+  return check(PQexecParams(conn_.get(), sql.c_str(), int(params.size()), nullptr,
+                            arrays.values.data(), nullptr, nullptr, 0));
+}
+
+pg_result pg_connection::exec(const pg_statement& statement, const pg_params& params) {
+  if (!prepared_.count(statement.name)) {
+    check(PQprepare(conn_.get(), statement.name, statement.sql.c_str(), 0, nullptr));
+    prepared_.insert(statement.name);
+  }
+  param_arrays arrays{params};
+  return check(PQexecPrepared(conn_.get(), statement.name, int(params.size()),
+                              arrays.values.data(), nullptr, nullptr, 0));
+}
+
+void pg_connection::exec_script(const std::string& sql) { check(PQexec(conn_.get(), sql.c_str())); }
+
+bool pg_connection::alive() {
+  if (PQstatus(conn_.get()) != CONNECTION_OK)
+    return false;
+  // An idle connection has nothing to read unless the server closed it (or sent a
+  // notification): look without blocking.
+  pollfd pfd{PQsocket(conn_.get()), POLLIN, 0};
+  if (poll(&pfd, 1, 0) > 0) {
+    if (PQconsumeInput(conn_.get()) == 0)
+      return false;
+    while (PGnotify* n = PQnotifies(conn_.get()))
+      PQfreemem(n);
+  }
+  return PQstatus(conn_.get()) == CONNECTION_OK;
+}
+
+int pg_connection::socket() const { return PQsocket(conn_.get()); }
+
+std::string pg_connection::quote_identifier(const std::string& name) {
+  char* quoted = PQescapeIdentifier(conn_.get(), name.c_str(), name.size());
+  if (!quoted)
+    throw pg_error("invalid identifier", "42602", "", false);
+  std::string result{quoted};
+  PQfreemem(quoted);
+  return result;
+}
+
+// -- pg_transaction ----------------------------------------------------------
+
+pg_transaction::pg_transaction(pg_connection& conn) : conn_(conn) { conn_.exec("BEGIN"); }
+
+pg_transaction::~pg_transaction() {
+  if (done_)
+    return;
+  try {
+    conn_.exec("ROLLBACK");
+  } catch (const pg_error&) {
+    // The connection is gone; the server rolled back on its own.
+  }
+}
+
+void pg_transaction::commit() {
+  done_ = true;
+  conn_.exec("COMMIT");
+}
+
+// -- pg_session --------------------------------------------------------------
+
+pg_connection& pg_session::connection() {
+  if (conn_ && !conn_->alive())
+    conn_.reset();
+  if (!conn_)
+    conn_ = std::make_unique<pg_connection>(dsn_);
+  return *conn_;
+}
+
+} // namespace persistence

@@ -1,0 +1,146 @@
+// RAII over libpq: a connection, a result and a transaction guard, with parameterised
+// statements only (values never enter SQL text). Blocking: use from detached actors or
+// start-up code only, never from CAF's shared scheduler.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+struct pg_conn;
+struct pg_result;
+typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
+
+namespace persistence {
+
+// A failed statement or connection. `sqlstate` is PostgreSQL's five-character code
+// ("23505" for a unique violation); `connection_lost` means the server is unreachable
+// and the connection must be replaced.
+class pg_error : public std::runtime_error {
+public:
+  pg_error(std::string message, std::string sqlstate, std::string constraint,
+           bool connection_lost);
+
+  const std::string& sqlstate() const { return sqlstate_; }
+  const std::string& constraint() const { return constraint_; }
+  bool connection_lost() const { return connection_lost_; }
+  bool is_unique_violation() const { return sqlstate_ == "23505"; }
+
+private:
+  std::string sqlstate_;
+  std::string constraint_;
+  bool connection_lost_;
+};
+
+// One statement parameter in text form; nullopt is SQL NULL.
+struct pg_param {
+  std::optional<std::string> text;
+
+  pg_param(std::nullptr_t) {}
+  pg_param(std::string value) : text(std::move(value)) {}
+  pg_param(const char* value) : text(value) {}
+  pg_param(std::string_view value) : text(std::string{value}) {}
+  pg_param(int64_t value) : text(std::to_string(value)) {}
+  pg_param(int value) : text(std::to_string(value)) {}
+  pg_param(bool value) : text(value ? "true" : "false") {}
+  pg_param(const std::optional<std::string>& value) : text(value) {}
+};
+
+using pg_params = std::vector<pg_param>;
+
+class pg_result {
+public:
+  explicit pg_result(PGresult* raw);
+
+  int rows() const;
+  bool empty() const { return rows() == 0; }
+  bool is_null(int row, int column) const;
+  std::string_view text(int row, int column) const;
+  std::string string(int row, int column) const { return std::string{text(row, column)}; }
+  std::optional<std::string> optional_string(int row, int column) const;
+  int64_t integer(int row, int column) const;
+  bool boolean(int row, int column) const { return text(row, column) == "t"; }
+  // Rows changed by INSERT/UPDATE/DELETE.
+  int64_t affected() const;
+
+private:
+  struct deleter {
+    void operator()(PGresult* raw) const;
+  };
+  std::unique_ptr<PGresult, deleter> raw_;
+};
+
+// A named statement, prepared once per connection on first use.
+struct pg_statement {
+  const char* name;
+  std::string sql;
+};
+
+class pg_connection {
+public:
+  // Connects; throws pg_error (connection_lost) when the server cannot be reached.
+  explicit pg_connection(const std::string& dsn);
+
+  pg_result exec(const std::string& sql, const pg_params& params = {});
+  pg_result exec(const pg_statement& statement, const pg_params& params = {});
+  // Runs several statements without parameters (migrations only).
+  void exec_script(const std::string& sql);
+
+  // False once the server closed the connection (checked without a round trip).
+  bool alive();
+  int socket() const;
+  PGconn* raw() { return conn_.get(); }
+
+  // Quotes a name for the rare statements that cannot take it as a parameter (roles,
+  // schemas); names are validated by their callers too.
+  std::string quote_identifier(const std::string& name);
+
+private:
+  pg_result check(PGresult* raw);
+
+  struct deleter {
+    void operator()(PGconn* raw) const;
+  };
+  std::unique_ptr<PGconn, deleter> conn_;
+  std::unordered_set<std::string> prepared_;
+};
+
+// BEGIN on construction; ROLLBACK on destruction unless commit() ran.
+class pg_transaction {
+public:
+  explicit pg_transaction(pg_connection& conn);
+  ~pg_transaction();
+  pg_transaction(const pg_transaction&) = delete;
+  pg_transaction& operator=(const pg_transaction&) = delete;
+
+  void commit();
+
+private:
+  pg_connection& conn_;
+  bool done_ = false;
+};
+
+// Holds one connection to one DSN and replaces it after the server went away, so that the
+// first request after an outage succeeds without a process restart.
+class pg_session {
+public:
+  explicit pg_session(std::string dsn) : dsn_(std::move(dsn)) {}
+
+  // A live connection; throws pg_error (connection_lost) while the server is down.
+  pg_connection& connection();
+  // Drops the connection after a failure that may have broken it.
+  void discard() { conn_.reset(); }
+
+private:
+  std::string dsn_;
+  std::unique_ptr<pg_connection> conn_;
+};
+
+} // namespace persistence
