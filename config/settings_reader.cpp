@@ -215,6 +215,16 @@ void read_placement(const std::string& module, const caf::config_value& value,
   s.placement[module] = std::move(nodes);
 }
 
+// Names every leaf of an unknown entry, so that a typo is reported as it was written.
+void report_unknown(const std::string& key, const caf::config_value& value, problems& out) {
+  if (auto dict = caf::get_if<caf::config_value::dictionary>(&value); dict && !dict->empty()) {
+    for (auto& [name, sub] : *dict)
+      report_unknown(key + "." + name, sub, out);
+    return;
+  }
+  out.push_back(key + ": unknown key (see the configuration table in README.md)");
+}
+
 void read_tree(const std::string& prefix, const caf::config_value::dictionary& dict,
                const module_names& known, app_settings& s, problems& out) {
   for (auto& [name, value] : dict) {
@@ -255,7 +265,7 @@ void read_tree(const std::string& prefix, const caf::config_value::dictionary& d
         continue;
       }
     }
-    out.push_back(key + ": unknown key (see the configuration table in README.md)");
+    report_unknown(key, value, out);
   }
 }
 

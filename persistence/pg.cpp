@@ -125,16 +125,19 @@ void pg_connection::exec_script(const std::string& sql) { check(PQexec(conn_.get
 bool pg_connection::alive() {
   if (PQstatus(conn_.get()) != CONNECTION_OK)
     return false;
-  // An idle connection has nothing to read unless the server closed it (or sent a
-  // notification): look without blocking.
+  // An idle connection has nothing to read unless the server closed it (a shutdown
+  // sends a FATAL message first) or sent a notification: look without blocking.
   pollfd pfd{PQsocket(conn_.get()), POLLIN, 0};
-  if (poll(&pfd, 1, 0) > 0) {
-    if (PQconsumeInput(conn_.get()) == 0)
-      return false;
-    while (PGnotify* n = PQnotifies(conn_.get()))
-      PQfreemem(n);
+  if (poll(&pfd, 1, 0) <= 0)
+    return true;
+  if ((pfd.revents & (POLLHUP | POLLERR)) || PQconsumeInput(conn_.get()) == 0)
+    return false;
+  bool notified = false;
+  while (PGnotify* n = PQnotifies(conn_.get())) {
+    notified = true;
+    PQfreemem(n);
   }
-  return PQstatus(conn_.get()) == CONNECTION_OK;
+  return notified && PQstatus(conn_.get()) == CONNECTION_OK;
 }
 
 int pg_connection::socket() const { return PQsocket(conn_.get()); }

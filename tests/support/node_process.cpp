@@ -1,0 +1,132 @@
+// See node_process.hpp.
+#include "node_process.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace testing_support {
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+node_process::node_process(node_options options)
+    : options_(std::move(options)), http_port_(free_port()), node_port_(free_port()) {
+  char tmpl[] = "/tmp/monolith-test-XXXXXX";
+  dir_ = ::mkdtemp(tmpl);
+  std::ofstream conf{dir_ + "/node.conf"};
+  conf << "[app]\nnode = \"main\"\n[app.nodes]\nmain = { host = \"127.0.0.1\", port = "
+       << node_port_ << ", http-host = \"127.0.0.1\", http-port = " << http_port_ << " }\n"
+       << "[app.http]\nthreads = 8\n" << options_.extra_conf << "\n";
+}
+
+node_process::~node_process() {
+  if (running()) {
+    signal(SIGTERM);
+    if (wait_exit(std::chrono::seconds{10}) == -1) {
+      signal(SIGKILL);
+      wait_exit(std::chrono::seconds{5});
+    }
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void node_process::start() {
+  std::vector<std::string> args = {MONOLITH_BINARY, "--config-file=" + dir_ + "/node.conf",
+                                   "--app.database.dsn=" + options_.database_dsn};
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  std::string log_path = dir_ + "/node.log";
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!running())
+      throw std::runtime_error("monolith exited during start:\n" + log());
+    httplib::Client probe{"127.0.0.1", http_port_};
+    probe.set_connection_timeout(std::chrono::milliseconds{200});
+    if (auto res = probe.Get("/health"); res && res->status == 200)
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  throw std::runtime_error("monolith did not answer /health within 20 s:\n" + log());
+}
+
+void node_process::signal(int sig) {
+  if (pid_ > 0)
+    ::kill(pid_, sig);
+}
+
+int node_process::wait_exit(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return exit_status_;
+}
+
+bool node_process::running() {
+  if (pid_ <= 0)
+    return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return false;
+  }
+  return true;
+}
+
+std::string node_process::log() const {
+  std::ifstream in{dir_ + "/node.log"};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::unique_ptr<httplib::Client> node_process::client() const {
+  auto c = std::make_unique<httplib::Client>("127.0.0.1", http_port_);
+  c->set_read_timeout(std::chrono::seconds{15});
+  return c;
+}
+
+nlohmann::json body_of(const httplib::Result& result) {
+  if (!result)
+    throw std::runtime_error("no HTTP response: " + httplib::to_string(result.error()));
+  return nlohmann::json::parse(result->body);
+}
+
+} // namespace testing_support

@@ -1,0 +1,59 @@
+// The real binary as a child process: writes a configuration file with free ports,
+// starts `monolith` with it, waits until /health answers, and stops it by PID when the
+// test ends. Output goes to a log file the test can read on failure.
+#pragma once
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace testing_support {
+
+// A TCP port nobody listens on right now (bound once by the kernel's choice, then freed).
+int free_port();
+
+struct node_options {
+  node_options(std::string dsn, std::vector<std::string> args = {}, std::string conf = {})
+      : database_dsn(std::move(dsn)), extra_args(std::move(args)), extra_conf(std::move(conf)) {}
+
+  std::string database_dsn;
+  std::vector<std::string> extra_args; // e.g. "--app.http.request-timeout=1s"
+  std::string extra_conf;              // appended to the generated file
+};
+
+class node_process {
+public:
+  explicit node_process(node_options options);
+  ~node_process();
+  node_process(const node_process&) = delete;
+  node_process& operator=(const node_process&) = delete;
+
+  // Starts the binary and waits for /health (throws after 20 s).
+  void start();
+  void signal(int sig);
+  // Waits for the process to exit; returns its exit status (128 + signal when killed),
+  // or -1 on timeout.
+  int wait_exit(std::chrono::milliseconds timeout);
+  bool running();
+
+  int http_port() const { return http_port_; }
+  std::string log() const;
+  std::unique_ptr<httplib::Client> client() const;
+
+private:
+  node_options options_;
+  std::string dir_;
+  int http_port_;
+  int node_port_;
+  int pid_ = -1;
+  int exit_status_ = -1; // once reaped
+};
+
+// Response helpers for readable assertions.
+nlohmann::json body_of(const httplib::Result& result);
+
+} // namespace testing_support

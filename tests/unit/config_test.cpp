@@ -1,0 +1,162 @@
+// Configuration: defaults, the file, --app.* overrides, and a refusal naming the key for
+// every bad value (CAF would silently drop ill-typed file values; we must not).
+#include "config/app_config.hpp"
+#include "modules/modules.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+namespace {
+
+config::module_names known() {
+  config::module_names names;
+  for (auto& m : all_modules())
+    names.push_back(m.name);
+  return names;
+}
+
+struct loaded {
+  std::vector<std::string> problems;
+  config::app_settings settings;
+};
+
+// Loads `conf_text` as the configuration file plus `args` as the command line.
+loaded load(const std::string& conf_text, std::vector<std::string> args = {}) {
+  char path[] = "/tmp/monolith-config-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  std::ofstream{path} << conf_text;
+  args.insert(args.begin(), {"monolith", std::string{"--config-file="} + path});
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  config::app_config cfg;
+  loaded result;
+  result.problems = cfg.load(int(argv.size()), argv.data(), known());
+  result.settings = cfg.settings();
+  std::remove(path);
+  return result;
+}
+
+bool mentions(const std::vector<std::string>& problems, const std::string& key) {
+  for (auto& p : problems)
+    if (p.find(key) != std::string::npos)
+      return true;
+  return false;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(an_empty_file_gives_the_documented_defaults) {
+  auto r = load("");
+  BOOST_TEST(r.problems.empty());
+  auto& s = r.settings;
+  BOOST_TEST(s.node == "main");
+  BOOST_REQUIRE(s.nodes.size() == 1u);
+  BOOST_TEST(s.nodes[0].port == 4200);
+  BOOST_TEST(*s.nodes[0].http_port == 8080);
+  BOOST_TEST(s.runs_here("customers"));
+  BOOST_TEST(s.runs_here("inventory"));
+  BOOST_TEST(s.http.threads == 32);
+  BOOST_TEST(s.http.max_body_bytes == 1048576u);
+  BOOST_TEST(s.http.request_timeout.count() == 5000);
+  BOOST_TEST(s.database.pool_size == 4);
+  BOOST_TEST(s.supervisor.max_restarts == 5);
+  BOOST_TEST(s.supervisor.restart_window.count() == 10000);
+  BOOST_TEST(s.relay.poll_interval.count() == 1000);
+  BOOST_TEST(s.relay.batch_size == 500);
+  BOOST_TEST(s.relay.lease_ttl.count() == 2000);
+  BOOST_TEST(s.delivery.backoff_initial.count() == 100);
+  BOOST_TEST(s.delivery.backoff_max.count() == 30000);
+  BOOST_TEST(s.delivery.max_attempts == 10);
+  BOOST_TEST(s.delivery.stale_after.count() == 60000);
+  BOOST_TEST(s.notifications_outbox_file == "var/notifications.jsonl");
+  BOOST_TEST(s.bus_backend == "actors");
+  BOOST_TEST(s.remote_request_timeout.count() == 800);
+  BOOST_TEST(!s.tls.enabled());
+}
+
+BOOST_AUTO_TEST_CASE(the_shipped_conf_file_is_valid) {
+  auto r = load("", {std::string{"--config-file="} + MONOLITH_SOURCE_DIR + "/caf-application.conf"});
+  BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
+}
+
+BOOST_AUTO_TEST_CASE(file_values_are_read) {
+  auto r = load("[app.http]\nthreads = 7\nrequest-timeout = 250ms\n"
+                "[app.database]\ndsn = \"host=db\"\npool-size = 2\n");
+  BOOST_TEST(r.problems.empty());
+  BOOST_TEST(r.settings.http.threads == 7);
+  BOOST_TEST(r.settings.http.request_timeout.count() == 250);
+  BOOST_TEST(r.settings.database.dsn == "host=db");
+  BOOST_TEST(r.settings.database.pool_size == 2);
+}
+
+BOOST_AUTO_TEST_CASE(command_line_overrides_the_file) {
+  auto r = load("[app.http]\nthreads = 7\n",
+                {"--app.http.threads=9", "--app.database.dsn=host=127.0.0.1 port=1 dbname=x",
+                 "--app.admin.token=12345"});
+  BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
+  BOOST_TEST(r.settings.http.threads == 9);
+  BOOST_TEST(r.settings.database.dsn == "host=127.0.0.1 port=1 dbname=x");
+  BOOST_TEST(r.settings.admin_token == "12345"); // string keys are taken verbatim
+}
+
+BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+    {"[app.http]\nthreads = \"abc\"\n", "app.http.threads"},
+    {"[app.http]\nthreads = 0\n", "app.http.threads"},
+    {"[app.http]\nmax-body-bytes = -1\n", "app.http.max-body-bytes"},
+    {"[app.http]\nrequest-timeout = 5\n", "app.http.request-timeout"},
+    {"[app.database]\npool-size = 1000\n", "app.database.pool-size"},
+    {"[app.database]\ndsn = 42\n", "app.database.dsn"},
+    {"[app.database]\nrole-prefix = \"Bad-Prefix\"\n", "app.database.role-prefix"},
+    {"[app.supervisor]\nmax-restarts = \"many\"\n", "app.supervisor.max-restarts"},
+    {"[app.supervisor]\nrestart-window = \"10s\"\n", "app.supervisor.restart-window"},
+    {"[app.relay]\nbatch-size = 0\n", "app.relay.batch-size"},
+    {"[app.relay]\npoll-interval = 0s\n", "app.relay.poll-interval"},
+    {"[app.delivery]\nmax-attempts = 0\n", "app.delivery.max-attempts"},
+    {"[app.delivery]\nbackoff-initial = 2s\nbackoff-max = 1s\n", "app.delivery.backoff-max"},
+    {"[app.bus]\nbackend = \"kafka\"\n", "app.bus.backend"},
+    {"[app.remote]\nrequest-timeout = true\n", "app.remote.request-timeout"},
+    {"[app.tls]\ncafile = \"/etc/hosts\"\n", "app.tls"},
+    {"[app.http]\nthread = 4\n", "app.http.thread"}, // a typo is an unknown key
+    {"[app]\nnode = \"elsewhere\"\n", "app.node"},
+    {"[app.modules]\ncustomers = \"nowhere\"\ninventory = \"main\"\n", "app.modules.customers"},
+    {"[app.modules]\ncustomers = \"main\"\n", "app.modules.inventory"}, // placed nowhere
+    {"[app.modules]\ncustomers = \"main\"\ninventory = \"main\"\nbilling = \"main\"\n",
+     "app.modules.billing"},
+    {"[app.nodes]\nmain = { host = \"127.0.0.1\", port = 70000 }\n", "app.nodes.main.port"},
+    {"[app.nodes]\nmain = { port = 4200 }\n", "app.nodes.main.host"},
+    {"[app.nodes]\nmain = { host = \"127.0.0.1\", port = 4200, http-port = 4200 }\n",
+     "used twice"},
+  };
+  for (auto& [conf, key] : cases) {
+    auto r = load(conf);
+    BOOST_TEST(!r.problems.empty(), "accepted: " << conf);
+    BOOST_TEST(mentions(r.problems, key),
+               "for " << conf << " expected a problem naming " << key << ", got: "
+                      << (r.problems.empty() ? "none" : r.problems.front()));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_command_line_values_are_refused_with_their_key) {
+  BOOST_TEST(mentions(load("", {"--app.http.threads=many"}).problems, "app.http.threads"));
+  BOOST_TEST(mentions(load("", {"--app.http.request-timeout=soon"}).problems,
+                      "app.http.request-timeout"));
+  BOOST_TEST(mentions(load("", {"--app.http.threads"}).problems, "app.http.threads"));
+  BOOST_TEST(mentions(load("", {"--app.nosuch.key=1"}).problems, "app.nosuch.key"));
+}
+
+BOOST_AUTO_TEST_CASE(a_module_may_be_placed_on_several_nodes) {
+  auto r = load("[app]\nnode = \"b\"\n[app.nodes]\n"
+                "a = { host = \"127.0.0.1\", port = 4200, http-port = 8080 }\n"
+                "b = { host = \"127.0.0.1\", port = 4201 }\n"
+                "[app.modules]\ncustomers = [\"a\", \"b\"]\ninventory = \"a\"\n");
+  BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
+  BOOST_TEST(r.settings.runs_here("customers"));
+  BOOST_TEST(!r.settings.runs_here("inventory"));
+  BOOST_TEST(!r.settings.this_node().runs_gateway());
+}

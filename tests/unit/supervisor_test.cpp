@@ -1,0 +1,137 @@
+// The one_for_one supervisor: restarts, stable front handle, errors (not hangs) for
+// requests in flight to a dying child, escalation after a restart storm.
+#include "actors/app_error.hpp"
+#include "actors/supervisor.hpp"
+
+#include <caf/all.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+namespace {
+
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+using slow_atom = caf::atom_constant<caf::atom("slowcrash")>;
+using quit_atom = caf::atom_constant<caf::atom("quitnow")>;
+
+// Echoes integers; crashes on request.
+caf::behavior echo_child(caf::event_based_actor* self) {
+  return {
+    [](int x) { return x; },
+    [](crash_atom) -> int { throw std::runtime_error("boom"); },
+    [](slow_atom) -> int {
+      std::this_thread::sleep_for(std::chrono::milliseconds{200});
+      throw std::runtime_error("slow boom");
+    },
+    [self](quit_atom) { self->quit(); },
+  };
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+
+  caf::actor start(int max_restarts = 5, bool detached_child = false) {
+    child_spec child{"echo", [detached_child](caf::actor_system& s) {
+                       return detached_child ? s.spawn<caf::detached>(echo_child) : s.spawn(echo_child);
+                     }};
+    return spawn_supervisor(sys, {"test", {max_restarts, std::chrono::seconds{10}}, {child}, "echo"});
+  }
+
+  // Sends `xs` through the supervisor; the reply or the error.
+  template <class... Ts>
+  caf::expected<int> ask(const caf::actor& dest, Ts... xs) {
+    caf::expected<int> result{caf::sec::request_timeout};
+    self->request(dest, std::chrono::seconds{5}, xs...)
+      .receive([&](int x) { result = x; }, [&](caf::error& e) { result = e; });
+    return result;
+  }
+
+  caf::actor child_of(const caf::actor& sup) {
+    caf::actor result;
+    self->request(sup, std::chrono::seconds{5}, which_child_atom::value, std::string{"echo"})
+      .receive([&](caf::actor& a) { result = a; }, [](caf::error&) {});
+    return result;
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(supervisor, fixture)
+
+BOOST_AUTO_TEST_CASE(forwards_to_its_front_child) {
+  auto sup = start();
+  BOOST_TEST(ask(sup, 7).value() == 7);
+  self->send_exit(sup, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(a_child_that_throws_is_restarted_and_serves_the_next_request) {
+  auto sup = start();
+  auto before = child_of(sup);
+  auto crashed = ask(sup, crash_atom::value);
+  BOOST_TEST(!crashed);
+  BOOST_TEST((crashed.error() == caf::sec::runtime_error));
+  BOOST_TEST(ask(sup, 42).value() == 42);
+  auto after = child_of(sup);
+  BOOST_TEST((after != before));
+  int64_t restarts = 0;
+  self->request(sup, std::chrono::seconds{5}, restarts_atom::value)
+    .receive([&](int64_t n) { restarts = n; }, [](caf::error&) {});
+  BOOST_TEST(restarts == 1);
+  self->send_exit(sup, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(requests_in_flight_to_a_dying_child_get_an_error_not_a_hang) {
+  auto sup = start(5, true);
+  // The first request crashes the child while the second waits in its mailbox.
+  auto first = self->request(sup, std::chrono::seconds{5}, slow_atom::value);
+  auto second = self->request(sup, std::chrono::seconds{5}, 1);
+  int errors = 0;
+  auto expect_error = [&](caf::error& e) {
+    BOOST_TEST((e != caf::sec::request_timeout), "the request hung until its timeout");
+    ++errors;
+  };
+  first.receive([](int) {}, expect_error);
+  second.receive([](int) {}, expect_error);
+  BOOST_TEST(errors == 2);
+  BOOST_TEST(ask(sup, 3).value() == 3); // and the replacement serves
+  self->send_exit(sup, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_storm_escalates_to_the_parent) {
+  auto sup = start(3);
+  self->monitor(sup);
+  for (int i = 0; i < 4; ++i)
+    ask(sup, crash_atom::value);
+  caf::error reason;
+  self->receive([&](caf::down_msg& down) { reason = down.reason; },
+                caf::after(std::chrono::seconds{5}) >> [] {});
+  BOOST_TEST((reason == supervision_error::restart_limit_reached));
+}
+
+BOOST_AUTO_TEST_CASE(a_child_that_exits_normally_is_not_restarted) {
+  auto sup = start();
+  self->send(sup, quit_atom::value);
+  caf::error answer;
+  for (int attempt = 0; attempt < 50 && !answer; ++attempt) {
+    self->request(sup, std::chrono::seconds{5}, which_child_atom::value, std::string{"echo"})
+      .receive([](caf::actor&) {}, [&](caf::error& e) { answer = e; });
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  BOOST_TEST((describe(answer).kind == app_error::not_found));
+  self->send_exit(sup, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(children_stop_with_their_supervisor) {
+  auto sup = start();
+  auto child = child_of(sup);
+  self->monitor(child);
+  self->send_exit(sup, caf::exit_reason::user_shutdown);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; }, caf::after(std::chrono::seconds{5}) >> [] {});
+  BOOST_TEST(down);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
