@@ -33,3 +33,10 @@ bool is_uuid(const std::string& text) {
   }
   return true;
 }
+
+std::string lower_case(std::string text) {
+  for (auto& c : text)
+    if (c >= 'A' && c <= 'Z')
+      c = char(c - 'A' + 'a');
+  return text;
+}

@@ -21,3 +21,6 @@ void check_range(field_issues& issues, const std::string& field, int64_t value, 
 // Whether `text` is a hyphenated UUID (ids in paths and bodies; either case is accepted,
 // the database stores and returns lower case).
 bool is_uuid(const std::string& text);
+
+// ASCII lower case (ids as the database returns them).
+std::string lower_case(std::string text);

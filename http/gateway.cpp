@@ -77,16 +77,17 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
   server_.Delete(".*", with_body);
 
   // Errors cpp-httplib answers by itself (malformed request line, URI too long, ...).
-  server_.set_error_handler(httplib::Server::HandlerWithResponse{[](const httplib::Request&,
+  server_.set_error_handler(httplib::Server::HandlerWithResponse{[](const httplib::Request& req,
                                                                   httplib::Response& res) {
     if (!res.body.empty())
       return httplib::Server::HandlerResponse::Unhandled;
-    exchange ex{httplib::Request{}, res, ""};
+    exchange ex{req, res, correlation_id_of(req)};
+    res.set_header("X-Correlation-Id", ex.correlation_id);
     ex.fail(res.status, default_code(res.status), "the request could not be processed");
     return httplib::Server::HandlerResponse::Handled;
   }});
   server_.set_exception_handler(
-    [](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
+    [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
       try {
         std::rethrow_exception(error);
       } catch (const std::exception& e) {
@@ -94,7 +95,7 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
       } catch (...) {
         logging::error("unhandled exception in HTTP handler");
       }
-      exchange ex{httplib::Request{}, res, ""};
+      exchange ex{req, res, correlation_id_of(req)};
       ex.fail(500, "INTERNAL", "internal error");
     });
 }

@@ -15,7 +15,7 @@ namespace customers {
 namespace {
 
 struct service_state {
-  worker_pool<service> workers;
+  worker_pool<worker> workers;
   static inline const char* name = "customers.service";
 };
 

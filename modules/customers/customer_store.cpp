@@ -4,6 +4,7 @@
 #include "modules/customers/events.hpp"
 
 #include "actors/app_error.hpp"
+#include "actors/lookup_batch.hpp"
 
 namespace customers {
 
@@ -22,12 +23,16 @@ const pg_statement insert_customer{
 const pg_statement select_customer{
   "customers_select", "SELECT " CUSTOMER_COLUMNS " FROM customers.customers WHERE id = $1::uuid"};
 
+const pg_statement select_customers{
+  "customers_select_many",
+  "SELECT " CUSTOMER_COLUMNS " FROM customers.customers WHERE id = ANY($1::uuid[])"};
+
 const pg_statement deactivate_customer_row{
   "customers_deactivate", "UPDATE customers.customers SET status = 'INACTIVE', updated_at = now() "
                           "WHERE id = $1::uuid AND status = 'ACTIVE' RETURNING " CUSTOMER_COLUMNS};
 
-customer read_customer(const persistence::pg_result& r) {
-  return {r.string(0, 0), r.string(0, 1), r.string(0, 2), r.string(0, 3), r.string(0, 4)};
+customer read_customer(const persistence::pg_result& r, int row = 0) {
+  return {r.string(row, 0), r.string(row, 1), r.string(row, 2), r.string(row, 3), r.string(row, 4)};
 }
 
 } // namespace
@@ -59,6 +64,15 @@ caf::expected<customer> customer_store::find(persistence::pg_connection& db, con
   if (rows.empty())
     return not_found_error("customer");
   return read_customer(rows);
+}
+
+std::map<std::string, customer> customer_store::find_many(persistence::pg_connection& db,
+                                                         const std::vector<std::string>& ids) {
+  auto rows = db.exec(select_customers, {uuid_array(ids)});
+  std::map<std::string, customer> found;
+  for (int i = 0; i < rows.rows(); ++i)
+    found.emplace(rows.string(i, 0), read_customer(rows, i));
+  return found;
 }
 
 caf::expected<customer> customer_store::deactivate(persistence::pg_connection& db,

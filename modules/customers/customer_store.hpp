@@ -9,6 +9,9 @@
 
 #include <caf/expected.hpp>
 
+#include <map>
+#include <vector>
+
 namespace customers {
 
 class customer_store {
@@ -19,6 +22,9 @@ public:
   caf::expected<customer> register_customer(persistence::pg_connection& db,
                                             const customers::register_customer& request);
   caf::expected<customer> find(persistence::pg_connection& db, const std::string& id);
+  // Customers by id (lower case) for a batch of lookups; absent ids are absent.
+  std::map<std::string, customer> find_many(persistence::pg_connection& db,
+                                            const std::vector<std::string>& ids);
   // ACTIVE -> INACTIVE with a customer.deactivated event; INACTIVE stays as it is.
   caf::expected<customer> deactivate(persistence::pg_connection& db,
                                      const deactivate_customer& request);

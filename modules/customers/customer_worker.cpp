@@ -4,25 +4,41 @@
 #include "customer_store.hpp"
 
 #include "actors/db_worker.hpp"
+#include "actors/validation.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
 
 #include <memory>
 
 namespace customers {
 
-service::behavior_type customer_worker(service::pointer, std::string dsn) {
+worker::behavior_type customer_worker(worker::pointer self, std::string dsn) {
   struct state {
     persistence::pg_session session;
     customer_store store;
+    lookup_batch<customer> lookups;
   };
-  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}});
+  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}});
   return {
     [s](register_customer& request) {
       return with_database<customer>(s->session, [&](auto& db) {
         return s->store.register_customer(db, request);
       });
     },
-    [s](get_customer& request) {
-      return with_database<customer>(s->session, [&](auto& db) { return s->store.find(db, request.id); });
+    [s, self](get_customer& request) {
+      auto promise = self->make_response_promise<customer>();
+      if (s->lookups.add(lower_case(request.id), promise))
+        self->send(self, flush_lookups_atom::value);
+      return promise;
+    },
+    [s](flush_lookups_atom) {
+      auto ids = s->lookups.keys();
+      auto found = with_database<std::map<std::string, customer>>(
+        s->session, [&](auto& db) { return s->store.find_many(db, ids); });
+      if (found)
+        s->lookups.deliver(*found, not_found_error("customer"));
+      else
+        s->lookups.fail(found.error());
     },
     [s](deactivate_customer& request) {
       return with_database<customer>(s->session, [&](auto& db) { return s->store.deactivate(db, request); });

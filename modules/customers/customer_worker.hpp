@@ -4,10 +4,15 @@
 
 #include "modules/customers/api.hpp"
 
+#include "actors/lookup_batch.hpp"
+
 #include <string>
 
 namespace customers {
 
-service::behavior_type customer_worker(service::pointer self, std::string dsn);
+// The service's interface plus the worker's own flush of batched lookups.
+using worker = service::extend<caf::reacts_to<flush_lookups_atom>>;
+
+worker::behavior_type customer_worker(worker::pointer self, std::string dsn);
 
 } // namespace customers

@@ -15,7 +15,7 @@ namespace inventory {
 namespace {
 
 struct service_state {
-  worker_pool<service> workers;
+  worker_pool<worker> workers;
   static inline const char* name = "inventory.service";
 };
 

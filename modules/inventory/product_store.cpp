@@ -2,6 +2,7 @@
 #include "product_store.hpp"
 
 #include "actors/app_error.hpp"
+#include "actors/lookup_batch.hpp"
 
 namespace inventory {
 
@@ -18,13 +19,17 @@ const pg_statement insert_product{
 const pg_statement select_product{
   "products_select", "SELECT " PRODUCT_COLUMNS " FROM inventory.products WHERE id = $1::uuid"};
 
+const pg_statement select_products{
+  "products_select_many",
+  "SELECT " PRODUCT_COLUMNS " FROM inventory.products WHERE id = ANY($1::uuid[])"};
+
 const pg_statement add_stock{
   "products_restock", "UPDATE inventory.products SET stock = stock + $2, updated_at = now() "
                       "WHERE id = $1::uuid AND stock + $2 <= $3 RETURNING " PRODUCT_COLUMNS};
 
-product read_product(const persistence::pg_result& r) {
-  return {r.string(0, 0),  r.string(0, 1),  r.string(0, 2),
-          r.integer(0, 3), r.integer(0, 4), r.integer(0, 5)};
+product read_product(const persistence::pg_result& r, int row = 0) {
+  return {r.string(row, 0),  r.string(row, 1),  r.string(row, 2),
+          r.integer(row, 3), r.integer(row, 4), r.integer(row, 5)};
 }
 
 } // namespace
@@ -47,6 +52,15 @@ caf::expected<product> product_store::find(persistence::pg_connection& db, const
   if (rows.empty())
     return not_found_error("product");
   return read_product(rows);
+}
+
+std::map<std::string, product> product_store::find_many(persistence::pg_connection& db,
+                                                       const std::vector<std::string>& ids) {
+  auto rows = db.exec(select_products, {uuid_array(ids)});
+  std::map<std::string, product> found;
+  for (int i = 0; i < rows.rows(); ++i)
+    found.emplace(rows.string(i, 0), read_product(rows, i));
+  return found;
 }
 
 caf::expected<product> product_store::restock(persistence::pg_connection& db,

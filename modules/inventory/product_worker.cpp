@@ -4,23 +4,39 @@
 #include "product_store.hpp"
 
 #include "actors/db_worker.hpp"
+#include "actors/validation.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
 
 #include <memory>
 
 namespace inventory {
 
-service::behavior_type product_worker(service::pointer, std::string dsn) {
+worker::behavior_type product_worker(worker::pointer self, std::string dsn) {
   struct state {
     persistence::pg_session session;
     product_store store;
+    lookup_batch<product> lookups;
   };
-  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}});
+  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}});
   return {
     [s](create_product& request) {
       return with_database<product>(s->session, [&](auto& db) { return s->store.create(db, request); });
     },
-    [s](get_product& request) {
-      return with_database<product>(s->session, [&](auto& db) { return s->store.find(db, request.id); });
+    [s, self](get_product& request) {
+      auto promise = self->make_response_promise<product>();
+      if (s->lookups.add(lower_case(request.id), promise))
+        self->send(self, flush_lookups_atom::value);
+      return promise;
+    },
+    [s](flush_lookups_atom) {
+      auto ids = s->lookups.keys();
+      auto found = with_database<std::map<std::string, product>>(
+        s->session, [&](auto& db) { return s->store.find_many(db, ids); });
+      if (found)
+        s->lookups.deliver(*found, not_found_error("product"));
+      else
+        s->lookups.fail(found.error());
     },
     [s](restock_product& request) {
       return with_database<product>(s->session, [&](auto& db) { return s->store.restock(db, request); });

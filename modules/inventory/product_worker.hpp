@@ -4,10 +4,15 @@
 
 #include "modules/inventory/api.hpp"
 
+#include "actors/lookup_batch.hpp"
+
 #include <string>
 
 namespace inventory {
 
-service::behavior_type product_worker(service::pointer self, std::string dsn);
+// The service's interface plus the worker's own flush of batched lookups.
+using worker = service::extend<caf::reacts_to<flush_lookups_atom>>;
+
+worker::behavior_type product_worker(worker::pointer self, std::string dsn);
 
 } // namespace inventory
