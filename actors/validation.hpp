@@ -10,7 +10,10 @@
 // Unicode code points of a valid UTF-8 string (the JSON parser has checked validity).
 std::size_t code_points(const std::string& text);
 
-// Adds an issue when `text` is not 1..max code points long.
+// Whether `text` holds white space of any kind (ASCII or Unicode, e.g. U+00A0, U+3000).
+bool contains_space(const std::string& text);
+
+// Adds an issue when `text` is not min..max code points long or holds a NUL character.
 void check_length(field_issues& issues, const std::string& field, const std::string& text,
                   std::size_t min, std::size_t max);
 

@@ -5,6 +5,15 @@
 
 namespace http {
 
+namespace {
+
+// Text that came from the request (a path) may hold invalid UTF-8: replace, never throw.
+std::string dump(const nlohmann::json& document) {
+  return document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+} // namespace
+
 int status_for(app_error kind) {
   switch (kind) {
     case app_error::not_found: return 404;
@@ -21,7 +30,7 @@ int status_for(app_error kind) {
 void exchange::ok(int status, nlohmann::json data) {
   response.status = status;
   nlohmann::json envelope = {{"success", true}, {"data", std::move(data)}};
-  response.set_content(envelope.dump(), "application/json");
+  response.set_content(dump(envelope), "application/json");
 }
 
 void exchange::fail(const caf::error& err) {
@@ -37,12 +46,12 @@ void exchange::fail(int status, const std::string& code, const std::string& mess
   nlohmann::json envelope = {
     {"success", false}, {"error", {{"code", code}, {"message", message}, {"details", list}}}};
   response.status = status;
-  response.set_content(envelope.dump(), "application/json");
+  response.set_content(dump(envelope), "application/json");
 }
 
 void exchange::raw(int status, const nlohmann::json& document) {
   response.status = status;
-  response.set_content(document.dump(), "application/json");
+  response.set_content(dump(document), "application/json");
 }
 
 } // namespace http

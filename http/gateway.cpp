@@ -33,6 +33,42 @@ std::string correlation_id_of(const httplib::Request& req) {
   return boost::uuids::to_string(generate());
 }
 
+// What reading a request body found.
+struct request_body {
+  std::string text;
+  bool present = false;   // the request carries a body
+  bool too_large = false; // more than max_body bytes
+  bool consumed = true;   // every byte was read; otherwise the connection must close
+};
+
+// Keeps up to `max` bytes; reads and drops the rest up to `drain_limit`, so that a client
+// that sends its whole body before reading still receives the 413.
+request_body read_body(const httplib::Request& req, const httplib::ContentReader* reader,
+                       std::size_t max, std::size_t drain_limit) {
+  request_body body;
+  auto length = req.get_header_value<uint64_t>("Content-Length");
+  bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+  body.present = length > 0 || chunked;
+  if (!body.present)
+    return body;
+  body.too_large = length > max;
+  if (!reader || length > drain_limit) {
+    body.consumed = false; // a GET with a body, or too much to drain
+    return body;
+  }
+  std::size_t seen = 0;
+  bool complete = (*reader)([&](const char* data, std::size_t size) {
+    seen += size;
+    if (seen > max)
+      body.too_large = true;
+    else
+      body.text.append(data, size);
+    return seen <= drain_limit;
+  });
+  body.consumed = complete && seen <= drain_limit;
+  return body;
+}
+
 const char* default_code(int status) {
   switch (status) {
     case 404: return "NOT_FOUND";
@@ -75,6 +111,13 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
   server_.Put(".*", with_body);
   server_.Patch(".*", with_body);
   server_.Delete(".*", with_body);
+  // cpp-httplib has no handlers for TRACE and CONNECT: answer them here (404 or 405).
+  server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "TRACE" && req.method != "CONNECT")
+      return httplib::Server::HandlerResponse::Unhandled;
+    serve(req, res, nullptr);
+    return httplib::Server::HandlerResponse::Handled;
+  });
 
   // Errors cpp-httplib answers by itself (malformed request line, URI too long, ...).
   server_.set_error_handler(httplib::Server::HandlerWithResponse{[](const httplib::Request& req,
@@ -83,7 +126,10 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
       return httplib::Server::HandlerResponse::Unhandled;
     exchange ex{req, res, correlation_id_of(req)};
     res.set_header("X-Correlation-Id", ex.correlation_id);
-    ex.fail(res.status, default_code(res.status), "the request could not be processed");
+    if (res.status == 414) // every route is short: an over-long path names nothing here
+      ex.fail(404, "NOT_FOUND", "no such resource");
+    else
+      ex.fail(res.status, default_code(res.status), "the request could not be processed");
     return httplib::Server::HandlerResponse::Handled;
   }});
   server_.set_exception_handler(
@@ -125,8 +171,14 @@ void gateway::serve(const httplib::Request& req, httplib::Response& res,
   auto started = std::chrono::steady_clock::now();
   exchange ex{req, res, correlation_id_of(req)};
   res.set_header("X-Correlation-Id", ex.correlation_id);
-  auto match = routes_.find(req.method, req.path);
   auto max_body = settings_.http.max_body_bytes;
+  // The body is read (or drained) before anything is answered, so that its bytes can
+  // never be taken for the next request on this connection.
+  auto body = read_body(req, body_reader, max_body, 4 * max_body);
+  if (!body.consumed)
+    res.set_header("Connection", "close");
+  auto match = routes_.find(req.method, req.path);
+  std::optional<nlohmann::json> parsed;
   if (!match.found) {
     if (match.allow.empty()) {
       ex.fail(404, "NOT_FOUND", "no route for " + req.method + " " + req.path);
@@ -134,37 +186,21 @@ void gateway::serve(const httplib::Request& req, httplib::Response& res,
       res.set_header("Allow", match.allow);
       ex.fail(405, "METHOD_NOT_ALLOWED", "allowed: " + match.allow);
     }
-  } else if (body_reader && req.has_header("Content-Length") &&
-             req.get_header_value<uint64_t>("Content-Length") > max_body) {
-    res.set_header("Connection", "close"); // the unread body must not become a request
+  } else if (body.too_large) {
     ex.fail(413, "PAYLOAD_TOO_LARGE", "the body exceeds " + std::to_string(max_body) + " bytes");
+  } else if (body.present && !is_json_media_type(req.get_header_value("Content-Type"))) {
+    ex.fail(415, "UNSUPPORTED_MEDIA_TYPE", "the body must be application/json");
+  } else if (match.found->takes_json_body ? !(parsed = parse_json_object(body.text))
+                                          : body.present && !is_json_document(body.text)) {
+    ex.fail(400, "MALFORMED_JSON",
+            match.found->takes_json_body
+              ? "the body must be a JSON object (valid UTF-8, at most 64 levels deep)"
+              : "the body must be valid JSON (valid UTF-8, at most 64 levels deep)");
   } else {
-    std::string body;
-    bool has_body = req.get_header_value<uint64_t>("Content-Length") > 0 ||
-                    req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
-    bool too_large = false;
-    if (body_reader && has_body && is_json_media_type(req.get_header_value("Content-Type")))
-      (*body_reader)([&](const char* data, std::size_t size) {
-        too_large = body.size() + size > max_body;
-        if (!too_large)
-          body.append(data, size);
-        return !too_large;
-      });
-    std::optional<nlohmann::json> parsed;
-    if (too_large) {
-      res.set_header("Connection", "close");
-      ex.fail(413, "PAYLOAD_TOO_LARGE", "the body exceeds " + std::to_string(max_body) + " bytes");
-    } else if (body_reader && has_body && !is_json_media_type(req.get_header_value("Content-Type"))) {
-      res.set_header("Connection", "close");
-      ex.fail(415, "UNSUPPORTED_MEDIA_TYPE", "the body must be application/json");
-    } else if (match.found->takes_json_body && !(parsed = parse_json_object(body))) {
-      ex.fail(400, "MALFORMED_JSON", "the body must be a JSON object (valid UTF-8, at most 64 levels deep)");
-    } else {
-      if (parsed)
-        ex.body = std::move(*parsed);
-      ex.params = std::move(match.params);
-      match.found->handle(ex);
-    }
+    if (parsed)
+      ex.body = std::move(*parsed);
+    ex.params = std::move(match.params);
+    match.found->handle(ex);
   }
   auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
   logging::info("request", {{"correlationId", ex.correlation_id},

@@ -55,4 +55,8 @@ std::optional<nlohmann::json> parse_json_object(const std::string& body, int max
   return parsed;
 }
 
+bool is_json_document(const std::string& body, int max_depth) {
+  return within_depth(body, max_depth) && nlohmann::json::accept(body);
+}
+
 } // namespace http

@@ -16,4 +16,8 @@ bool is_json_media_type(const std::string& content_type);
 // nested deeper than `max_depth`.
 std::optional<nlohmann::json> parse_json_object(const std::string& body, int max_depth = 64);
 
+// Whether the body is any valid JSON document within `max_depth` (for routes that take
+// no body but were sent one).
+bool is_json_document(const std::string& body, int max_depth = 64);
+
 } // namespace http

@@ -23,7 +23,13 @@ std::string json_fields::string(const char* name) {
     issues_.push_back({prefix_ + name, "must be a string"});
     return {};
   }
-  return value->get<std::string>();
+  auto text = value->get<std::string>();
+  // PostgreSQL text cannot hold NUL; refuse it rather than cut the value short.
+  if (text.find('\0') != std::string::npos) {
+    issues_.push_back({prefix_ + name, "must not contain NUL characters"});
+    return {};
+  }
+  return text;
 }
 
 int64_t json_fields::integer(const char* name) {

@@ -97,8 +97,12 @@ struct param_arrays {
   std::vector<const char*> values;
   explicit param_arrays(const pg_params& params) {
     values.reserve(params.size());
-    for (auto& p : params)
+    for (auto& p : params) {
+      // libpq takes C strings: a NUL would silently cut the value short.
+      if (p.text && p.text->find('\0') != std::string::npos)
+        throw pg_error("statement parameter contains a NUL character", "22021", "", false);
       values.push_back(p.text ? p.text->c_str() : nullptr);
+    }
   }
 };
 

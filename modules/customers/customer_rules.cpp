@@ -3,17 +3,14 @@
 
 #include "actors/validation.hpp"
 
-#include <algorithm>
 
 namespace customers {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
 bool valid_email(const std::string& email) {
   auto n = code_points(email);
-  if (n < 3 || n > 254 || std::any_of(email.begin(), email.end(), is_space))
+  if (n < 3 || n > 254 || contains_space(email) || email.find('\0') != std::string::npos)
     return false;
   auto at = email.find('@');
   return at != std::string::npos && at > 0 && at + 1 < email.size() &&
