@@ -1,6 +1,6 @@
 // The database workers of one module service: `size` detached actors (one thread and one
-// connection each), linked to the service so that they live and die with it, handed out
-// round robin. Used as the state of a module's service actor.
+// connection each), linked to the service so that they live and die with it: the first
+// serves lookups, the others take commands round robin. Used by a module's service actor.
 #pragma once
 
 #include <caf/spawn_options.hpp>
@@ -17,7 +17,16 @@ public:
       workers_.push_back(self->template spawn<caf::detached + caf::linked>(fun, args...));
   }
 
-  const Handle& next() { return workers_[next_++ % workers_.size()]; }
+  // Commands go round robin to every worker but the reader (when there is more than one).
+  const Handle& next() {
+    if (workers_.size() == 1)
+      return workers_.front();
+    return workers_[1 + next_++ % (workers_.size() - 1)];
+  }
+
+  // All point lookups go to one worker, where they queue up into batches (lookup_batch):
+  // one query answers many, which is what keeps reads cheap under load.
+  const Handle& reader() const { return workers_.front(); }
 
 private:
   std::vector<Handle> workers_;

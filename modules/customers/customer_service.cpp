@@ -32,7 +32,7 @@ service::behavior_type customer_service(service::stateful_pointer<service_state>
     [=](get_customer& request) -> caf::result<customer> {
       if (!is_uuid(request.id))
         return not_found_error("customer");
-      return self->delegate(worker(), std::move(request));
+      return self->delegate(self->state.workers.reader(), std::move(request));
     },
     [=](deactivate_customer& request) -> caf::result<customer> {
       if (!is_uuid(request.id))

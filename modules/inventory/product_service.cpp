@@ -32,7 +32,7 @@ service::behavior_type product_service(service::stateful_pointer<service_state> 
     [=](get_product& request) -> caf::result<product> {
       if (!is_uuid(request.id))
         return not_found_error("product");
-      return self->delegate(worker(), std::move(request));
+      return self->delegate(self->state.workers.reader(), std::move(request));
     },
     [=](restock_product& request) -> caf::result<product> {
       if (!is_uuid(request.id))
