@@ -18,7 +18,8 @@ using persistence::pg_statement;
 
 const pg_statement insert_customer{
   "customers_insert", "INSERT INTO customers.customers (id, name, email, status) "
-                      "VALUES (gen_random_uuid(), $1, $2, 'ACTIVE') RETURNING " CUSTOMER_COLUMNS};
+                      "VALUES (gen_random_uuid(), $1, $2, 'ACTIVE') "
+                      "ON CONFLICT (lower(email)) DO NOTHING RETURNING " CUSTOMER_COLUMNS};
 
 const pg_statement select_customer{
   "customers_select", "SELECT " CUSTOMER_COLUMNS " FROM customers.customers WHERE id = $1::uuid"};
@@ -41,21 +42,15 @@ customer_store::customer_store() : outbox_("customers") {}
 
 caf::expected<customer> customer_store::register_customer(persistence::pg_connection& db,
                                                           const customers::register_customer& request) {
-  persistence::pg_transaction tx{db};
-  customer created;
-  try {
-    created = read_customer(db.exec(insert_customer, {request.name, request.email}));
-  } catch (const persistence::pg_error& e) {
-    if (!e.is_unique_violation())
-      throw;
+  auto rows = db.exec(insert_customer, {request.name, request.email});
+  if (rows.empty()) // a concurrent writer's row is waited for, then conflicts
     return make_app_error(app_error::conflict, "EMAIL_TAKEN",
                           "a customer with this e-mail address already exists",
                           {{"email", "is already registered"}});
-  }
+  auto created = read_customer(rows);
   nlohmann::json payload = events::customer_registered_payload{created.id, created.name, created.email};
   outbox_.append(db, {events::customer_registered, created.id, request.correlation_id,
                       std::nullopt, payload.dump()});
-  tx.commit();
   return created;
 }
 
@@ -77,7 +72,6 @@ std::map<std::string, customer> customer_store::find_many(persistence::pg_connec
 
 caf::expected<customer> customer_store::deactivate(persistence::pg_connection& db,
                                                    const deactivate_customer& request) {
-  persistence::pg_transaction tx{db};
   auto rows = db.exec(deactivate_customer_row, {request.id});
   if (rows.empty()) // already INACTIVE (unchanged, no second event) or unknown
     return find(db, request.id);
@@ -85,7 +79,6 @@ caf::expected<customer> customer_store::deactivate(persistence::pg_connection& d
   nlohmann::json payload = events::customer_deactivated_payload{changed.id};
   outbox_.append(db, {events::customer_deactivated, changed.id, request.correlation_id,
                       std::nullopt, payload.dump()});
-  tx.commit();
   return changed;
 }
 

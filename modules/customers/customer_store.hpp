@@ -1,5 +1,7 @@
 // The customers module's SQL: every statement that touches the customers schema. Runs on
-// a detached worker's connection (customer_worker.cpp), never on the scheduler.
+// a detached worker's connection (customer_worker.cpp), never on the scheduler. Commands
+// run inside the worker's transaction (write_batch): a state change and its event rows
+// commit together or not at all.
 #pragma once
 
 #include "modules/customers/api.hpp"
@@ -18,7 +20,7 @@ class customer_store {
 public:
   customer_store();
 
-  // Inserts the customer and its customer.registered event in one transaction.
+  // Inserts the customer and its customer.registered event.
   caf::expected<customer> register_customer(persistence::pg_connection& db,
                                             const customers::register_customer& request);
   caf::expected<customer> find(persistence::pg_connection& db, const std::string& id);

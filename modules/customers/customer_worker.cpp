@@ -17,13 +17,18 @@ worker::behavior_type customer_worker(worker::pointer self, std::string dsn) {
     persistence::pg_session session;
     customer_store store;
     lookup_batch<customer> lookups;
+    write_batch writes;
   };
-  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}});
+  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}, {}});
+  auto write = [s, self](auto promise, auto apply) {
+    if (s->writes.add(promise, apply))
+      self->send(self, flush_writes_atom::value);
+    return promise;
+  };
   return {
-    [s](register_customer& request) {
-      return with_database<customer>(s->session, [&](auto& db) {
-        return s->store.register_customer(db, request);
-      });
+    [s, self, write](register_customer& request) {
+      return write(self->make_response_promise<customer>(),
+                   [s, request](auto& db) { return s->store.register_customer(db, request); });
     },
     [s, self](get_customer& request) {
       auto promise = self->make_response_promise<customer>();
@@ -40,9 +45,11 @@ worker::behavior_type customer_worker(worker::pointer self, std::string dsn) {
       else
         s->lookups.fail(found.error());
     },
-    [s](deactivate_customer& request) {
-      return with_database<customer>(s->session, [&](auto& db) { return s->store.deactivate(db, request); });
+    [s, self, write](deactivate_customer& request) {
+      return write(self->make_response_promise<customer>(),
+                   [s, request](auto& db) { return s->store.deactivate(db, request); });
     },
+    [s](flush_writes_atom) { s->writes.flush(s->session); },
     [s](health_probe) {
       return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
         db.exec("SELECT 1");

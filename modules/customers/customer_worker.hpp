@@ -5,13 +5,14 @@
 #include "modules/customers/api.hpp"
 
 #include "actors/lookup_batch.hpp"
+#include "actors/write_batch.hpp"
 
 #include <string>
 
 namespace customers {
 
-// The service's interface plus the worker's own flush of batched lookups.
-using worker = service::extend<caf::reacts_to<flush_lookups_atom>>;
+// The service's interface plus the worker's own flushes of batched lookups and writes.
+using worker = service::extend<caf::reacts_to<flush_lookups_atom>, caf::reacts_to<flush_writes_atom>>;
 
 worker::behavior_type customer_worker(worker::pointer self, std::string dsn);
 

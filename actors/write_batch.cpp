@@ -1,0 +1,64 @@
+// See write_batch.hpp.
+#include "actors/write_batch.hpp"
+
+namespace {
+
+bool is_retryable(const persistence::pg_error& e) {
+  return e.sqlstate() == "40P01" || e.sqlstate() == "40001"; // deadlock, serialization
+}
+
+} // namespace
+
+void write_batch::run_once(persistence::pg_connection& db) {
+  persistence::pg_transaction tx{db};
+  for (auto& c : commands_) {
+    if (c.broke)
+      continue;
+    try {
+      c.run(db);
+    } catch (const persistence::pg_error& e) {
+      if (!e.connection_lost() && !is_retryable(e)) {
+        logging::error("database error", {{"sqlstate", e.sqlstate()}, {"error", e.what()}});
+        c.broke = true;
+      }
+      throw;
+    }
+  }
+  tx.commit();
+}
+
+void write_batch::flush(persistence::pg_session& session) {
+  caf::error failure;
+  int deadlocks = 0;
+  for (;;) {
+    try {
+      run_once(session.connection());
+      break;
+    } catch (const persistence::pg_error& e) {
+      if (e.connection_lost()) {
+        session.discard();
+        logging::warn("database unreachable", {{"error", e.what()}});
+        failure = unavailable_error();
+        break;
+      }
+      if (is_retryable(e) && ++deadlocks < 3)
+        continue;
+      bool one_command_broke = !is_retryable(e); // it was marked: run the rest again
+      if (!one_command_broke) {
+        logging::error("database error", {{"sqlstate", e.sqlstate()}, {"error", e.what()}});
+        failure = make_app_error(app_error::internal, "INTERNAL", "internal error");
+        break;
+      }
+    }
+  }
+  auto internal = make_app_error(app_error::internal, "INTERNAL", "internal error");
+  for (auto& c : commands_) {
+    if (c.broke)
+      c.fail(internal);
+    else if (failure)
+      c.fail(failure);
+    else
+      c.answer();
+  }
+  commands_.clear();
+}
