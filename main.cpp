@@ -1,6 +1,7 @@
 // The composition root: read and check the configuration, migrate the schemas of the
 // modules placed on this node, start their supervisors and (if this node has an HTTP
 // endpoint) the gateway, then run until SIGINT/SIGTERM or until the node gives up.
+#include "actors/directory.hpp"
 #include "actors/health.hpp"
 #include "actors/log.hpp"
 #include "actors/supervisor.hpp"
@@ -56,15 +57,20 @@ bool migrate(const config::app_settings& settings, const std::vector<module_defi
   }
 }
 
+// One child per local module: its supervisor, registered in the directory each time the
+// node supervisor (re)starts it.
 supervisor_spec node_spec(const config::app_settings& settings,
-                          const std::vector<module_definition>& local) {
+                          const std::vector<module_definition>& local, caf::actor directory) {
   restart_limit limit{settings.supervisor.max_restarts, settings.supervisor.restart_window};
   supervisor_spec node{"node:" + settings.node, limit, {}, ""};
   for (auto& m : local) {
-    module_context ctx{m.name, module_dsn(settings, m.name), settings};
+    module_context ctx{m.name, module_dsn(settings, m.name), settings, directory};
     supervisor_spec group{"module:" + m.name, limit, m.children(ctx), m.front};
-    node.children.push_back(
-      {m.name, [group](caf::actor_system& sys) { return spawn_supervisor(sys, group); }});
+    node.children.push_back({m.name, [group, directory, name = m.name](caf::actor_system& sys) {
+                               auto handle = spawn_supervisor(sys, group);
+                               caf::anon_send(directory, directory_put_atom::value, name, handle);
+                               return handle;
+                             }});
   }
   return node;
 }
@@ -112,7 +118,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   {
     caf::actor_system sys{cfg};
-    auto node = spawn_supervisor(sys, node_spec(settings, local));
+    auto directory = spawn_directory(sys);
+    auto node = spawn_supervisor(sys, node_spec(settings, local, directory));
     std::atomic<bool> node_down{false};
     node->attach_functor([&node_down](const caf::error&) { node_down = true; });
 
@@ -122,12 +129,13 @@ int main(int argc, char** argv) {
     std::unique_ptr<http::gateway> gateway;
     auto& self_node = settings.this_node();
     if (self_node.runs_gateway()) {
-      gateway = std::make_unique<http::gateway>(sys, settings, node, local_names);
+      gateway = std::make_unique<http::gateway>(sys, settings, directory, local_names);
       if (!gateway->start()) {
         logging::error("cannot listen", {{"address", *self_node.http_host + ":" +
                                                        std::to_string(*self_node.http_port)}});
         gateway.reset();
         caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+        caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
         return 1;
       }
     }
@@ -157,6 +165,7 @@ int main(int argc, char** argv) {
     if (gateway)
       gateway->stop();
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
   }
   logging::info("stopped");
   return exit_code;

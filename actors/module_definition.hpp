@@ -7,6 +7,7 @@
 #include "config/app_settings.hpp"
 #include "persistence/migration.hpp"
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include <string>
@@ -16,6 +17,7 @@ struct module_context {
   std::string name;
   std::string dsn; // this module's own role
   const config::app_settings& settings;
+  caf::actor directory; // to reach other modules (read-only queries, ARCHITECTURE.md rule 2)
 };
 
 struct module_definition {

@@ -84,8 +84,8 @@ const char* default_code(int status) {
 } // namespace
 
 gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
-                 caf::actor node_supervisor, std::vector<std::string> local_modules)
-    : settings_(settings), modules_(sys, std::move(node_supervisor), settings.http.request_timeout) {
+                 caf::actor directory, std::vector<std::string> local_modules)
+    : settings_(settings), modules_(sys, std::move(directory), settings.http.request_timeout) {
   add_customers_routes(routes_, modules_);
   add_inventory_routes(routes_, modules_);
   add_operations_routes(routes_, modules_, std::move(local_modules),

@@ -21,7 +21,7 @@ namespace http {
 
 class gateway {
 public:
-  gateway(caf::actor_system& sys, const config::app_settings& settings, caf::actor node_supervisor,
+  gateway(caf::actor_system& sys, const config::app_settings& settings, caf::actor directory,
           std::vector<std::string> local_modules);
   ~gateway();
 

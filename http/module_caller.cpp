@@ -10,7 +10,7 @@ caf::expected<caf::actor> module_caller::resolve(const std::string& module,
     if (auto known = handles_.find(module); known != handles_.end())
       return known->second;
   }
-  auto found = ask<caf::actor>(node_, timeout, which_child_atom::value, module);
+  auto found = ask<caf::actor>(directory_, timeout, directory_get_atom::value, module);
   if (!found)
     return found;
   std::lock_guard<std::mutex> guard{mutex_};

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "actors/app_error.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/directory.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/after.hpp>
@@ -24,9 +24,8 @@ namespace http {
 
 class module_caller {
 public:
-  module_caller(caf::actor_system& sys, caf::actor node_supervisor,
-                std::chrono::milliseconds timeout)
-      : sys_(sys), node_(std::move(node_supervisor)), timeout_(timeout) {}
+  module_caller(caf::actor_system& sys, caf::actor directory, std::chrono::milliseconds timeout)
+      : sys_(sys), directory_(std::move(directory)), timeout_(timeout) {}
 
   // Sends `request` to `module`'s typed interface `Handle` and waits for a `Reply`.
   template <class Handle, class Reply, class Request>
@@ -67,7 +66,7 @@ private:
   void forget(const std::string& module);
 
   caf::actor_system& sys_;
-  caf::actor node_;
+  caf::actor directory_;
   std::chrono::milliseconds timeout_;
   std::mutex mutex_;
   std::map<std::string, caf::actor> handles_;
