@@ -1,5 +1,6 @@
 // POST /customers, GET /customers/{id}, POST /customers/{id}/deactivate (API.md).
 #include "http/json_fields.hpp"
+#include "http/replies.hpp"
 #include "http/routes.hpp"
 
 #include "modules/customers/api.hpp"
@@ -13,13 +14,6 @@ nlohmann::json to_json(const customers::customer& c) {
           {"status", c.status}, {"createdAt", c.created_at}};
 }
 
-void reply(exchange& ex, int status, const caf::expected<customers::customer>& result) {
-  if (!result)
-    return ex.fail(result.error());
-  if (status == 201)
-    ex.response.set_header("Location", "/customers/" + result->id);
-  ex.ok(status, to_json(*result));
-}
 
 } // namespace
 
@@ -32,15 +26,16 @@ void add_customers_routes(router& routes, module_caller& modules) {
                                          ex.correlation_id};
     if (auto issues = fields.merge(customers::check(request)); !issues.empty())
       return ex.fail(validation_error(issues));
-    reply(ex, 201, modules.call<service, customer>("customers", std::move(request)));
+    reply(ex, 201, modules.call<service, customer>("customers", std::move(request)), to_json, "/customers");
   });
   routes.add("GET", "/customers/{id}", false, [&modules](exchange& ex) {
-    reply(ex, 200, modules.call<service, customer>("customers", customers::get_customer{ex.params[0]}));
+    reply(ex, 200, modules.call<service, customer>("customers", customers::get_customer{ex.params[0]}), to_json);
   });
   routes.add("POST", "/customers/{id}/deactivate", false, [&modules](exchange& ex) {
     reply(ex, 200,
           modules.call<service, customer>(
-            "customers", customers::deactivate_customer{ex.params[0], ex.correlation_id}));
+            "customers", customers::deactivate_customer{ex.params[0], ex.correlation_id}),
+          to_json);
   });
 }
 

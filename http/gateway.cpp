@@ -88,6 +88,7 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
     : settings_(settings), modules_(sys, std::move(directory), settings.http.request_timeout) {
   add_customers_routes(routes_, modules_);
   add_inventory_routes(routes_, modules_);
+  add_orders_routes(routes_, modules_);
   add_operations_routes(routes_, modules_, std::move(local_modules),
                         [this] { return accepting_.load(); });
 

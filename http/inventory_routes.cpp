@@ -1,5 +1,6 @@
 // POST /products, GET /products/{id}, POST /products/{id}/restock (API.md).
 #include "http/json_fields.hpp"
+#include "http/replies.hpp"
 #include "http/routes.hpp"
 
 #include "modules/inventory/api.hpp"
@@ -14,13 +15,6 @@ nlohmann::json to_json(const inventory::product& p) {
           {"reserved", p.reserved}, {"available", p.available()}};
 }
 
-void reply(exchange& ex, int status, const caf::expected<inventory::product>& result) {
-  if (!result)
-    return ex.fail(result.error());
-  if (status == 201)
-    ex.response.set_header("Location", "/products/" + result->id);
-  ex.ok(status, to_json(*result));
-}
 
 } // namespace
 
@@ -36,17 +30,17 @@ void add_inventory_routes(router& routes, module_caller& modules) {
     request.stock = fields.integer("stock");
     if (auto issues = fields.merge(inventory::check(request)); !issues.empty())
       return ex.fail(validation_error(issues));
-    reply(ex, 201, modules.call<service, product>("inventory", std::move(request)));
+    reply(ex, 201, modules.call<service, product>("inventory", std::move(request)), to_json, "/products");
   });
   routes.add("GET", "/products/{id}", false, [&modules](exchange& ex) {
-    reply(ex, 200, modules.call<service, product>("inventory", inventory::get_product{ex.params[0]}));
+    reply(ex, 200, modules.call<service, product>("inventory", inventory::get_product{ex.params[0]}), to_json);
   });
   routes.add("POST", "/products/{id}/restock", true, [&modules](exchange& ex) {
     json_fields fields{ex.body};
     inventory::restock_product request{ex.params[0], fields.integer("quantity")};
     if (auto issues = fields.merge(inventory::check(request)); !issues.empty())
       return ex.fail(validation_error(issues));
-    reply(ex, 200, modules.call<service, product>("inventory", std::move(request)));
+    reply(ex, 200, modules.call<service, product>("inventory", std::move(request)), to_json);
   });
 }
 

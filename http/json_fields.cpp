@@ -32,6 +32,15 @@ std::string json_fields::string(const char* name) {
   return text;
 }
 
+const nlohmann::json* json_fields::array(const char* name, const char* expected) {
+  auto value = field(name, expected);
+  if (value && !value->is_array()) {
+    issues_.push_back({prefix_ + name, std::string{"must be "} + expected});
+    return nullptr;
+  }
+  return value;
+}
+
 int64_t json_fields::integer(const char* name) {
   auto value = field(name, "an integer");
   if (!value)
@@ -74,9 +83,16 @@ int64_t json_fields::money_cents(const char* name) {
 
 field_issues json_fields::merge(const field_issues& module_issues) const {
   field_issues all = issues_;
+  // A field already reported (or an element reported as a whole, "items[0]") hides what
+  // the module says about it or anything under it.
+  auto covered = [&](const std::string& field) {
+    return std::any_of(issues_.begin(), issues_.end(), [&](auto& known) {
+      return field == known.field || field.rfind(known.field + ".", 0) == 0 ||
+             field.rfind(known.field + "[", 0) == 0;
+    });
+  };
   for (auto& issue : module_issues)
-    if (std::none_of(issues_.begin(), issues_.end(),
-                     [&](auto& known) { return known.field == issue.field; }))
+    if (!covered(issue.field))
       all.push_back(issue);
   return all;
 }

@@ -24,6 +24,11 @@ public:
   // module's check to report.
   int64_t money_cents(const char* name);
 
+  // The array under `name`, or null (with an issue) when it is missing or not an array.
+  const nlohmann::json* array(const char* name, const char* expected);
+  // Records an issue found by the caller (e.g. in a nested element).
+  void add_issue(field_issue issue) { issues_.push_back(std::move(issue)); }
+
   const field_issues& issues() const { return issues_; }
   // Adds the module's issues for fields that have no type issue yet.
   field_issues merge(const field_issues& module_issues) const;

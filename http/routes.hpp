@@ -13,6 +13,7 @@ namespace http {
 
 void add_customers_routes(router& routes, module_caller& modules);
 void add_inventory_routes(router& routes, module_caller& modules);
+void add_orders_routes(router& routes, module_caller& modules);
 
 // /health and /ready; `local_modules` are those /ready probes.
 void add_operations_routes(router& routes, module_caller& modules,

@@ -3,7 +3,8 @@
 
 #include "modules/customers/module.hpp"
 #include "modules/inventory/module.hpp"
+#include "modules/orders/module.hpp"
 
 std::vector<module_definition> all_modules() {
-  return {customers::definition(), inventory::definition()};
+  return {customers::definition(), inventory::definition(), orders::definition()};
 }

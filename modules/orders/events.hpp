@@ -1,0 +1,77 @@
+// Events the orders module publishes (API.md "Event envelope"); the aggregate is the order.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace orders::events {
+
+inline constexpr const char* order_created = "order.created";
+inline constexpr const char* order_confirmed = "order.confirmed";
+inline constexpr const char* order_rejected = "order.rejected";
+inline constexpr const char* order_cancelled = "order.cancelled";
+
+struct created_line {
+  std::string product_id;
+  int64_t quantity = 0;
+  int64_t price_cents = 0;
+};
+
+struct order_created_payload {
+  std::string order_id;
+  std::string customer_id;
+  int64_t total_cents = 0;
+  std::vector<created_line> items;
+};
+
+// order.confirmed, order.cancelled (and order.rejected with a reason)
+struct order_status_payload {
+  std::string order_id;
+  std::string customer_id;
+  std::string reason; // order.rejected only
+};
+
+// Money as API.md writes it: whole amounts as integers, others with their cents.
+inline nlohmann::json money(int64_t cents) {
+  if (cents % 100 == 0)
+    return cents / 100;
+  return double(cents) / 100.0;
+}
+
+inline void to_json(nlohmann::json& j, const created_line& l) {
+  j = {{"productId", l.product_id}, {"quantity", l.quantity}, {"price", money(l.price_cents)}};
+}
+
+inline void to_json(nlohmann::json& j, const order_created_payload& p) {
+  j = {{"orderId", p.order_id},
+       {"customerId", p.customer_id},
+       {"totalAmount", money(p.total_cents)},
+       {"items", p.items}};
+}
+
+inline void to_json(nlohmann::json& j, const order_status_payload& p) {
+  j = {{"orderId", p.order_id}, {"customerId", p.customer_id}};
+  if (!p.reason.empty())
+    j["reason"] = p.reason;
+}
+
+// Readers of order.created (inventory, notifications) parse it back with this.
+inline order_created_payload parse_order_created(const nlohmann::json& j) {
+  order_created_payload p;
+  p.order_id = j.at("orderId").get<std::string>();
+  p.customer_id = j.at("customerId").get<std::string>();
+  for (auto& item : j.at("items")) {
+    auto price = item.at("price").get<double>();
+    p.items.push_back({item.at("productId").get<std::string>(), item.at("quantity").get<int64_t>(),
+                       static_cast<int64_t>(price * 100 + (price >= 0 ? 0.5 : -0.5))});
+  }
+  p.total_cents = 0;
+  for (auto& l : p.items)
+    p.total_cents += l.quantity * l.price_cents;
+  return p;
+}
+
+} // namespace orders::events

@@ -1,0 +1,42 @@
+// The orders module's SQL. Runs on a detached worker's connection (order_worker.cpp);
+// commands run inside the worker's group-commit transaction (write_batch), so an order,
+// its Idempotency-Key and its event commit together or not at all.
+#pragma once
+
+#include "modules/orders/api.hpp"
+
+#include "persistence/outbox.hpp"
+#include "persistence/pg.hpp"
+
+#include <caf/expected.hpp>
+
+#include <map>
+#include <optional>
+#include <vector>
+
+namespace orders {
+
+class order_store {
+public:
+  order_store();
+
+  // The order an Idempotency-Key created, if any: replayed when the request is the same,
+  // IDEMPOTENCY_KEY_REUSED when it is not.
+  caf::expected<std::optional<placed_order>> find_replay(persistence::pg_connection& db,
+                                                         const place_order& request);
+  // Creates the order (PENDING) and its order.created event, taking the request's
+  // Idempotency-Key in the same transaction.
+  caf::expected<placed_order> place(persistence::pg_connection& db, const place_order& request);
+  std::map<std::string, order> find_many(persistence::pg_connection& db,
+                                         const std::vector<std::string>& ids);
+  std::vector<order> list(persistence::pg_connection& db, const list_orders& request);
+  // PENDING or CONFIRMED -> CANCELLED with order.cancelled; INVALID_STATE otherwise.
+  caf::expected<order> cancel(persistence::pg_connection& db, const cancel_order& request);
+
+private:
+  caf::expected<order> find(persistence::pg_connection& db, const std::string& id);
+
+  persistence::outbox_writer outbox_;
+};
+
+} // namespace orders

@@ -1,0 +1,75 @@
+// See order_worker.hpp.
+#include "order_worker.hpp"
+
+#include "order_store.hpp"
+
+#include "actors/db_worker.hpp"
+#include "actors/validation.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <memory>
+
+namespace orders {
+
+worker::behavior_type order_worker(worker::pointer self, std::string dsn) {
+  struct state {
+    persistence::pg_session session;
+    order_store store;
+    lookup_batch<order> lookups;
+    write_batch writes;
+  };
+  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}, {}});
+  auto write = [s, self](auto promise, auto apply) {
+    if (s->writes.add(promise, apply))
+      self->send(self, flush_writes_atom::value);
+    return promise;
+  };
+  return {
+    [s](find_replay& probe) -> caf::result<placed_order> {
+      auto replay = with_database<std::optional<placed_order>>(
+        s->session, [&](auto& db) { return s->store.find_replay(db, probe.request); });
+      if (!replay)
+        return replay.error();
+      if (!*replay)
+        return not_found_error("replay");
+      return std::move(**replay);
+    },
+    [s, self, write](place_order& request) {
+      return write(self->make_response_promise<placed_order>(),
+                   [s, request](auto& db) { return s->store.place(db, request); });
+    },
+    [s, self](get_order& request) {
+      auto promise = self->make_response_promise<order>();
+      if (s->lookups.add(lower_case(request.id), promise))
+        self->send(self, flush_lookups_atom::value);
+      return promise;
+    },
+    [s](flush_lookups_atom) {
+      auto ids = s->lookups.keys();
+      auto found = with_database<std::map<std::string, order>>(
+        s->session, [&](auto& db) { return s->store.find_many(db, ids); });
+      if (found)
+        s->lookups.deliver(*found, not_found_error("order"));
+      else
+        s->lookups.fail(found.error());
+    },
+    [s](list_orders& request) {
+      return with_database<std::vector<order>>(
+        s->session, [&](auto& db) -> caf::expected<std::vector<order>> { return s->store.list(db, request); });
+    },
+    [s, self, write](cancel_order& request) {
+      return write(self->make_response_promise<order>(),
+                   [s, request](auto& db) { return s->store.cancel(db, request); });
+    },
+    [s](flush_writes_atom) { s->writes.flush(s->session); },
+    [s](health_probe) {
+      return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
+        db.exec("SELECT 1");
+        return std::string{"up"};
+      });
+    },
+  };
+}
+
+} // namespace orders
