@@ -2,6 +2,8 @@
 // modules placed on this node, start their supervisors and (if this node has an HTTP
 // endpoint) the gateway, then run until SIGINT/SIGTERM or until the node gives up.
 #include "actors/directory.hpp"
+#include "actors/event_bus.hpp"
+#include "actors/outbox_relay.hpp"
 #include "actors/health.hpp"
 #include "actors/log.hpp"
 #include "actors/supervisor.hpp"
@@ -11,6 +13,7 @@
 #include "persistence/dsn.hpp"
 #include "persistence/pg.hpp"
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
@@ -20,6 +23,7 @@
 #include <csignal>
 #include <iostream>
 #include <thread>
+#include <unistd.h>
 
 namespace {
 
@@ -57,12 +61,41 @@ bool migrate(const config::app_settings& settings, const std::vector<module_defi
   }
 }
 
-// One child per local module: its supervisor, registered in the directory each time the
-// node supervisor (re)starts it.
+// Which consumers handle which event, from every module the binary knows (consumers may
+// run on other nodes; the relay tracks deliveries to all of them).
+persistence::subscriptions all_subscriptions(const std::vector<module_definition>& modules) {
+  persistence::subscriptions subs;
+  for (auto& m : modules)
+    for (auto& c : m.consumers)
+      for (auto& event : c.events)
+        subs[event].push_back(c.name);
+  return subs;
+}
+
+// The node's children: the event bus, one outbox relay per local module, and one
+// supervisor per local module; each registered in the directory when (re)started.
 supervisor_spec node_spec(const config::app_settings& settings,
-                          const std::vector<module_definition>& local, caf::actor directory) {
+                          const std::vector<module_definition>& local,
+                          const persistence::subscriptions& subs, caf::actor directory) {
   restart_limit limit{settings.supervisor.max_restarts, settings.supervisor.restart_window};
   supervisor_spec node{"node:" + settings.node, limit, {}, ""};
+  node.children.push_back({"@bus", [directory](caf::actor_system& sys) {
+                             auto bus = caf::actor_cast<caf::actor>(spawn_event_bus(sys, directory));
+                             caf::anon_send(directory, directory_put_atom::value, std::string{"@bus"}, bus);
+                             return bus;
+                           }});
+  auto holder = settings.node + ":" + std::to_string(::getpid()) + ":" +
+                std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  for (auto& m : local) {
+    relay_config relay{m.name,        module_dsn(settings, m.name), holder, subs,
+                       settings.relay, settings.delivery,             directory};
+    node.children.push_back({"relay:" + m.name, [relay, directory](caf::actor_system& sys) {
+                               auto handle = caf::actor_cast<caf::actor>(spawn_outbox_relay(sys, relay));
+                               caf::anon_send(directory, directory_put_atom::value,
+                                              "relay:" + relay.module, handle);
+                               return handle;
+                             }});
+  }
   for (auto& m : local) {
     module_context ctx{m.name, module_dsn(settings, m.name), settings, directory};
     supervisor_spec group{"module:" + m.name, limit, m.children(ctx), m.front};
@@ -82,6 +115,11 @@ int main(int argc, char** argv) {
   config::app_config cfg;
   cfg.add_message_type<field_issue>("field_issue");
   cfg.add_message_type<health_probe>("health_probe");
+  cfg.add_message_type<event_envelope>("event_envelope");
+  cfg.add_message_type<delivery>("delivery");
+  cfg.add_message_type<delivery_ack>("delivery_ack");
+  cfg.add_message_type<outbox_status>("outbox_status");
+  cfg.add_message_type<dead_letter>("dead_letter");
   config::module_names names;
   for (auto& m : modules) {
     m.register_types(cfg);
@@ -119,7 +157,7 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     auto directory = spawn_directory(sys);
-    auto node = spawn_supervisor(sys, node_spec(settings, local, directory));
+    auto node = spawn_supervisor(sys, node_spec(settings, local, all_subscriptions(modules), directory));
     std::atomic<bool> node_down{false};
     node->attach_functor([&node_down](const caf::error&) { node_down = true; });
 

@@ -137,16 +137,19 @@ void counter::inc(double v) {
   atomic_add(value_, v);
 }
 
-void gauge::inc(double v) { atomic_add(value_, v); }
+void gauge::inc(double v) {
+  atomic_add(value_, v);
+}
 
 histogram::histogram(const std::vector<double>& bounds)
     : bounds_{bounds}, buckets_(bounds.size() + 1) {}
 
 void histogram::observe(double v) {
   // NaN compares false with every bound; like the Go client, count it under +Inf.
-  auto bucket = std::isnan(v) ? bounds_.size()
-                              : std::size_t(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
-                                            bounds_.begin());
+  auto bucket =
+      std::isnan(v)
+          ? bounds_.size()
+          : std::size_t(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
   buckets_[bucket].fetch_add(1, std::memory_order_relaxed);
   atomic_add(sum_, v);
 }
@@ -217,8 +220,7 @@ void gauge_family::render_samples(std::string& out) const {
 }
 
 histogram_family::histogram_family(std::string name, std::string help,
-                                   std::vector<std::string> label_names,
-                                   std::vector<double> bounds)
+                                   std::vector<std::string> label_names, std::vector<double> bounds)
     : family_base{std::move(name), std::move(help), std::move(label_names)},
       bounds_{checked_bounds(this->name(), std::move(bounds))} {
   for (auto& label : this->label_names())
@@ -256,10 +258,9 @@ void histogram_family::render_samples(std::string& out) const {
 }
 
 callback_gauge_family::callback_gauge_family(std::string name, std::string help,
-                                             std::vector<std::string> label_names,
-                                             gauge_source source)
+                                             std::vector<std::string> label_names, gauge_source fn)
     : family_base{std::move(name), std::move(help), std::move(label_names)},
-      source_{std::move(source)} {
+      source_(std::move(fn)) {
   if (!source_)
     throw std::invalid_argument("metrics: empty source for " + this->name());
 }
@@ -271,8 +272,7 @@ void callback_gauge_family::render_samples(std::string& out) const {
       throw std::logic_error("metrics: source of " + name() + " returned " +
                              std::to_string(row.first.size()) + " label values, expected " +
                              std::to_string(label_names().size()));
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](auto& a, auto& b) { return a.first < b.first; });
+  std::stable_sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.first < b.first; });
   for (auto& [values, v] : rows) {
     append_sample(out, name(), "", label_names(), values);
     append_number(out, v);
@@ -320,7 +320,8 @@ histogram_family& registry::histogram(const std::string& name, const std::string
   auto checked = checked_bounds(name, std::move(bounds));
   auto& family = add<histogram_family>(name, help, label_names, checked);
   if (family.bounds() != checked)
-    throw std::logic_error("metrics: histogram " + name + " is already registered with other buckets");
+    throw std::logic_error("metrics: histogram " + name +
+                           " is already registered with other buckets");
   return family;
 }
 

@@ -1,4 +1,4 @@
-// Prometheus metrics: counters, gauges and histograms recorded lock-free from any thread
+// Prometheus metrics: counters, gauges and histograms recorded with atomics from any thread
 // (HTTP pool, CAF actors) and rendered on scrape as text exposition format 0.0.4. Debian 12
 // ships no C++ Prometheus client, so this is the one place the format is written.
 #pragma once
@@ -87,11 +87,9 @@ private:
 // Children keyed by label values. Lookups share the lock and only the first use of a
 // label combination takes it exclusively; callers on hot paths cache the reference.
 // std::map keeps references stable and iterates in label order, which render relies on.
-template <class Child>
-class children {
+template <class Child> class children {
 public:
-  template <class... Args>
-  Child& get(const label_values& values, const Args&... args) {
+  template <class... Args> Child& get(const label_values& values, const Args&... args) {
     {
       std::shared_lock lock{mutex_};
       if (auto it = map_.find(values); it != map_.end())
@@ -101,8 +99,7 @@ public:
     return map_.try_emplace(values, args...).first->second;
   }
 
-  template <class F>
-  void for_each(F&& f) const {
+  template <class F> void for_each(F&& f) const {
     std::shared_lock lock{mutex_};
     for (auto& [values, child] : map_)
       f(values, child);

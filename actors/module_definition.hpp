@@ -3,6 +3,7 @@
 // its supervisor. The node starts the modules placed on it from these definitions.
 #pragma once
 
+#include "actors/event_delivery.hpp"
 #include "actors/supervisor.hpp"
 #include "config/app_settings.hpp"
 #include "persistence/migration.hpp"
@@ -26,4 +27,6 @@ struct module_definition {
   void (*register_types)(caf::actor_system_config& cfg);
   std::vector<child_spec> (*children)(const module_context& ctx);
   std::string front; // the child that serves the module's typed interface
+  // The module's event consumers; deliveries to them go to its front child.
+  std::vector<consumer_spec> consumers;
 };

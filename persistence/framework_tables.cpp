@@ -34,6 +34,54 @@ CREATE TABLE {schema}.outbox (
 CREATE INDEX outbox_pending ON {schema}.outbox (position) WHERE published_at IS NULL;
 )sql",
                                      schema)},
+    // The relay: a NOTIFY wakes it (a hint; it polls too); one delivery row per (event,
+    // consumer) tracks attempts, backoff and dead letters; the lease row elects one
+    // active relay per outbox across processes, its fencing counter stopping a holder
+    // that lost it. The inbox makes this module's consumers effectively-once.
+    {2, "create_relay_and_inbox", with_schema(R"sql(
+CREATE FUNCTION {schema}.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('{schema}_outbox', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_notify AFTER INSERT ON {schema}.outbox
+  FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_outbox();
+
+CREATE TABLE {schema}.deliveries (
+  id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  event_position  bigint NOT NULL REFERENCES {schema}.outbox (position),
+  consumer        text NOT NULL,
+  aggregate_id    uuid NOT NULL,
+  sequence        bigint NOT NULL,
+  status          text NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'delivered', 'dead', 'discarded')),
+  attempts        int NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  last_error      text,
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  updated_at      timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (event_position, consumer)
+);
+CREATE INDEX deliveries_open ON {schema}.deliveries (consumer, aggregate_id, sequence)
+  WHERE status IN ('pending', 'dead');
+CREATE INDEX deliveries_due ON {schema}.deliveries (event_position) WHERE status = 'pending';
+
+CREATE TABLE {schema}.relay_lease (
+  singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  holder     text,
+  expires_at timestamptz NOT NULL DEFAULT '-infinity',
+  fencing    bigint NOT NULL DEFAULT 0
+);
+INSERT INTO {schema}.relay_lease DEFAULT VALUES;
+
+CREATE TABLE {schema}.inbox (
+  consumer     text NOT NULL,
+  event_id     uuid NOT NULL,
+  processed_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, event_id)
+);
+)sql",
+                                                      schema)},
   };
 }
 

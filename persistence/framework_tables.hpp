@@ -1,4 +1,5 @@
-// Tables every module schema has, whatever the module: its outbox. They are versioned
+// Tables every module schema has, whatever the module: its outbox, the relay's delivery
+// tracking and lease, and the inbox of its consumers. They are versioned
 // like a module's own migrations, under the component name "framework".
 #pragma once
 

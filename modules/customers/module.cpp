@@ -26,7 +26,7 @@ std::vector<child_spec> children(const module_context& ctx) {
 } // namespace
 
 module_definition definition() {
-  return {"customers", migrations, register_types, children, "service"};
+  return {"customers", migrations, register_types, children, "service", {}};
 }
 
 } // namespace customers

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/app_error.hpp"
+#include "actors/event_delivery.hpp"
 #include "actors/health.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -66,11 +67,13 @@ typename Inspector::result_type inspect(Inspector& f, restock_product& x) {
 }
 
 // Errors: VALIDATION_FAILED (400), NOT_FOUND (404), SKU_TAKEN (409), UNAVAILABLE (503).
-// Creating and restocking publish no events: no other module reacts to them.
+// Creating and restocking publish no events: no other module reacts to them. Deliveries
+// are the event bus handing this module's consumers their events.
 using service = caf::typed_actor<caf::replies_to<create_product>::with<product>,
                                  caf::replies_to<get_product>::with<product>,
                                  caf::replies_to<restock_product>::with<product>,
-                                 caf::replies_to<health_probe>::with<std::string>>;
+                                 caf::replies_to<health_probe>::with<std::string>,
+                                 caf::replies_to<delivery>::with<delivery_ack>>;
 
 // The module's rules (sku 1..64 and name 1..200 characters, price 0..1,000,000.00,
 // stock 0..1e9, restock quantity 1..1e9). Enforced by the service; also called by the

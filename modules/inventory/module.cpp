@@ -26,7 +26,8 @@ std::vector<child_spec> children(const module_context& ctx) {
 } // namespace
 
 module_definition definition() {
-  return {"inventory", migrations, register_types, children, "service"};
+  return {"inventory", migrations, register_types, children, "service",
+          {{"inventory.order-events", {"order.created", "order.cancelled"}}}};
 }
 
 } // namespace inventory

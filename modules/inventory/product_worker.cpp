@@ -2,8 +2,12 @@
 #include "product_worker.hpp"
 
 #include "product_store.hpp"
+#include "reservation_store.hpp"
+
+#include "modules/orders/events.hpp"
 
 #include "actors/db_worker.hpp"
+#include "actors/inbox.hpp"
 #include "actors/validation.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
@@ -17,8 +21,17 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn) {
     persistence::pg_session session;
     product_store store;
     lookup_batch<product> lookups;
+    reservation_store reservations;
   };
-  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}});
+  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}, {}});
+  // inventory.order-events: reserve on order.created, release on order.cancelled.
+  event_handler on_order_event = [s](persistence::pg_connection& db, const event_envelope& e) {
+    if (e.event_name == orders::events::order_created)
+      return s->reservations.reserve(db, e);
+    if (e.event_name == orders::events::order_cancelled)
+      return s->reservations.release(db, e);
+    return caf::error{};
+  };
   return {
     [s](create_product& request) {
       return with_database<product>(s->session, [&](auto& db) { return s->store.create(db, request); });
@@ -40,6 +53,9 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn) {
     },
     [s](restock_product& request) {
       return with_database<product>(s->session, [&](auto& db) { return s->store.restock(db, request); });
+    },
+    [s, on_order_event](delivery& d) -> caf::result<delivery_ack> {
+      return consume_once(s->session, "inventory", d, on_order_event);
     },
     [s](health_probe) {
       return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/app_error.hpp"
+#include "actors/event_delivery.hpp"
 #include "actors/health.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -106,7 +107,8 @@ using service = caf::typed_actor<caf::replies_to<place_order>::with<placed_order
                                  caf::replies_to<get_order>::with<order>,
                                  caf::replies_to<list_orders>::with<std::vector<order>>,
                                  caf::replies_to<cancel_order>::with<order>,
-                                 caf::replies_to<health_probe>::with<std::string>>;
+                                 caf::replies_to<health_probe>::with<std::string>,
+                                 caf::replies_to<delivery>::with<delivery_ack>>;
 
 // The module's rules: customerId a UUID; 1..100 items, each with a UUID productId (no
 // product twice), quantity 1..10000 and price 0..1,000,000.00; an Idempotency-Key of

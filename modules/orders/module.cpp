@@ -28,6 +28,7 @@ std::vector<child_spec> children(const module_context& ctx) {
 
 } // namespace
 
-module_definition definition() { return {"orders", migrations, register_types, children, "service"}; }
+module_definition definition() { return {"orders", migrations, register_types, children, "service",
+          {{"orders.inventory-events", {"inventory.reserved", "inventory.rejected"}}}}; }
 
 } // namespace orders

@@ -108,6 +108,9 @@ service::behavior_type order_service(self_pointer self, module_context ctx) {
     [self](health_probe probe) -> caf::result<std::string> {
       return self->delegate(self->state.workers.next(), probe);
     },
+    [self](delivery& d) -> caf::result<delivery_ack> {
+      return self->delegate(self->state.workers.next(), std::move(d));
+    },
   };
 }
 

@@ -44,6 +44,11 @@ const pg_statement cancel_row{
                    "WHERE id = $1::uuid AND status IN ('PENDING', 'CONFIRMED') "
                    "RETURNING " ORDER_COLUMNS};
 
+const pg_statement settle{
+  "orders_settle", "UPDATE orders.orders SET status = $2, rejection_reason = $3, "
+                   "updated_at = clock_timestamp() WHERE id = $1::uuid AND status = 'PENDING' "
+                   "RETURNING customer_id"};
+
 nlohmann::json items_json(const std::vector<order_line>& items) {
   auto list = nlohmann::json::array();
   for (auto& l : items)
@@ -154,6 +159,23 @@ caf::expected<order> order_store::cancel(persistence::pg_connection& db,
   outbox_.append(db, {events::order_cancelled, cancelled.id, request.correlation_id, std::nullopt,
                       nlohmann::json(payload).dump()});
   return cancelled;
+}
+
+caf::error order_store::apply_reservation_outcome(persistence::pg_connection& db,
+                                                  const event_envelope& e) {
+  auto payload = nlohmann::json::parse(e.payload);
+  auto order_id = payload.at("orderId").get<std::string>();
+  bool reserved = e.event_name == "inventory.reserved";
+  std::optional<std::string> reason;
+  if (!reserved)
+    reason = payload.at("reason").get<std::string>();
+  auto rows = db.exec(settle, {order_id, reserved ? "CONFIRMED" : "REJECTED", reason});
+  if (rows.empty())
+    return {}; // not PENDING any more: a late or duplicate event
+  events::order_status_payload next{order_id, rows.string(0, 0), reason.value_or("")};
+  outbox_.append(db, {reserved ? events::order_confirmed : events::order_rejected, order_id,
+                      e.correlation_id, e.id, nlohmann::json(next).dump()});
+  return {};
 }
 
 } // namespace orders

@@ -5,6 +5,7 @@
 
 #include "modules/orders/api.hpp"
 
+#include "actors/event_delivery.hpp"
 #include "persistence/outbox.hpp"
 #include "persistence/pg.hpp"
 
@@ -32,6 +33,12 @@ public:
   std::vector<order> list(persistence::pg_connection& db, const list_orders& request);
   // PENDING or CONFIRMED -> CANCELLED with order.cancelled; INVALID_STATE otherwise.
   caf::expected<order> cancel(persistence::pg_connection& db, const cancel_order& request);
+
+  // The orders side of the saga (consumer orders.inventory-events), serialised on the
+  // order row: inventory.reserved turns a PENDING order CONFIRMED (order.confirmed),
+  // inventory.rejected turns it REJECTED (order.rejected); in any other state the event is
+  // late or a duplicate and changes nothing (API.md's state machine).
+  caf::error apply_reservation_outcome(persistence::pg_connection& db, const event_envelope& e);
 
 private:
   caf::expected<order> find(persistence::pg_connection& db, const std::string& id);

@@ -4,6 +4,7 @@
 #include "order_store.hpp"
 
 #include "actors/db_worker.hpp"
+#include "actors/inbox.hpp"
 #include "actors/validation.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
@@ -20,6 +21,10 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn) {
     write_batch writes;
   };
   auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}, {}});
+  // orders.inventory-events: the reservation's outcome settles the order.
+  event_handler on_inventory_event = [s](persistence::pg_connection& db, const event_envelope& e) {
+    return s->store.apply_reservation_outcome(db, e);
+  };
   auto write = [s, self](auto promise, auto apply) {
     if (s->writes.add(promise, apply))
       self->send(self, flush_writes_atom::value);
@@ -63,6 +68,9 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn) {
                    [s, request](auto& db) { return s->store.cancel(db, request); });
     },
     [s](flush_writes_atom) { s->writes.flush(s->session); },
+    [s, on_inventory_event](delivery& d) -> caf::result<delivery_ack> {
+      return consume_once(s->session, "orders", d, on_inventory_event);
+    },
     [s](health_probe) {
       return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
         db.exec("SELECT 1");

@@ -26,16 +26,15 @@ std::string rendered(double v) {
 
 BOOST_AUTO_TEST_CASE(a_counter_renders_help_type_and_one_line_per_label_set) {
   metrics::registry reg;
-  auto& c = reg.counter("http_requests_total", "HTTP requests by route and status",
-                        {"route", "status"});
+  auto& c =
+      reg.counter("http_requests_total", "HTTP requests by route and status", {"route", "status"});
   c.labels({"/customers/{id}", "200"}).inc();
   c.labels({"/customers/{id}", "200"}).inc(2);
   c.labels({"/customers/{id}", "404"}).inc();
-  BOOST_TEST(reg.render() ==
-             "# HELP http_requests_total HTTP requests by route and status\n"
-             "# TYPE http_requests_total counter\n"
-             "http_requests_total{route=\"/customers/{id}\",status=\"200\"} 3\n"
-             "http_requests_total{route=\"/customers/{id}\",status=\"404\"} 1\n");
+  BOOST_TEST(reg.render() == "# HELP http_requests_total HTTP requests by route and status\n"
+                             "# TYPE http_requests_total counter\n"
+                             "http_requests_total{route=\"/customers/{id}\",status=\"200\"} 3\n"
+                             "http_requests_total{route=\"/customers/{id}\",status=\"404\"} 1\n");
 }
 
 BOOST_AUTO_TEST_CASE(a_gauge_is_set_increased_and_decreased) {
@@ -148,12 +147,10 @@ BOOST_AUTO_TEST_CASE(callback_gauges_are_evaluated_on_each_render_and_sorted) {
   BOOST_TEST(calls == 0);
   auto head = std::string{"# HELP outbox_oldest_pending_age_seconds Age of the oldest "
                           "unrelayed row\n# TYPE outbox_oldest_pending_age_seconds gauge\n"};
-  BOOST_TEST(reg.render() == head +
-                                 "outbox_oldest_pending_age_seconds{module=\"customers\"} 0\n"
-                                 "outbox_oldest_pending_age_seconds{module=\"orders\"} 1.5\n");
-  BOOST_TEST(reg.render() == head +
-                                 "outbox_oldest_pending_age_seconds{module=\"customers\"} 0\n"
-                                 "outbox_oldest_pending_age_seconds{module=\"orders\"} 3\n");
+  BOOST_TEST(reg.render() == head + "outbox_oldest_pending_age_seconds{module=\"customers\"} 0\n"
+                                    "outbox_oldest_pending_age_seconds{module=\"orders\"} 1.5\n");
+  BOOST_TEST(reg.render() == head + "outbox_oldest_pending_age_seconds{module=\"customers\"} 0\n"
+                                    "outbox_oldest_pending_age_seconds{module=\"orders\"} 3\n");
   BOOST_TEST(calls == 2);
 }
 
@@ -164,8 +161,9 @@ BOOST_AUTO_TEST_CASE(a_failing_or_malformed_callback_fails_the_render) {
   });
   BOOST_CHECK_THROW(a.render(), std::runtime_error);
   metrics::registry b;
-  b.gauge_callback("wrong_arity", "h", {"module"},
-                   [] { return metrics::gauge_samples{{{"orders", "extra"}, 1}}; });
+  b.gauge_callback("wrong_arity", "h", {"module"}, [] {
+    return metrics::gauge_samples{{{"orders", "extra"}, 1}};
+  });
   BOOST_CHECK_THROW(b.render(), std::logic_error);
 }
 

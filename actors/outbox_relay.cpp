@@ -1,0 +1,208 @@
+// See outbox_relay.hpp.
+#include "actors/outbox_relay.hpp"
+
+#include "actors/app_error.hpp"
+#include "actors/directory.hpp"
+#include "actors/log.hpp"
+#include "persistence/pg_listener.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <memory>
+#include <set>
+
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;   // work now
+using timer_atom = caf::atom_constant<caf::atom("timer")>; // periodic
+
+using relay_actor = relay_api::extend<caf::reacts_to<tick_atom>, caf::reacts_to<timer_atom>>;
+
+// How long a consumer may take to answer one delivery before it counts as failed.
+constexpr std::chrono::seconds delivery_timeout{30};
+
+struct relay_state {
+  relay_config cfg;
+  std::unique_ptr<persistence::pg_session> session;
+  std::unique_ptr<persistence::relay_store> store;
+  std::unique_ptr<persistence::pg_listener> listener;
+  std::optional<int64_t> fencing; // set while we hold the lease
+  consumer_api bus;
+  std::set<std::string> in_flight;
+  std::vector<std::string> delivered;
+  std::vector<persistence::delivery_failure> failed;
+  bool tick_queued = false;
+  static inline const char* name = "outbox_relay";
+};
+
+using self_pointer = relay_actor::stateful_pointer<relay_state>;
+
+std::string operator_text(const caf::error& err, caf::actor_system& sys) {
+  if (err.category() == caf::atom("app")) {
+    auto& ctx = err.context();
+    if (ctx.match_elements<std::string, std::string, field_issues>())
+      return ctx.get_as<std::string>(1);
+  }
+  return sys.render(err);
+}
+
+void queue_tick(self_pointer self) {
+  if (self->state.tick_queued)
+    return;
+  self->state.tick_queued = true;
+  self->send(self, tick_atom::value);
+}
+
+void send_delivery(self_pointer self, persistence::due_delivery due) {
+  auto& st = self->state;
+  st.in_flight.insert(due.delivery_id);
+  auto& e = due.event;
+  delivery d{due.consumer,
+             {e.id, e.event_name, e.aggregate_id, e.sequence, e.correlation_id, e.causation_id,
+              e.payload, e.created_at}};
+  auto id = due.delivery_id;
+  self->request(st.bus, delivery_timeout, std::move(d))
+    .then(
+      [self, id](const delivery_ack&) {
+        self->state.in_flight.erase(id);
+        self->state.delivered.push_back(id);
+        queue_tick(self);
+      },
+      [self, id](caf::error& err) {
+        self->state.in_flight.erase(id);
+        self->state.failed.push_back({id, operator_text(err, self->system())});
+        if (err.category() != caf::atom("app"))
+          self->state.bus = nullptr; // the bus itself may be gone: find it again
+        queue_tick(self);
+      });
+}
+
+// One round: hold the lease, record outcomes, publish new events, send due deliveries.
+// Returns whether there may be more work right away.
+bool work(self_pointer self) {
+  auto& st = self->state;
+  auto& db = st.session->connection();
+  if (!st.fencing) {
+    st.fencing = st.store->acquire_lease(db);
+    if (!st.fencing)
+      return false; // a standby: another process relays this outbox
+    logging::info("relay leader", {{"module", st.cfg.module}, {"fencing", *st.fencing}});
+  }
+  if (!st.delivered.empty() || !st.failed.empty()) {
+    st.store->record(db, st.delivered, st.failed,
+                     {st.cfg.delivery.backoff_initial, st.cfg.delivery.backoff_max,
+                      st.cfg.delivery.max_attempts});
+    st.delivered.clear();
+    st.failed.clear();
+  }
+  auto published = st.store->publish(db, *st.fencing, st.cfg.relay.batch_size, st.cfg.subscriptions);
+  if (!published) {
+    logging::warn("relay lost its lease", {{"module", st.cfg.module}});
+    st.fencing.reset();
+    return false;
+  }
+  if (!st.bus)
+    return *published > 0;
+  std::vector<std::string> in_flight{st.in_flight.begin(), st.in_flight.end()};
+  auto due = st.store->due(db, in_flight, st.cfg.relay.batch_size);
+  for (auto& d : due)
+    send_delivery(self, std::move(d));
+  return *published > 0 || !due.empty();
+}
+
+void find_bus(self_pointer self) {
+  self->request(self->state.cfg.directory, std::chrono::seconds{2}, directory_get_atom::value,
+                std::string{"@bus"})
+    .then([self](const caf::actor& bus) {
+      self->state.bus = caf::actor_cast<consumer_api>(bus);
+      queue_tick(self);
+    },
+          [](caf::error&) {});
+}
+
+void run(self_pointer self) {
+  auto& st = self->state;
+  if (!st.bus)
+    find_bus(self);
+  try {
+    if (work(self))
+      queue_tick(self);
+  } catch (const persistence::pg_error& e) {
+    st.session->discard();
+    if (e.connection_lost())
+      logging::warn("relay: database unreachable", {{"module", st.cfg.module}});
+    else
+      logging::error("relay: database error", {{"module", st.cfg.module}, {"sqlstate", e.sqlstate()},
+                                               {"error", e.what()}});
+  }
+}
+
+template <class T, class F>
+caf::result<T> query(self_pointer self, F&& f) {
+  try {
+    return f(*self->state.store, self->state.session->connection());
+  } catch (const persistence::pg_error& e) {
+    self->state.session->discard();
+    return unavailable_error();
+  }
+}
+
+relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.session = std::make_unique<persistence::pg_session>(st.cfg.dsn);
+  st.store = std::make_unique<persistence::relay_store>(st.cfg.module, st.cfg.holder,
+                                                         st.cfg.relay.lease_ttl);
+  // The listener's thread only posts a message: all work stays on this actor.
+  auto handle = caf::actor_cast<caf::actor>(self);
+  st.listener = std::make_unique<persistence::pg_listener>(
+    st.cfg.dsn, st.cfg.module + "_outbox", [handle] { caf::anon_send(handle, tick_atom::value); });
+  // Standbys check often, so that they take over soon after the lease expires.
+  auto period = std::min(st.cfg.relay.poll_interval, st.cfg.relay.lease_ttl / 5);
+  self->send(self, timer_atom::value);
+  return {
+    [self](tick_atom) {
+      self->state.tick_queued = false;
+      run(self);
+    },
+    [self, period](timer_atom) {
+      run(self);
+      self->delayed_send(self, period, timer_atom::value);
+    },
+    [self](outbox_status_atom) -> caf::result<outbox_status> {
+      return query<outbox_status>(self, [self](auto& store, auto& db) {
+        auto c = store.counts(db);
+        return outbox_status{self->state.cfg.module, c.pending, c.oldest_pending_age_ms, c.published,
+                             c.dead_lettered};
+      });
+    },
+    [self](dead_letters_atom) -> caf::result<std::vector<dead_letter>> {
+      return query<std::vector<dead_letter>>(self, [](auto& store, auto& db) {
+        std::vector<dead_letter> result;
+        for (auto& r : store.dead_letters(db))
+          result.push_back({r.id, r.event_id, r.event_name, r.consumer, r.attempts, r.last_error,
+                            r.failed_at});
+        return result;
+      });
+    },
+    [self](replay_atom, const std::string& id) -> caf::result<bool> {
+      auto done = query<bool>(self, [&](auto& store, auto& db) { return store.replay(db, id); });
+      queue_tick(self);
+      return done;
+    },
+    [self](discard_atom, const std::string& id) -> caf::result<bool> {
+      auto done = query<bool>(self, [&](auto& store, auto& db) { return store.discard(db, id); });
+      queue_tick(self);
+      return done;
+    },
+  };
+}
+
+} // namespace
+
+relay_api spawn_outbox_relay(caf::actor_system& sys, relay_config cfg) {
+  return caf::actor_cast<relay_api>(sys.spawn<caf::detached>(outbox_relay, std::move(cfg)));
+}
