@@ -89,6 +89,8 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
   add_customers_routes(routes_, modules_);
   add_inventory_routes(routes_, modules_);
   add_orders_routes(routes_, modules_);
+  add_notifications_routes(routes_, modules_);
+  add_admin_routes(routes_, modules_, local_modules, settings.admin_token);
   add_operations_routes(routes_, modules_, std::move(local_modules),
                         [this] { return accepting_.load(); });
 

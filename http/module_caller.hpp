@@ -27,22 +27,22 @@ public:
   module_caller(caf::actor_system& sys, caf::actor directory, std::chrono::milliseconds timeout)
       : sys_(sys), directory_(std::move(directory)), timeout_(timeout) {}
 
-  // Sends `request` to `module`'s typed interface `Handle` and waits for a `Reply`.
-  template <class Handle, class Reply, class Request>
-  caf::expected<Reply> call(const std::string& module, Request request) {
-    return call_within<Handle, Reply>(module, std::move(request), timeout_);
+  // Sends `xs` to `module`'s typed interface `Handle` and waits for a `Reply`.
+  template <class Handle, class Reply, class... Ts>
+  caf::expected<Reply> call(const std::string& module, Ts... xs) {
+    return call_within<Handle, Reply>(module, timeout_, std::move(xs)...);
   }
 
-  template <class Handle, class Reply, class Request>
-  caf::expected<Reply> call_within(const std::string& module, Request request,
-                                   std::chrono::milliseconds timeout) {
+  template <class Handle, class Reply, class... Ts>
+  caf::expected<Reply> call_within(const std::string& module, std::chrono::milliseconds timeout,
+                                   Ts... xs) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     auto target = resolve(module, timeout);
     if (!target)
       return target.error();
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
-    auto result = ask<Reply>(caf::actor_cast<Handle>(*target), left, std::move(request));
+    auto result = ask<Reply>(caf::actor_cast<Handle>(*target), left, std::move(xs)...);
     if (!result && result.error().category() != caf::atom("app"))
       forget(module); // the module's group may have been restarted: resolve it again
     return result;

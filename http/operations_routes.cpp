@@ -24,7 +24,7 @@ void add_operations_routes(router& routes, module_caller& modules,
     if (!ready)
       checks["gateway"] = "down: shutting down";
     for (auto& module : local_modules) {
-      auto answer = modules.call_within<health_api, std::string>(module, health_probe{}, probe_timeout);
+      auto answer = modules.call_within<health_api, std::string>(module, probe_timeout, health_probe{});
       if (answer) {
         checks[module] = "up";
         continue;

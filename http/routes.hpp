@@ -14,6 +14,11 @@ namespace http {
 void add_customers_routes(router& routes, module_caller& modules);
 void add_inventory_routes(router& routes, module_caller& modules);
 void add_orders_routes(router& routes, module_caller& modules);
+void add_notifications_routes(router& routes, module_caller& modules);
+
+// /admin/*: the outboxes of `local_modules`; `token` empty means open.
+void add_admin_routes(router& routes, module_caller& modules, std::vector<std::string> local_modules,
+                      std::string token);
 
 // /health and /ready; `local_modules` are those /ready probes.
 void add_operations_routes(router& routes, module_caller& modules,

@@ -3,8 +3,10 @@
 
 #include "modules/customers/module.hpp"
 #include "modules/inventory/module.hpp"
+#include "modules/notifications/module.hpp"
 #include "modules/orders/module.hpp"
 
 std::vector<module_definition> all_modules() {
-  return {customers::definition(), inventory::definition(), orders::definition()};
+  return {customers::definition(), inventory::definition(), orders::definition(),
+          notifications::definition()};
 }

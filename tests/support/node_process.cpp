@@ -38,7 +38,9 @@ node_process::node_process(node_options options)
   std::ofstream conf{dir_ + "/node.conf"};
   conf << "[app]\nnode = \"main\"\n[app.nodes]\nmain = { host = \"127.0.0.1\", port = "
        << node_port_ << ", http-host = \"127.0.0.1\", http-port = " << http_port_ << " }\n"
-       << "[app.http]\nthreads = 8\n" << options_.extra_conf << "\n";
+       << "[app.http]\nthreads = 8\n"
+       << "[app.notifications]\noutbox-file = \"" << dir_ << "/notifications.jsonl\"\n"
+       << options_.extra_conf << "\n";
 }
 
 node_process::~node_process() {
@@ -109,6 +111,8 @@ bool node_process::running() {
   }
   return true;
 }
+
+std::string node_process::notifications_file() const { return dir_ + "/notifications.jsonl"; }
 
 std::string node_process::log() const {
   std::ifstream in{dir_ + "/node.log"};

@@ -42,6 +42,8 @@ public:
 
   int http_port() const { return http_port_; }
   std::string log() const;
+  // The file the node's notification sender appends to.
+  std::string notifications_file() const;
   std::unique_ptr<httplib::Client> client() const;
 
 private:

@@ -124,10 +124,12 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
     {"[app.tls]\ncafile = \"/etc/hosts\"\n", "app.tls"},
     {"[app.http]\nthread = 4\n", "app.http.thread"}, // a typo is an unknown key
     {"[app]\nnode = \"elsewhere\"\n", "app.node"},
-    {"[app.modules]\ncustomers = \"nowhere\"\ninventory = \"main\"\norders = \"main\"\n",
+    {"[app.modules]\ncustomers = \"nowhere\"\ninventory = \"main\"\norders = \"main\"\n"
+     "notifications = \"main\"\n",
      "app.modules.customers"},
     {"[app.modules]\ncustomers = \"main\"\n", "app.modules.inventory"}, // placed nowhere
-    {"[app.modules]\ncustomers = \"main\"\ninventory = \"main\"\norders = \"main\"\nbilling = \"main\"\n",
+    {"[app.modules]\ncustomers = \"main\"\ninventory = \"main\"\norders = \"main\"\n"
+     "notifications = \"main\"\nbilling = \"main\"\n",
      "app.modules.billing"},
     {"[app.nodes]\nmain = { host = \"127.0.0.1\", port = 70000 }\n", "app.nodes.main.port"},
     {"[app.nodes]\nmain = { port = 4200 }\n", "app.nodes.main.host"},
@@ -155,7 +157,7 @@ BOOST_AUTO_TEST_CASE(a_module_may_be_placed_on_several_nodes) {
   auto r = load("[app]\nnode = \"b\"\n[app.nodes]\n"
                 "a = { host = \"127.0.0.1\", port = 4200, http-port = 8080 }\n"
                 "b = { host = \"127.0.0.1\", port = 4201 }\n"
-                "[app.modules]\ncustomers = [\"a\", \"b\"]\ninventory = \"a\"\norders = \"a\"\n");
+                "[app.modules]\ncustomers = [\"a\", \"b\"]\ninventory = \"a\"\norders = \"a\"\nnotifications = \"a\"\n");
   BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
   BOOST_TEST(r.settings.runs_here("customers"));
   BOOST_TEST(!r.settings.runs_here("inventory"));

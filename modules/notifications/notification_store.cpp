@@ -1,0 +1,80 @@
+// See notification_store.hpp.
+#include "notification_store.hpp"
+
+#include "actors/lookup_batch.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace notifications {
+
+namespace {
+
+using persistence::pg_statement;
+
+#define NOTIFICATION_COLUMNS                                                                       \
+  "id, event_id, event_name, order_id, customer_id, channel, template, "                           \
+  "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+const pg_statement insert_notification{
+  "notifications_insert",
+  "INSERT INTO notifications.notifications (event_id, event_name, order_id, customer_id, template) "
+  "VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5) ON CONFLICT (event_id, template) DO NOTHING"};
+
+const pg_statement by_order{"notifications_by_order",
+                            "SELECT " NOTIFICATION_COLUMNS " FROM notifications.notifications "
+                            "WHERE order_id = $1::uuid ORDER BY position LIMIT 500"};
+
+const pg_statement by_customer{"notifications_by_customer",
+                               "SELECT " NOTIFICATION_COLUMNS " FROM notifications.notifications "
+                               "WHERE customer_id = $1::uuid ORDER BY position LIMIT 500"};
+
+const pg_statement unsent_rows{"notifications_unsent",
+                               "SELECT " NOTIFICATION_COLUMNS " FROM notifications.notifications "
+                               "WHERE sent_at IS NULL ORDER BY position LIMIT $1"};
+
+const pg_statement set_sent{"notifications_sent",
+                            "UPDATE notifications.notifications SET sent_at = clock_timestamp() "
+                            "WHERE id = ANY($1::uuid[])"};
+
+std::vector<notification> read(const persistence::pg_result& r) {
+  std::vector<notification> result;
+  for (int i = 0; i < r.rows(); ++i)
+    result.push_back({r.string(i, 0), r.string(i, 1), r.string(i, 2), r.string(i, 3),
+                      r.string(i, 4), r.string(i, 5), r.string(i, 6), r.string(i, 7)});
+  return result;
+}
+
+} // namespace
+
+caf::error notification_store::record(persistence::pg_connection& db, const event_envelope& e) {
+  // "order.created" -> template "order-created"
+  auto template_name = e.event_name;
+  for (auto& c : template_name)
+    if (c == '.')
+      c = '-';
+  auto payload = nlohmann::json::parse(e.payload);
+  db.exec(insert_notification, {e.id, e.event_name, payload.at("orderId").get<std::string>(),
+                                payload.at("customerId").get<std::string>(), template_name});
+  return {};
+}
+
+std::vector<notification> notification_store::list(persistence::pg_connection& db,
+                                                   const list_notifications& request) {
+  if (!request.order_id.empty())
+    return read(db.exec(by_order, {request.order_id}));
+  return read(db.exec(by_customer, {request.customer_id}));
+}
+
+std::vector<notification> notification_store::unsent(persistence::pg_connection& db, int limit) {
+  return read(db.exec(unsent_rows, {limit}));
+}
+
+void notification_store::mark_sent(persistence::pg_connection& db,
+                                   const std::vector<notification>& sent) {
+  std::vector<std::string> ids;
+  for (auto& n : sent)
+    ids.push_back(n.id);
+  db.exec(set_sent, {uuid_array(ids)});
+}
+
+} // namespace notifications

@@ -1,0 +1,24 @@
+// The notifications module's SQL. Runs on detached workers' connections only.
+#pragma once
+
+#include "modules/notifications/api.hpp"
+
+#include "persistence/pg.hpp"
+
+#include <caf/error.hpp>
+
+#include <vector>
+
+namespace notifications {
+
+class notification_store {
+public:
+  // Consumer notifications.order-events: one notification per (event, template).
+  caf::error record(persistence::pg_connection& db, const event_envelope& e);
+  std::vector<notification> list(persistence::pg_connection& db, const list_notifications& request);
+  // Oldest first, for the sender.
+  std::vector<notification> unsent(persistence::pg_connection& db, int limit);
+  void mark_sent(persistence::pg_connection& db, const std::vector<notification>& sent);
+};
+
+} // namespace notifications

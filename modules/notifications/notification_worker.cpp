@@ -1,0 +1,44 @@
+// See notification_worker.hpp.
+#include "notification_worker.hpp"
+
+#include "notification_store.hpp"
+
+#include "actors/db_worker.hpp"
+#include "actors/inbox.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <memory>
+
+namespace notifications {
+
+service::behavior_type notification_worker(service::pointer, std::string dsn) {
+  struct state {
+    persistence::pg_session session;
+    notification_store store;
+  };
+  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}});
+  // notifications.order-events: one notification per (event, template).
+  event_handler on_order_event = [s](persistence::pg_connection& db, const event_envelope& e) {
+    return s->store.record(db, e);
+  };
+  return {
+    [s](list_notifications& request) {
+      return with_database<std::vector<notification>>(
+        s->session, [&](auto& db) -> caf::expected<std::vector<notification>> {
+          return s->store.list(db, request);
+        });
+    },
+    [s](health_probe) {
+      return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
+        db.exec("SELECT 1");
+        return std::string{"up"};
+      });
+    },
+    [s, on_order_event](delivery& d) -> caf::result<delivery_ack> {
+      return consume_once(s->session, "notifications", d, on_order_event);
+    },
+  };
+}
+
+} // namespace notifications

@@ -1,0 +1,61 @@
+// See sender_loop.hpp. Detached: it blocks on its connection and on the sender.
+#include "sender_loop.hpp"
+
+#include "notification_sender.hpp"
+#include "notification_store.hpp"
+
+#include "actors/log.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+
+#include <memory>
+
+namespace notifications {
+
+namespace {
+
+using send_atom = caf::atom_constant<caf::atom("sendnow")>;
+
+constexpr std::chrono::milliseconds idle_period{100};
+constexpr int batch_size = 500;
+
+caf::behavior sender_loop(caf::event_based_actor* self, std::string dsn, std::string file) {
+  struct state {
+    persistence::pg_session session;
+    notification_store store;
+    std::unique_ptr<notification_sender> sender;
+  };
+  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, make_file_sender(file)});
+  self->send(self, send_atom::value);
+  return {
+    [self, s](send_atom) {
+      bool more = false;
+      try {
+        auto& db = s->session.connection();
+        auto batch = s->store.unsent(db, batch_size);
+        if (!batch.empty()) {
+          s->sender->send(batch);
+          s->store.mark_sent(db, batch);
+          more = batch.size() == std::size_t(batch_size);
+        }
+      } catch (const persistence::pg_error& e) {
+        s->session.discard();
+      } catch (const std::exception& e) {
+        logging::error("notification sender failed", {{"error", e.what()}});
+      }
+      if (more)
+        self->send(self, send_atom::value);
+      else
+        self->delayed_send(self, idle_period, send_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_sender_loop(caf::actor_system& sys, const module_context& ctx) {
+  return sys.spawn<caf::detached>(sender_loop, ctx.dsn, ctx.settings.notifications_outbox_file);
+}
+
+} // namespace notifications
