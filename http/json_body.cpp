@@ -2,6 +2,8 @@
 #include "http/json_body.hpp"
 
 #include <cctype>
+#include <cmath>
+#include <cstdint>
 
 namespace http {
 
@@ -53,6 +55,37 @@ std::optional<nlohmann::json> parse_json_object(const std::string& body, int max
   if (parsed.is_discarded() || !parsed.is_object())
     return std::nullopt;
   return parsed;
+}
+
+namespace {
+
+nlohmann::json canonical(const nlohmann::json& value) {
+  if (value.is_object()) {
+    auto result = nlohmann::json::object();
+    for (auto& [key, item] : value.items())
+      result[key] = canonical(item);
+    return result;
+  }
+  if (value.is_array()) {
+    auto result = nlohmann::json::array();
+    for (auto& item : value)
+      result.push_back(canonical(item));
+    return result;
+  }
+  if (value.is_number_float()) {
+    double x = value.get<double>();
+    if (std::isfinite(x) && std::trunc(x) == x && std::abs(x) < 9007199254740992.0)
+      return static_cast<int64_t>(x);
+  }
+  if (value.is_number_unsigned() && value.get<uint64_t>() <= uint64_t(INT64_MAX))
+    return value.get<int64_t>();
+  return value;
+}
+
+} // namespace
+
+std::string canonical_json(const nlohmann::json& document) {
+  return canonical(document).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 bool is_json_document(const std::string& body, int max_depth) {

@@ -16,6 +16,10 @@ bool is_json_media_type(const std::string& content_type);
 // nested deeper than `max_depth`.
 std::optional<nlohmann::json> parse_json_object(const std::string& body, int max_depth = 64);
 
+// The document in one canonical text: keys sorted, no white space, and numbers by value
+// (10, 10.0 and 1e1 all read 10), so that two bodies that mean the same compare equal.
+std::string canonical_json(const nlohmann::json& document);
+
 // Whether the body is any valid JSON document within `max_depth` (for routes that take
 // no body but were sent one).
 bool is_json_document(const std::string& body, int max_depth = 64);

@@ -1,4 +1,5 @@
 // POST /orders, GET /orders/{id}, GET /orders?customerId=&limit=, POST /orders/{id}/cancel.
+#include "http/json_body.hpp"
 #include "http/json_fields.hpp"
 #include "http/replies.hpp"
 #include "http/routes.hpp"
@@ -76,7 +77,7 @@ void add_orders_routes(router& routes, module_caller& modules) {
     orders::place_order request;
     request.customer_id = fields.string("customerId");
     request.items = read_items(fields);
-    request.request_body = ex.body.dump(); // keys sorted: canonical for the key's comparison
+    request.request_body = canonical_json(ex.body); // compared when the key is used again
     request.correlation_id = ex.correlation_id;
     field_issues header_issues;
     if (ex.request.has_header("Idempotency-Key")) {

@@ -111,8 +111,10 @@ std::optional<int> relay_store::publish(pg_connection& db, int64_t fencing, int 
   if (db.exec(fence_, {holder_, fencing, int64_t(lease_ttl_.count())}).empty())
     return std::nullopt; // another relay holds the lease now: stop before touching events
   auto rows = db.exec(unpublished_, {limit});
-  if (rows.empty())
+  if (rows.empty()) {
+    tx.commit(); // keeps the renewed lease
     return 0;
+  }
   std::vector<std::string> positions, d_positions, d_consumers, d_aggregates, d_sequences;
   for (int i = 0; i < rows.rows(); ++i) {
     positions.push_back(rows.string(i, 0));

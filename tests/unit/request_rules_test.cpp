@@ -165,3 +165,11 @@ BOOST_AUTO_TEST_CASE(router_tells_unknown_paths_from_wrong_methods) {
   BOOST_TEST((!unknown.found && unknown.allow.empty()));
   BOOST_TEST(routes.find("GET", "/customers/").allow.empty()); // empty id: no route
 }
+
+BOOST_AUTO_TEST_CASE(canonical_json_ignores_formatting_key_order_and_number_spelling) {
+  auto a = nlohmann::json::parse(R"({"b": [1, 10.00, 1e1], "a": {"y": 0.5, "x": "s"}})");
+  auto b = nlohmann::json::parse(R"({"a":{"x":"s","y":0.50},"b":[1.0,10,10]})");
+  BOOST_TEST(http::canonical_json(a) == http::canonical_json(b));
+  auto c = nlohmann::json::parse(R"({"a":{"x":"s","y":0.51},"b":[1,10,10]})");
+  BOOST_TEST(http::canonical_json(a) != http::canonical_json(c));
+}

@@ -1,0 +1,317 @@
+// The order saga end to end over HTTP, with the relay, the bus and the consumers running:
+// confirmed, rejected (stock, unknown product), cancelled (stock released once),
+// notifications exactly once per (event, template), no oversell under concurrency, no
+// event skipped when transactions commit out of position order, and a failing consumer
+// retried, dead-lettered, replayed, without holding up the others.
+#include "node_process.hpp"
+#include "test_database.hpp"
+
+#include "persistence/pg.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <future>
+#include <set>
+#include <thread>
+
+using namespace testing_support;
+using json = nlohmann::json;
+using persistence::pg_connection;
+
+namespace {
+
+struct saga {
+  test_database db{"saga"};
+  node_process node{node_options{db.dsn(),
+                                 {"--app.delivery.max-attempts=3", "--app.delivery.backoff-initial=20ms",
+                                  "--app.delivery.backoff-max=100ms", "--app.relay.poll-interval=100ms"}}};
+  std::unique_ptr<httplib::Client> http;
+
+  saga() {
+    node.start();
+    http = node.client();
+  }
+
+  json post(const std::string& path, const json& body = json::object()) {
+    auto res = http->Post(path.c_str(), body.dump(), "application/json");
+    BOOST_REQUIRE_MESSAGE(res, "no response to POST " << path);
+    return json::parse(res->body);
+  }
+
+  json get(const std::string& path) {
+    auto res = http->Get(path.c_str());
+    BOOST_REQUIRE_MESSAGE(res, "no response to GET " << path);
+    return json::parse(res->body);
+  }
+
+  std::string customer() {
+    static int n = 0;
+    return post("/customers", {{"name", "C"}, {"email", "c" + std::to_string(++n) + "@saga.io"}})["data"]["id"];
+  }
+
+  std::string product(int64_t stock) {
+    static int n = 0;
+    return post("/products", {{"sku", "SKU-" + std::to_string(++n)}, {"name", "P"}, {"price", 2.5}, {"stock", stock}})["data"]["id"];
+  }
+
+  json order_body(const std::string& customer_id, const std::string& product_id, int quantity) {
+    return {{"customerId", customer_id},
+            {"items", {{{"productId", product_id}, {"quantity", quantity}, {"price", 2.5}}}}};
+  }
+
+  // Polls until the order leaves PENDING (or `want` is reached); returns the last order.
+  json await_order(const std::string& id, const std::string& want = "") {
+    json order;
+    for (int i = 0; i < 200; ++i) {
+      order = get("/orders/" + id)["data"];
+      auto status = order["status"].get<std::string>();
+      if (want.empty() ? status != "PENDING" : status == want)
+        return order;
+      std::this_thread::sleep_for(std::chrono::milliseconds{25});
+    }
+    BOOST_FAIL("order " << id << " stayed " << order["status"] << " for 5 s");
+    return order;
+  }
+
+  std::vector<std::string> templates_of(const std::string& order_id, std::size_t expected) {
+    std::vector<std::string> templates;
+    for (int i = 0; i < 200; ++i) {
+      templates.clear();
+      auto list = get("/notifications?orderId=" + order_id); // keep it alive for the loop
+      for (auto& n : list["data"])
+        templates.push_back(n["template"]);
+      if (templates.size() >= expected)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{25});
+    }
+    return templates;
+  }
+
+  int64_t reserved(const std::string& product_id) {
+    return get("/products/" + product_id)["data"]["reserved"].get<int64_t>();
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(order_saga, saga)
+
+BOOST_AUTO_TEST_CASE(an_order_with_stock_is_confirmed_reserved_and_notified_once_each) {
+  auto c = customer();
+  auto p = product(10);
+  auto created = post("/orders", order_body(c, p, 3));
+  BOOST_TEST(created["data"]["status"] == "PENDING");
+  auto id = created["data"]["id"].get<std::string>();
+  auto order = await_order(id);
+  BOOST_TEST(order["status"] == "CONFIRMED");
+  BOOST_TEST(!order.contains("rejectionReason"));
+  BOOST_TEST(reserved(p) == 3);
+  auto templates = templates_of(id, 2);
+  BOOST_TEST(templates == (std::vector<std::string>{"order-created", "order-confirmed"}),
+             "got " << json(templates).dump());
+}
+
+BOOST_AUTO_TEST_CASE(an_order_beyond_stock_is_rejected_with_insufficient_stock) {
+  auto c = customer();
+  auto p = product(2);
+  auto id = post("/orders", order_body(c, p, 3))["data"]["id"].get<std::string>();
+  auto order = await_order(id);
+  BOOST_TEST(order["status"] == "REJECTED");
+  BOOST_TEST(order["rejectionReason"] == "INSUFFICIENT_STOCK");
+  BOOST_TEST(reserved(p) == 0);
+  BOOST_TEST(templates_of(id, 2) == (std::vector<std::string>{"order-created", "order-rejected"}));
+}
+
+BOOST_AUTO_TEST_CASE(an_order_of_an_unknown_product_is_rejected_with_unknown_product) {
+  auto c = customer();
+  auto p = product(5);
+  json body = {{"customerId", c},
+               {"items",
+                {{{"productId", p}, {"quantity", 1}, {"price", 2.5}},
+                 {{"productId", "3f2504e0-4f89-41d3-9a0c-0305e82c3301"}, {"quantity", 1}, {"price", 1}}}}};
+  auto id = post("/orders", body)["data"]["id"].get<std::string>();
+  auto order = await_order(id);
+  BOOST_TEST(order["status"] == "REJECTED");
+  BOOST_TEST(order["rejectionReason"] == "UNKNOWN_PRODUCT");
+  BOOST_TEST(reserved(p) == 0); // all lines or none
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_releases_exactly_the_reserved_stock_once) {
+  auto c = customer();
+  auto p = product(10);
+  auto id = post("/orders", order_body(c, p, 4))["data"]["id"].get<std::string>();
+  await_order(id, "CONFIRMED");
+  BOOST_TEST(reserved(p) == 4);
+  auto cancelled = post("/orders/" + id + "/cancel");
+  BOOST_TEST(cancelled["data"]["status"] == "CANCELLED");
+  auto again = post("/orders/" + id + "/cancel");
+  BOOST_TEST(again["error"]["code"] == "INVALID_STATE");
+  for (int i = 0; i < 200 && reserved(p) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  BOOST_TEST(reserved(p) == 0);
+  BOOST_TEST(templates_of(id, 3) ==
+             (std::vector<std::string>{"order-created", "order-confirmed", "order-cancelled"}));
+  pg_connection admin{db.dsn()};
+  BOOST_TEST(admin.exec("SELECT count(*) FROM inventory.outbox WHERE event_name = 'inventory.released' "
+                        "AND aggregate_id = $1::uuid", {id}).integer(0, 0) == 1);
+  BOOST_TEST(await_order(id)["status"] == "CANCELLED"); // a late inventory event changes nothing
+}
+
+BOOST_AUTO_TEST_CASE(forty_concurrent_orders_of_two_against_stock_fifty_confirm_exactly_twenty_five) {
+  auto c = customer();
+  auto p = product(50);
+  std::vector<std::future<std::string>> placed;
+  for (int i = 0; i < 40; ++i)
+    placed.push_back(std::async(std::launch::async, [&, i] {
+      auto client = node.client();
+      auto res = client->Post("/orders", order_body(c, p, 2).dump(), "application/json");
+      if (!res)
+        return "no response: " + httplib::to_string(res.error());
+      return res->status == 201 ? json::parse(res->body)["data"]["id"].get<std::string>()
+                                : std::to_string(res->status) + " " + res->body;
+    }));
+  int confirmed = 0, rejected = 0;
+  for (auto& f : placed) {
+    auto id = f.get();
+    BOOST_REQUIRE_MESSAGE(id.size() == 36, "POST /orders failed: " << id);
+    auto status = await_order(id)["status"];
+    confirmed += status == "CONFIRMED";
+    rejected += status == "REJECTED";
+  }
+  BOOST_TEST(confirmed == 25);
+  BOOST_TEST(rejected == 15);
+  BOOST_TEST(reserved(p) == 50);
+}
+
+BOOST_AUTO_TEST_CASE(events_committed_out_of_position_order_are_never_skipped) {
+  pg_connection first{db.dsn()}, second{db.dsn()};
+  auto insert = "INSERT INTO customers.outbox (id, event_name, aggregate_id, sequence, correlation_id, payload) "
+                "VALUES (gen_random_uuid(), 'customer.registered', gen_random_uuid(), 1, 'ooo', '{}') "
+                "RETURNING position";
+  persistence::pg_transaction early{first};
+  auto early_position = first.exec(insert).integer(0, 0);
+  persistence::pg_transaction late{second};
+  auto late_position = second.exec(insert).integer(0, 0);
+  BOOST_REQUIRE(late_position > early_position);
+  late.commit(); // the higher position becomes visible first
+  pg_connection admin{db.dsn()};
+  auto published = [&](int64_t position) {
+    return admin.exec("SELECT published_at IS NOT NULL FROM customers.outbox WHERE position = $1",
+                      {position}).boolean(0, 0);
+  };
+  for (int i = 0; i < 200 && !published(late_position); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  BOOST_REQUIRE_MESSAGE(published(late_position), "the relay did not publish the later event");
+  early.commit(); // now the lower position appears behind the relay's progress
+  for (int i = 0; i < 200 && !published(early_position); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  BOOST_TEST(published(early_position), "the event that committed late was skipped");
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_consumer_is_retried_dead_lettered_and_replayed_without_blocking_others) {
+  // The fault: the notifications role loses the right to write its table (a consumer that
+  // fails on every attempt); it is given back before the replay.
+  pg_connection admin{db.dsn()};
+  auto role = db.name() + "_notifications";
+  admin.exec("REVOKE INSERT ON notifications.notifications FROM " + admin.quote_identifier(role));
+  auto c = customer();
+  auto p = product(10);
+  auto id = post("/orders", order_body(c, p, 1))["data"]["id"].get<std::string>();
+  // Other consumers flow on meanwhile: inventory reserves and the order is confirmed.
+  BOOST_TEST(await_order(id)["status"] == "CONFIRMED");
+  // order.created dies for notifications after 3 attempts; order.confirmed of the same
+  // order waits behind it (per-aggregate order), so it is pending, not dead.
+  json letters;
+  for (int i = 0; i < 200; ++i) {
+    letters = get("/admin/dead-letters")["data"];
+    if (!letters.empty())
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  }
+  BOOST_REQUIRE_EQUAL(letters.size(), 1u);
+  auto& letter = letters[0];
+  BOOST_TEST(letter["consumer"] == "notifications.order-events");
+  BOOST_TEST(letter["eventName"] == "order.created");
+  BOOST_TEST(letter["attempts"] == 3);
+  BOOST_TEST(!letter["lastError"].get<std::string>().empty());
+  BOOST_TEST(letter["lastError"].get<std::string>().find("INSERT") == std::string::npos); // no SQL
+  BOOST_TEST(admin.exec("SELECT count(*) FROM orders.deliveries WHERE consumer = 'notifications.order-events' "
+                        "AND status = 'pending'").integer(0, 0) == 1); // order.confirmed, held back
+  auto outbox_status = get("/admin/outbox");
+  for (auto& m : outbox_status["data"]["modules"])
+    if (m["module"] == "orders") {
+      BOOST_TEST(m["deadLettered"] == 1);
+      BOOST_TEST(m["pending"] == 2);
+    }
+  BOOST_TEST(get("/notifications?orderId=" + id)["data"].empty());
+
+  admin.exec("GRANT INSERT ON notifications.notifications TO " + admin.quote_identifier(role));
+  for (auto& d : letters) {
+    auto replay = http->Post(("/admin/dead-letters/" + d["id"].get<std::string>() + "/replay").c_str(), "",
+                             "application/json");
+    BOOST_REQUIRE(replay);
+    BOOST_TEST(replay->status == 202);
+    BOOST_TEST(json::parse(replay->body)["data"]["status"] == "REPLAYING");
+  }
+  BOOST_TEST(templates_of(id, 2) == (std::vector<std::string>{"order-created", "order-confirmed"}));
+  for (int i = 0; i < 200 && !get("/admin/dead-letters")["data"].empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  BOOST_TEST(get("/admin/dead-letters")["data"].empty());
+  auto unknown = http->Post("/admin/dead-letters/3f2504e0-4f89-41d3-9a0c-0305e82c3301/replay", "",
+                            "application/json");
+  BOOST_REQUIRE(unknown);
+  BOOST_TEST(unknown->status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(discarding_a_dead_letter_releases_the_later_events_of_its_aggregate) {
+  pg_connection admin{db.dsn()};
+  auto role = db.name() + "_notifications";
+  admin.exec("REVOKE INSERT ON notifications.notifications FROM " + admin.quote_identifier(role));
+  auto c = customer();
+  auto p = product(10);
+  auto id = post("/orders", order_body(c, p, 1))["data"]["id"].get<std::string>();
+  await_order(id, "CONFIRMED");
+  json letters;
+  for (int i = 0; i < 200; ++i) {
+    letters = get("/admin/dead-letters")["data"];
+    if (!letters.empty())
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  }
+  BOOST_REQUIRE(!letters.empty());
+  // order.created is dead for notifications: order.confirmed waits behind it.
+  json created_letter;
+  for (auto& d : letters)
+    if (d["eventName"] == "order.created")
+      created_letter = d;
+  BOOST_REQUIRE(!created_letter.is_null());
+  admin.exec("GRANT INSERT ON notifications.notifications TO " + admin.quote_identifier(role));
+  auto discard = http->Post(("/admin/dead-letters/" + created_letter["id"].get<std::string>() + "/discard").c_str(),
+                            "", "application/json");
+  BOOST_REQUIRE(discard);
+  BOOST_TEST(discard->status == 200);
+  // The discarded event stays unsent; the later one of the same order now flows.
+  auto templates = templates_of(id, 1);
+  BOOST_TEST(templates == (std::vector<std::string>{"order-confirmed"}));
+  BOOST_TEST(admin.exec("SELECT count(*) FROM orders.deliveries WHERE status = 'discarded'").integer(0, 0) == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(admin_endpoints_require_the_token_when_one_is_set) {
+  test_database db{"admintoken"};
+  node_process node{node_options{db.dsn(), {"--app.admin.token=s3cret"}}};
+  node.start();
+  auto http = node.client();
+  auto open = http->Get("/admin/outbox");
+  BOOST_REQUIRE(open);
+  BOOST_TEST(open->status == 401);
+  BOOST_TEST(json::parse(open->body)["error"]["code"] == "UNAUTHORIZED");
+  auto wrong = http->Get("/admin/dead-letters", {{"Authorization", "Bearer nope"}});
+  BOOST_REQUIRE(wrong);
+  BOOST_TEST(wrong->status == 401);
+  auto right = http->Get("/admin/outbox", {{"Authorization", "Bearer s3cret"}});
+  BOOST_REQUIRE(right);
+  BOOST_TEST(right->status == 200);
+  BOOST_TEST(json::parse(right->body)["data"]["modules"].size() == 4u);
+}
