@@ -76,9 +76,14 @@ persistence::subscriptions all_subscriptions(const std::vector<module_definition
 // supervisor per local module; each registered in the directory when (re)started.
 supervisor_spec node_spec(const config::app_settings& settings,
                           const std::vector<module_definition>& local,
-                          const persistence::subscriptions& subs, caf::actor directory) {
+                          const persistence::subscriptions& subs, caf::actor directory,
+                          app_metrics& metrics) {
   restart_limit limit{settings.supervisor.max_restarts, settings.supervisor.restart_window};
-  supervisor_spec node{"node:" + settings.node, limit, {}, ""};
+  auto counted = [&metrics](const std::string& name) -> std::function<void()> {
+    auto* counter = &metrics.supervisor_restarts.labels({name});
+    return [counter] { counter->inc(); };
+  };
+  supervisor_spec node{"node:" + settings.node, limit, {}, "", counted("node:" + settings.node)};
   node.children.push_back({"@bus", [directory](caf::actor_system& sys) {
                              auto bus = caf::actor_cast<caf::actor>(spawn_event_bus(sys, directory));
                              caf::anon_send(directory, directory_put_atom::value, std::string{"@bus"}, bus);
@@ -87,8 +92,8 @@ supervisor_spec node_spec(const config::app_settings& settings,
   auto holder = settings.node + ":" + std::to_string(::getpid()) + ":" +
                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
   for (auto& m : local) {
-    relay_config relay{m.name,        module_dsn(settings, m.name), holder, subs,
-                       settings.relay, settings.delivery,             directory};
+    relay_config relay{m.name,         module_dsn(settings, m.name), holder,   subs,
+                       settings.relay, settings.delivery,             directory, &metrics};
     node.children.push_back({"relay:" + m.name, [relay, directory](caf::actor_system& sys) {
                                auto handle = caf::actor_cast<caf::actor>(spawn_outbox_relay(sys, relay));
                                caf::anon_send(directory, directory_put_atom::value,
@@ -97,8 +102,9 @@ supervisor_spec node_spec(const config::app_settings& settings,
                              }});
   }
   for (auto& m : local) {
-    module_context ctx{m.name, module_dsn(settings, m.name), settings, directory};
-    supervisor_spec group{"module:" + m.name, limit, m.children(ctx), m.front};
+    module_context ctx{m.name, module_dsn(settings, m.name), settings, directory, &metrics};
+    supervisor_spec group{"module:" + m.name, limit, m.children(ctx), m.front,
+                          counted("module:" + m.name)};
     node.children.push_back({m.name, [group, directory, name = m.name](caf::actor_system& sys) {
                                auto handle = spawn_supervisor(sys, group);
                                caf::anon_send(directory, directory_put_atom::value, name, handle);
@@ -154,10 +160,13 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   int exit_code = 0;
+  metrics::registry registry;
+  app_metrics metrics{registry};
   {
     caf::actor_system sys{cfg};
     auto directory = spawn_directory(sys);
-    auto node = spawn_supervisor(sys, node_spec(settings, local, all_subscriptions(modules), directory));
+    auto node = spawn_supervisor(
+      sys, node_spec(settings, local, all_subscriptions(modules), directory, metrics));
     std::atomic<bool> node_down{false};
     node->attach_functor([&node_down](const caf::error&) { node_down = true; });
 
@@ -167,7 +176,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<http::gateway> gateway;
     auto& self_node = settings.this_node();
     if (self_node.runs_gateway()) {
-      gateway = std::make_unique<http::gateway>(sys, settings, directory, local_names);
+      gateway = std::make_unique<http::gateway>(sys, settings, directory, local_names, metrics);
       if (!gateway->start()) {
         logging::error("cannot listen", {{"address", *self_node.http_host + ":" +
                                                        std::to_string(*self_node.http_port)}});

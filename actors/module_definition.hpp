@@ -3,6 +3,7 @@
 // its supervisor. The node starts the modules placed on it from these definitions.
 #pragma once
 
+#include "actors/app_metrics.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/supervisor.hpp"
 #include "config/app_settings.hpp"
@@ -11,6 +12,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,15 @@ struct module_context {
   std::string dsn; // this module's own role
   const config::app_settings& settings;
   caf::actor directory; // to reach other modules (read-only queries, ARCHITECTURE.md rule 2)
+  app_metrics* metrics = nullptr; // outlives the actor system
+
+  // Counts one event appended to this module's outbox (empty without metrics).
+  std::function<void()> on_event_appended() const {
+    if (!metrics)
+      return {};
+    auto* counter = &metrics->events_appended.labels({name});
+    return [counter] { counter->inc(); };
+  }
 };
 
 struct module_definition {

@@ -12,7 +12,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <memory>
-#include <set>
+#include <map>
 
 namespace {
 
@@ -31,7 +31,12 @@ struct relay_state {
   std::unique_ptr<persistence::pg_listener> listener;
   std::optional<int64_t> fencing; // set while we hold the lease
   consumer_api bus;
-  std::set<std::string> in_flight;
+  struct sent {
+    std::string consumer;
+    int attempts; // before this one
+  };
+  std::map<std::string, sent> in_flight; // by delivery id
+  std::chrono::steady_clock::time_point gauges_updated;
   std::vector<std::string> delivered;
   std::vector<persistence::delivery_failure> failed;
   bool tick_queued = false;
@@ -58,7 +63,7 @@ void queue_tick(self_pointer self) {
 
 void send_delivery(self_pointer self, persistence::due_delivery due) {
   auto& st = self->state;
-  st.in_flight.insert(due.delivery_id);
+  st.in_flight.emplace(due.delivery_id, relay_state::sent{due.consumer, due.attempts});
   auto& e = due.event;
   delivery d{due.consumer,
              {e.id, e.event_name, e.aggregate_id, e.sequence, e.correlation_id, e.causation_id,
@@ -67,13 +72,23 @@ void send_delivery(self_pointer self, persistence::due_delivery due) {
   self->request(st.bus, delivery_timeout, std::move(d))
     .then(
       [self, id](const delivery_ack&) {
-        self->state.in_flight.erase(id);
-        self->state.delivered.push_back(id);
+        auto& st = self->state;
+        if (auto m = st.cfg.metrics)
+          m->events_delivered.labels({st.cfg.module, st.in_flight[id].consumer}).inc();
+        st.in_flight.erase(id);
+        st.delivered.push_back(id);
         queue_tick(self);
       },
       [self, id](caf::error& err) {
-        self->state.in_flight.erase(id);
-        self->state.failed.push_back({id, operator_text(err, self->system())});
+        auto& st = self->state;
+        if (auto m = st.cfg.metrics) {
+          auto& sent = st.in_flight[id];
+          auto& family = sent.attempts + 1 >= st.cfg.delivery.max_attempts ? m->events_dead_lettered
+                                                                            : m->deliveries_retried;
+          family.labels({st.cfg.module, sent.consumer}).inc();
+        }
+        st.in_flight.erase(id);
+        st.failed.push_back({id, operator_text(err, self->system())});
         if (err.category() != caf::atom("app"))
           self->state.bus = nullptr; // the bus itself may be gone: find it again
         queue_tick(self);
@@ -104,9 +119,13 @@ bool work(self_pointer self) {
     st.fencing.reset();
     return false;
   }
+  if (st.cfg.metrics && *published > 0)
+    st.cfg.metrics->events_relayed.labels({st.cfg.module}).inc(*published);
   if (!st.bus)
     return *published > 0;
-  std::vector<std::string> in_flight{st.in_flight.begin(), st.in_flight.end()};
+  std::vector<std::string> in_flight;
+  for (auto& entry : st.in_flight)
+    in_flight.push_back(entry.first);
   auto due = st.store->due(db, in_flight, st.cfg.relay.batch_size);
   for (auto& d : due)
     send_delivery(self, std::move(d));
@@ -128,7 +147,20 @@ void run(self_pointer self) {
   if (!st.bus)
     find_bus(self);
   try {
-    if (work(self))
+    auto started = std::chrono::steady_clock::now();
+    bool more = work(self);
+    if (auto m = st.cfg.metrics) {
+      auto now = std::chrono::steady_clock::now();
+      m->relay_batch_duration.labels({st.cfg.module})
+        .observe(std::chrono::duration<double>(now - started).count());
+      if (st.fencing && now - st.gauges_updated > std::chrono::seconds{1}) {
+        auto c = st.store->counts(st.session->connection());
+        m->outbox_pending.labels({st.cfg.module}).set(double(c.pending));
+        m->outbox_oldest_pending_age.labels({st.cfg.module}).set(double(c.oldest_pending_age_ms) / 1000);
+        st.gauges_updated = now;
+      }
+    }
+    if (more)
       queue_tick(self);
   } catch (const persistence::pg_error& e) {
     st.session->discard();

@@ -16,6 +16,7 @@
 // Runs detached: it blocks on its own database connection.
 #pragma once
 
+#include "actors/app_metrics.hpp"
 #include "actors/event_delivery.hpp"
 #include "config/app_settings.hpp"
 #include "persistence/relay_store.hpp"
@@ -78,6 +79,7 @@ struct relay_config {
   config::relay_settings relay;
   config::delivery_settings delivery;
   caf::actor directory; // to find the event bus ("@bus")
+  app_metrics* metrics = nullptr; // outlives the actor system
 };
 
 relay_api spawn_outbox_relay(caf::actor_system& sys, relay_config cfg);

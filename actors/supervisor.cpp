@@ -94,6 +94,8 @@ private:
     }
     restart_times_.push_back(now);
     ++total_restarts_;
+    if (spec_.on_restart)
+      spec_.on_restart();
     logging::warn("child exited, restarting",
                   {{"supervisor", spec_.name}, {"child", i->spec.name},
                    {"reason", system().render(msg.reason)}});

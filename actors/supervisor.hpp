@@ -49,6 +49,7 @@ struct supervisor_spec {
   restart_limit limit;
   std::vector<child_spec> children;
   std::string front; // child that receives forwarded messages; empty: none
+  std::function<void()> on_restart; // called for each restart (metrics); may be empty
 };
 
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_spec spec);

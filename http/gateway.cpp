@@ -84,15 +84,18 @@ const char* default_code(int status) {
 } // namespace
 
 gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
-                 caf::actor directory, std::vector<std::string> local_modules)
-    : settings_(settings), modules_(sys, std::move(directory), settings.http.request_timeout) {
+                 caf::actor directory, std::vector<std::string> local_modules,
+                 app_metrics& metrics)
+    : settings_(settings), metrics_(metrics),
+      modules_(sys, std::move(directory), settings.http.request_timeout) {
   add_customers_routes(routes_, modules_);
   add_inventory_routes(routes_, modules_);
-  add_orders_routes(routes_, modules_);
+  add_orders_routes(routes_, modules_, metrics_);
   add_notifications_routes(routes_, modules_);
   add_admin_routes(routes_, modules_, local_modules, settings.admin_token);
   add_operations_routes(routes_, modules_, std::move(local_modules),
-                        [this] { return accepting_.load(); });
+                        [this] { return accepting_.load(); }, metrics_.registry,
+                        settings.delivery.stale_after);
 
   // Measured (STACK.md): without TCP_NODELAY every response waits ~40 ms.
   server_.set_tcp_nodelay(true);
@@ -206,6 +209,9 @@ void gateway::serve(const httplib::Request& req, httplib::Response& res,
     match.found->handle(ex);
   }
   auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+  const auto& route = match.found ? match.found->pattern : std::string{"unmatched"};
+  metrics_.http_requests.labels({route, req.method, std::to_string(res.status)}).inc();
+  metrics_.http_request_duration.labels({route}).observe(elapsed.count() / 1000);
   logging::info("request", {{"correlationId", ex.correlation_id},
                             {"method", req.method},
                             {"path", req.path},

@@ -6,6 +6,7 @@
 // app.http.request-timeout, and the node's http-host / http-port.
 #pragma once
 
+#include "actors/app_metrics.hpp"
 #include "config/app_settings.hpp"
 #include "http/module_caller.hpp"
 #include "http/router.hpp"
@@ -22,7 +23,7 @@ namespace http {
 class gateway {
 public:
   gateway(caf::actor_system& sys, const config::app_settings& settings, caf::actor directory,
-          std::vector<std::string> local_modules);
+          std::vector<std::string> local_modules, app_metrics& metrics);
   ~gateway();
 
   // Binds the node's HTTP endpoint and serves from a thread pool; false if the address
@@ -38,6 +39,7 @@ private:
              const httplib::ContentReader* body_reader);
 
   const config::app_settings& settings_;
+  app_metrics& metrics_;
   module_caller modules_;
   router routes_;
   httplib::Server server_;

@@ -48,6 +48,12 @@ public:
     return result;
   }
 
+  // Asks the directory (not the cache) for the current handle of `module` (or of "@bus",
+  // "relay:<m>"): the directory forgets actors that died.
+  caf::expected<caf::actor> locate(const std::string& module, std::chrono::milliseconds timeout) {
+    return ask<caf::actor>(directory_, timeout, directory_get_atom::value, module);
+  }
+
 private:
   template <class Reply, class Handle, class... Ts>
   caf::expected<Reply> ask(const Handle& dest, std::chrono::milliseconds timeout, Ts&&... xs) {

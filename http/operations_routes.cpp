@@ -3,6 +3,7 @@
 #include "http/routes.hpp"
 
 #include "actors/health.hpp"
+#include "actors/outbox_relay.hpp"
 
 namespace http {
 
@@ -14,10 +15,15 @@ constexpr std::chrono::milliseconds probe_timeout{1000};
 
 void add_operations_routes(router& routes, module_caller& modules,
                            std::vector<std::string> local_modules,
-                           std::function<bool()> accepting) {
+                           std::function<bool()> accepting, metrics::registry& metrics,
+                           std::chrono::milliseconds stale_after) {
+  routes.add("GET", "/metrics", false, [&metrics](exchange& ex) {
+    ex.response.status = 200;
+    ex.response.set_content(metrics.render(), "text/plain; version=0.0.4");
+  });
   routes.add("GET", "/health", false,
              [](exchange& ex) { ex.raw(200, {{"status", "ok"}}); });
-  routes.add("GET", "/ready", false, [&modules, local_modules, accepting](exchange& ex) {
+  routes.add("GET", "/ready", false, [&modules, local_modules, accepting, stale_after](exchange& ex) {
     nlohmann::json checks = nlohmann::json::object();
     bool ready = accepting();
     std::string database = "up";
@@ -39,6 +45,19 @@ void add_operations_routes(router& routes, module_caller& modules,
       }
     }
     checks["database"] = database;
+    // The bus: the node's event bus actor answers; outboxes: events waiting too long are
+    // reported (they do not make the node unready: it still accepts work).
+    bool bus_up = static_cast<bool>(modules.locate("@bus", probe_timeout));
+    checks["bus"] = bus_up ? "up" : "down: not running";
+    ready = ready && bus_up;
+    for (auto& module : local_modules) {
+      auto status = modules.call_within<relay_api, outbox_status>("relay:" + module, probe_timeout,
+                                                                  outbox_status_atom::value);
+      if (status && status->oldest_pending_age_ms > stale_after.count())
+        checks["outbox:" + module] = "stale: " + std::to_string(status->pending) +
+                                     " events pending, oldest " +
+                                     std::to_string(status->oldest_pending_age_ms / 1000) + " s";
+    }
     ex.raw(ready ? 200 : 503, {{"status", ready ? "ready" : "not-ready"}, {"checks", checks}});
   });
 }

@@ -69,10 +69,11 @@ int64_t read_limit(const httplib::Request& req, field_issues& issues) {
 
 } // namespace
 
-void add_orders_routes(router& routes, module_caller& modules) {
+void add_orders_routes(router& routes, module_caller& modules, app_metrics& metrics) {
   using orders::order;
   using orders::service;
-  routes.add("POST", "/orders", true, [&modules](exchange& ex) {
+  auto& placed_counter = metrics.orders_placed.labels();
+  routes.add("POST", "/orders", true, [&modules, &placed_counter](exchange& ex) {
     json_fields fields{ex.body};
     orders::place_order request;
     request.customer_id = fields.string("customerId");
@@ -92,6 +93,8 @@ void add_orders_routes(router& routes, module_caller& modules) {
     auto placed = modules.call<service, orders::placed_order>("orders", std::move(request));
     if (placed && placed->replayed)
       ex.response.set_header("Idempotent-Replayed", "true");
+    else if (placed)
+      placed_counter.inc();
     auto order_of = [](const orders::placed_order& p) { return to_json(p.placed); };
     reply(ex, 201, placed, order_of, "/orders");
   });

@@ -40,7 +40,7 @@ bool matches(const route& r, const std::vector<std::string>& parts,
 
 void router::add(const std::string& method, const std::string& pattern, bool takes_json_body,
                  handler handle) {
-  routes_.push_back({method, split(pattern), takes_json_body, std::move(handle)});
+  routes_.push_back({method, pattern, split(pattern), takes_json_body, std::move(handle)});
 }
 
 router::match router::find(const std::string& method, const std::string& path) const {

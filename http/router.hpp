@@ -14,6 +14,7 @@ using handler = std::function<void(exchange&)>;
 
 struct route {
   std::string method;
+  std::string pattern; // as registered: the route label of metrics and logs
   std::vector<std::string> segments; // "{id}" matches any one segment
   bool takes_json_body;
   handler handle;

@@ -2,6 +2,7 @@
 // one typed message to its module and the reply back into API.md's JSON.
 #pragma once
 
+#include "actors/app_metrics.hpp"
 #include "http/module_caller.hpp"
 #include "http/router.hpp"
 
@@ -13,7 +14,7 @@ namespace http {
 
 void add_customers_routes(router& routes, module_caller& modules);
 void add_inventory_routes(router& routes, module_caller& modules);
-void add_orders_routes(router& routes, module_caller& modules);
+void add_orders_routes(router& routes, module_caller& modules, app_metrics& metrics);
 void add_notifications_routes(router& routes, module_caller& modules);
 
 // /admin/*: the outboxes of `local_modules`; `token` empty means open.
@@ -21,8 +22,10 @@ void add_admin_routes(router& routes, module_caller& modules, std::vector<std::s
                       std::string token);
 
 // /health and /ready; `local_modules` are those /ready probes.
+// /health, /ready and /metrics.
 void add_operations_routes(router& routes, module_caller& modules,
                            std::vector<std::string> local_modules,
-                           std::function<bool()> accepting);
+                           std::function<bool()> accepting, metrics::registry& metrics,
+                           std::chrono::milliseconds stale_after);
 
 } // namespace http

@@ -5,6 +5,7 @@
 
 #include "persistence/pg.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -20,7 +21,9 @@ struct new_event {
 
 class outbox_writer {
 public:
-  explicit outbox_writer(const std::string& schema);
+  // `on_append` runs once per appended event (metrics); the transaction may still roll
+  // back, so it counts attempts to append within committed and failed work alike.
+  explicit outbox_writer(const std::string& schema, std::function<void()> on_append = {});
 
   // Appends `event` with the next sequence number of its aggregate; returns its id.
   // The caller holds the aggregate's row lock (or created the aggregate in this
@@ -29,6 +32,7 @@ public:
 
 private:
   pg_statement append_;
+  std::function<void()> on_append_;
 };
 
 } // namespace persistence

@@ -38,7 +38,8 @@ customer read_customer(const persistence::pg_result& r, int row = 0) {
 
 } // namespace
 
-customer_store::customer_store() : outbox_("customers") {}
+customer_store::customer_store(std::function<void()> on_event_appended)
+    : outbox_("customers", std::move(on_event_appended)) {}
 
 caf::expected<customer> customer_store::register_customer(persistence::pg_connection& db,
                                                           const customers::register_customer& request) {

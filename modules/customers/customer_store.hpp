@@ -18,7 +18,7 @@ namespace customers {
 
 class customer_store {
 public:
-  customer_store();
+  explicit customer_store(std::function<void()> on_event_appended = {});
 
   // Inserts the customer and its customer.registered event.
   caf::expected<customer> register_customer(persistence::pg_connection& db,

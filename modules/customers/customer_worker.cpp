@@ -12,14 +12,16 @@
 
 namespace customers {
 
-worker::behavior_type customer_worker(worker::pointer self, std::string dsn) {
+worker::behavior_type customer_worker(worker::pointer self, std::string dsn,
+                                      std::function<void()> on_event_appended) {
   struct state {
     persistence::pg_session session;
     customer_store store;
     lookup_batch<customer> lookups;
     write_batch writes;
   };
-  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}, {}});
+  auto s = std::make_shared<state>(
+    state{persistence::pg_session{std::move(dsn)}, customer_store{on_event_appended}, {}, {}});
   auto write = [s, self](auto promise, auto apply) {
     if (s->writes.add(promise, apply))
       self->send(self, flush_writes_atom::value);

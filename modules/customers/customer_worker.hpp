@@ -14,6 +14,7 @@ namespace customers {
 // The service's interface plus the worker's own flushes of batched lookups and writes.
 using worker = service::extend<caf::reacts_to<flush_lookups_atom>, caf::reacts_to<flush_writes_atom>>;
 
-worker::behavior_type customer_worker(worker::pointer self, std::string dsn);
+worker::behavior_type customer_worker(worker::pointer self, std::string dsn,
+                                      std::function<void()> on_event_appended);
 
 } // namespace customers

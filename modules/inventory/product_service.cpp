@@ -20,8 +20,9 @@ struct service_state {
 };
 
 service::behavior_type product_service(service::stateful_pointer<service_state> self,
-                                       std::string dsn, int pool_size) {
-  self->state.workers.start(self, pool_size, product_worker, dsn);
+                                       std::string dsn, int pool_size,
+                                       std::function<void()> on_event_appended) {
+  self->state.workers.start(self, pool_size, product_worker, dsn, on_event_appended);
   auto worker = [self] { return self->state.workers.next(); };
   return {
     [=](create_product& request) -> caf::result<product> {
@@ -50,7 +51,7 @@ service::behavior_type product_service(service::stateful_pointer<service_state> 
 
 caf::actor spawn_product_service(caf::actor_system& sys, const module_context& ctx) {
   return caf::actor_cast<caf::actor>(
-    sys.spawn(product_service, ctx.dsn, ctx.settings.database.pool_size));
+    sys.spawn(product_service, ctx.dsn, ctx.settings.database.pool_size, ctx.on_event_appended()));
 }
 
 } // namespace inventory

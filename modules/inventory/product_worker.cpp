@@ -16,14 +16,16 @@
 
 namespace inventory {
 
-worker::behavior_type product_worker(worker::pointer self, std::string dsn) {
+worker::behavior_type product_worker(worker::pointer self, std::string dsn,
+                                     std::function<void()> on_event_appended) {
   struct state {
     persistence::pg_session session;
     product_store store;
     lookup_batch<product> lookups;
     reservation_store reservations;
   };
-  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}, {}});
+  auto s = std::make_shared<state>(
+    state{persistence::pg_session{std::move(dsn)}, {}, {}, reservation_store{on_event_appended}});
   // inventory.order-events: reserve on order.created, release on order.cancelled.
   event_handler on_order_event = [s](persistence::pg_connection& db, const event_envelope& e) {
     if (e.event_name == orders::events::order_created)

@@ -13,6 +13,7 @@ namespace inventory {
 // The service's interface plus the worker's own flush of batched lookups.
 using worker = service::extend<caf::reacts_to<flush_lookups_atom>>;
 
-worker::behavior_type product_worker(worker::pointer self, std::string dsn);
+worker::behavior_type product_worker(worker::pointer self, std::string dsn,
+                                     std::function<void()> on_event_appended);
 
 } // namespace inventory

@@ -43,7 +43,8 @@ nlohmann::json lines_json(const std::vector<events::reservation_line>& lines) {
 
 } // namespace
 
-reservation_store::reservation_store() : outbox_("inventory") {}
+reservation_store::reservation_store(std::function<void()> on_event_appended)
+    : outbox_("inventory", std::move(on_event_appended)) {}
 
 caf::error reservation_store::reserve(persistence::pg_connection& db, const event_envelope& e) {
   auto order = orders::events::parse_order_created(nlohmann::json::parse(e.payload));

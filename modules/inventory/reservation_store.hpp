@@ -14,7 +14,7 @@ namespace inventory {
 
 class reservation_store {
 public:
-  reservation_store();
+  explicit reservation_store(std::function<void()> on_event_appended = {});
 
   // Emits inventory.reserved, or inventory.rejected with INSUFFICIENT_STOCK or
   // UNKNOWN_PRODUCT and the first product at fault. Products are locked in id order, so

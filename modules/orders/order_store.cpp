@@ -74,7 +74,8 @@ caf::error key_reused() {
 
 } // namespace
 
-order_store::order_store() : outbox_("orders") {}
+order_store::order_store(std::function<void()> on_event_appended)
+    : outbox_("orders", std::move(on_event_appended)) {}
 
 caf::expected<order> order_store::find(persistence::pg_connection& db, const std::string& id) {
   auto found = find_many(db, {id});

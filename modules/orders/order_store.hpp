@@ -19,7 +19,7 @@ namespace orders {
 
 class order_store {
 public:
-  order_store();
+  explicit order_store(std::function<void()> on_event_appended = {});
 
   // The order an Idempotency-Key created, if any: replayed when the request is the same,
   // IDEMPOTENCY_KEY_REUSED when it is not.

@@ -13,14 +13,16 @@
 
 namespace orders {
 
-worker::behavior_type order_worker(worker::pointer self, std::string dsn) {
+worker::behavior_type order_worker(worker::pointer self, std::string dsn,
+                                   std::function<void()> on_event_appended) {
   struct state {
     persistence::pg_session session;
     order_store store;
     lookup_batch<order> lookups;
     write_batch writes;
   };
-  auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}, {}, {}});
+  auto s = std::make_shared<state>(
+    state{persistence::pg_session{std::move(dsn)}, order_store{on_event_appended}, {}, {}});
   // orders.inventory-events: the reservation's outcome settles the order.
   event_handler on_inventory_event = [s](persistence::pg_connection& db, const event_envelope& e) {
     return s->store.apply_reservation_outcome(db, e);

@@ -26,6 +26,7 @@ typename Inspector::result_type inspect(Inspector& f, find_replay& x) {
 using worker = service::extend<caf::replies_to<find_replay>::with<placed_order>,
                                caf::reacts_to<flush_lookups_atom>, caf::reacts_to<flush_writes_atom>>;
 
-worker::behavior_type order_worker(worker::pointer self, std::string dsn);
+worker::behavior_type order_worker(worker::pointer self, std::string dsn,
+                                   std::function<void()> on_event_appended);
 
 } // namespace orders
