@@ -11,6 +11,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -294,6 +295,41 @@ BOOST_AUTO_TEST_CASE(discarding_a_dead_letter_releases_the_later_events_of_its_a
   auto templates = templates_of(id, 1);
   BOOST_TEST(templates == (std::vector<std::string>{"order-confirmed"}));
   BOOST_TEST(admin.exec("SELECT count(*) FROM orders.deliveries WHERE status = 'discarded'").integer(0, 0) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_count_what_happens) {
+  auto sample = [this](const std::string& series) {
+    auto res = http->Get("/metrics");
+    BOOST_REQUIRE(res);
+    BOOST_REQUIRE(res->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0) == 0);
+    auto at = res->body.find("\n" + series + " ");
+    return at == std::string::npos ? 0.0 : std::stod(res->body.substr(at + series.size() + 2));
+  };
+  const std::string placed = "orders_placed_total";
+  const std::string requests = R"(http_requests_total{route="/orders",method="POST",status="201"})";
+  const std::string appended = R"(events_appended_total{module="orders"})";
+  const std::string relayed = R"(events_relayed_total{module="orders"})";
+  const std::string delivered = R"(events_delivered_total{module="orders",consumer="inventory.order-events"})";
+  const std::string notified = R"(events_delivered_total{module="orders",consumer="notifications.order-events"})";
+  std::map<std::string, double> before;
+  for (auto& s : {placed, requests, appended, relayed, delivered, notified})
+    before[s] = sample(s);
+  auto id = post("/orders", order_body(customer(), product(5), 1))["data"]["id"].get<std::string>();
+  await_order(id, "CONFIRMED");
+  templates_of(id, 2);
+  for (int i = 0; i < 200 && sample(notified) < before[notified] + 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  BOOST_TEST(sample(placed) == before[placed] + 1);
+  BOOST_TEST(sample(requests) == before[requests] + 1);
+  BOOST_TEST(sample(appended) == before[appended] + 2); // order.created, order.confirmed
+  BOOST_TEST(sample(relayed) == before[relayed] + 2);
+  BOOST_TEST(sample(delivered) == before[delivered] + 1);
+  BOOST_TEST(sample(notified) == before[notified] + 2);
+  auto text = http->Get("/metrics")->body;
+  BOOST_TEST(text.find("# TYPE http_request_duration_seconds histogram") != std::string::npos);
+  BOOST_TEST(text.find(R"(http_request_duration_seconds_bucket{route="/orders",le="+Inf"})") != std::string::npos);
+  BOOST_TEST(text.find(R"(relay_batch_duration_seconds_count{module="orders"})") != std::string::npos);
+  BOOST_TEST(text.find(R"(outbox_pending_events{module="orders"})") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -37,7 +37,7 @@ struct fixture {
     child_spec child{"echo", [detached_child](caf::actor_system& s) {
                        return detached_child ? s.spawn<caf::detached>(echo_child) : s.spawn(echo_child);
                      }};
-    return spawn_supervisor(sys, {"test", {max_restarts, std::chrono::seconds{10}}, {child}, "echo"});
+    return spawn_supervisor(sys, {"test", {max_restarts, std::chrono::seconds{10}}, {child}, "echo", {}});
   }
 
   // Sends `xs` through the supervisor; the reply or the error.
