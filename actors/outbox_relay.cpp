@@ -23,6 +23,9 @@ using relay_actor = relay_api::extend<caf::reacts_to<tick_atom>, caf::reacts_to<
 
 // How long a consumer may take to answer one delivery before it counts as failed.
 constexpr std::chrono::seconds delivery_timeout{30};
+// Deliveries awaiting an answer at once: enough to keep every consumer busy, few enough
+// that the due-query's exclusion list stays short and a slow consumer is not flooded.
+constexpr std::size_t max_in_flight = 512;
 
 struct relay_state {
   relay_config cfg;
@@ -123,10 +126,13 @@ bool work(self_pointer self) {
     st.cfg.metrics->events_relayed.labels({st.cfg.module}).inc(*published);
   if (!st.bus)
     return *published > 0;
+  if (st.in_flight.size() >= max_in_flight)
+    return *published > 0; // the answers will tick us again
   std::vector<std::string> in_flight;
   for (auto& entry : st.in_flight)
     in_flight.push_back(entry.first);
-  auto due = st.store->due(db, in_flight, st.cfg.relay.batch_size);
+  auto room = int(max_in_flight - st.in_flight.size());
+  auto due = st.store->due(db, in_flight, std::min(st.cfg.relay.batch_size, room));
   for (auto& d : due)
     send_delivery(self, std::move(d));
   return *published > 0 || !due.empty();
@@ -164,6 +170,8 @@ void run(self_pointer self) {
       queue_tick(self);
   } catch (const persistence::pg_error& e) {
     st.session->discard();
+    if (e.sqlstate() == "55P03") // lock_timeout: another relay is busy with the lease row
+      return;
     if (e.connection_lost())
       logging::warn("relay: database unreachable", {{"module", st.cfg.module}});
     else
@@ -186,6 +194,12 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.session = std::make_unique<persistence::pg_session>(st.cfg.dsn);
+  // A holder frozen inside a transaction would keep the lease row locked and stop any
+  // standby from taking over: the server ends such a session well within the lease's
+  // lifetime, and a standby never waits long for the row.
+  auto ttl_ms = st.cfg.relay.lease_ttl.count();
+  st.session->set_on_connect({{"idle_in_transaction_session_timeout", std::to_string(std::max<int64_t>(ttl_ms / 4, 50))},
+                              {"lock_timeout", std::to_string(std::max<int64_t>(ttl_ms / 10, 20))}});
   st.store = std::make_unique<persistence::relay_store>(st.cfg.module, st.cfg.holder,
                                                          st.cfg.relay.lease_ttl);
   // The listener's thread only posts a message: all work stays on this actor.

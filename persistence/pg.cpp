@@ -179,8 +179,15 @@ void pg_transaction::commit() {
 pg_connection& pg_session::connection() {
   if (conn_ && !conn_->alive())
     conn_.reset();
-  if (!conn_)
-    conn_ = std::make_unique<pg_connection>(dsn_);
+  if (!conn_) {
+    auto fresh = std::make_unique<pg_connection>(dsn_);
+    if (statement_timeout_ms_ > 0)
+      fresh->exec("SELECT set_config('statement_timeout', $1, false)",
+                  {std::to_string(statement_timeout_ms_)});
+    for (auto& [name, value] : on_connect_)
+      fresh->exec("SELECT set_config($1, $2, false)", {name, value});
+    conn_ = std::move(fresh);
+  }
   return *conn_;
 }
 

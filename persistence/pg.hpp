@@ -131,7 +131,16 @@ private:
 // first request after an outage succeeds without a process restart.
 class pg_session {
 public:
-  explicit pg_session(std::string dsn) : dsn_(std::move(dsn)) {}
+  // `statement_timeout_ms` > 0 bounds every statement, so that no worker (and no
+  // shutdown waiting for it) can hang on a stuck query.
+  explicit pg_session(std::string dsn, int statement_timeout_ms = 10000)
+      : dsn_(std::move(dsn)), statement_timeout_ms_(statement_timeout_ms) {}
+
+  // Settings applied to every new connection of this session (e.g. the relay's
+  // lock_timeout), as name -> value.
+  void set_on_connect(std::vector<std::pair<std::string, std::string>> settings) {
+    on_connect_ = std::move(settings);
+  }
 
   // A live connection; throws pg_error (connection_lost) while the server is down.
   pg_connection& connection();
@@ -140,6 +149,8 @@ public:
 
 private:
   std::string dsn_;
+  int statement_timeout_ms_;
+  std::vector<std::pair<std::string, std::string>> on_connect_;
   std::unique_ptr<pg_connection> conn_;
 };
 

@@ -1,0 +1,517 @@
+// Kill -9 and a PostgreSQL restart under order load: every order that got a 201 exists, reaches a final state, has exactly one order-created notification, and stock reservations match confirmed orders.
+#include "node_process.hpp"
+#include "test_database.hpp"
+
+#include "persistence/pg.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace testing_support;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+// SIGPIPE from a socket the killed node closed under a writing client is an error, not a crash.
+struct ignore_sigpipe {
+  ignore_sigpipe() { ::signal(SIGPIPE, SIG_IGN); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(ignore_sigpipe);
+
+const std::vector<std::string> node_flags = {"--app.http.request-timeout=2s",
+                                             "--app.relay.lease-ttl=2s"};
+
+// Polls `condition` every `step` until it holds or `limit` passes; bounded by construction.
+bool eventually(std::chrono::milliseconds limit, const std::function<bool()>& condition,
+                std::chrono::milliseconds step = 50ms) {
+  auto deadline = steady::now() + limit;
+  for (;;) {
+    if (condition())
+      return true;
+    if (steady::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(step);
+  }
+}
+
+// ---- database inspection (superuser connection, one per call: survives outages) ----
+
+long long scalar(const std::string& dsn, const std::string& sql) {
+  persistence::pg_connection db{dsn};
+  return db.exec(sql).integer(0, 0);
+}
+
+// First column of every row (callers concatenate what they need into it).
+std::vector<std::string> column(const std::string& dsn, const std::string& sql) {
+  persistence::pg_connection db{dsn};
+  auto rows = db.exec(sql);
+  std::vector<std::string> out;
+  for (int i = 0; i < rows.rows(); ++i)
+    out.push_back(rows.string(i, 0));
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& items, std::size_t most = 10) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size() && i < most; ++i)
+    text += (i ? "; " : "") + items[i];
+  if (items.size() > most)
+    text += "; ... (" + std::to_string(items.size()) + " in all)";
+  return text;
+}
+
+// The schemas that have an outbox relay (each module's own schema).
+std::vector<std::string> relay_schemas(const std::string& dsn) {
+  return column(dsn, "SELECT schemaname FROM pg_tables WHERE tablename = 'relay_lease' ORDER BY 1");
+}
+
+struct backlog {
+  long long pending_orders = -1, unpublished = -1, open_deliveries = -1;
+  bool settled() const { return pending_orders == 0 && unpublished == 0 && open_deliveries == 0; }
+  std::string text() const {
+    return "PENDING orders " + std::to_string(pending_orders) + ", unpublished outbox rows " +
+           std::to_string(unpublished) + ", pending deliveries " + std::to_string(open_deliveries);
+  }
+};
+
+backlog backlog_of(const std::string& dsn, const std::vector<std::string>& schemas) {
+  backlog b;
+  try {
+    b.pending_orders = scalar(dsn, "SELECT count(*) FROM orders.orders WHERE status = 'PENDING'");
+    std::string unpublished = "SELECT 0", open = "SELECT 0";
+    for (auto& s : schemas) {
+      unpublished += " + (SELECT count(*) FROM " + s + ".outbox WHERE published_at IS NULL)";
+      open += " + (SELECT count(*) FROM " + s + ".deliveries WHERE status = 'pending')";
+    }
+    b.unpublished = scalar(dsn, unpublished);
+    b.open_deliveries = scalar(dsn, open);
+  } catch (const std::exception&) {
+    // the database may still be coming back: not settled yet
+  }
+  return b;
+}
+
+// warn/error lines of a node log (its per-request lines are too many to print).
+std::string problems_in(const std::string& log, std::size_t most = 15) {
+  std::istringstream in{log};
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (line.find("\"level\":\"warn\"") != std::string::npos ||
+        line.find("\"level\":\"error\"") != std::string::npos || line.find('{') != 0)
+      lines.push_back(line);
+  std::string text;
+  for (std::size_t i = lines.size() > most ? lines.size() - most : 0; i < lines.size(); ++i)
+    text += "\n  " + lines[i];
+  return text.empty() ? " (none)" : text;
+}
+
+// ---- catalog and load ----
+// /health answers as soon as the process runs; modules may still be connecting, so wait
+// for /ready before relying on them.
+void require_ready(node_process& node) {
+  std::string last = "no answer";
+  bool ready = eventually(10s, [&] {
+    auto res = node.client()->Get("/ready");
+    if (res)
+      last = std::to_string(res->status) + " " + res->body;
+    return res && res->status == 200;
+  });
+  BOOST_REQUIRE_MESSAGE(ready, "/ready within 10 s of start: " << last << "; log:" << problems_in(node.log()));
+}
+
+
+struct catalog {
+  std::vector<std::string> customers;
+  std::vector<std::string> products;
+};
+
+catalog make_catalog(node_process& node, int customers, int products, int stock) {
+  require_ready(node);
+  catalog c;
+  auto http = node.client();
+  for (int i = 0; i < customers; ++i) {
+    auto res = http->Post("/customers",
+                          json{{"name", "Load " + std::to_string(i)},
+                               {"email", "load" + std::to_string(i) + "@example.com"}}
+                            .dump(),
+                          "application/json");
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "POST /customers: " << (res ? res->body : "no answer"));
+    c.customers.push_back(body_of(res)["data"]["id"].get<std::string>());
+  }
+  for (int i = 0; i < products; ++i) {
+    auto res = http->Post("/products",
+                          json{{"sku", "LOAD-" + std::to_string(i)},
+                               {"name", "Load product " + std::to_string(i)},
+                               {"price", 2.5},
+                               {"stock", stock}}
+                            .dump(),
+                          "application/json");
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "POST /products: " << (res ? res->body : "no answer"));
+    c.products.push_back(body_of(res)["data"]["id"].get<std::string>());
+  }
+  return c;
+}
+
+// Client threads placing orders against whatever port `target` holds (0: wait), tolerating
+// connection errors and 503 while the node or the database is down. Each client pauses
+// `pace` after an answer: the point is kills mid-load, not a backlog the relay needs
+// minutes to drain (unpaced, 4 clients get ~600 orders/s accepted, far above what the
+// relay delivers).
+class order_load {
+public:
+  explicit order_load(catalog c, std::chrono::milliseconds pace = 40ms)
+      : catalog_(std::move(c)), pace_(pace) {}
+  ~order_load() { finish(); }
+
+  void target(int port) { port_ = port; }
+
+  void start(int threads) {
+    for (int i = 0; i < threads; ++i)
+      threads_.emplace_back([this, i] { run(i); });
+  }
+
+  void finish() {
+    stop_ = true;
+    for (auto& t : threads_)
+      if (t.joinable())
+        t.join();
+  }
+
+  int created() const { return created_; }
+  int unavailable() const { return unavailable_; }
+  int connection_errors() const { return connection_errors_; }
+  int read_errors() const { return read_errors_; }
+  long long slowest_answer_ms() const { return slowest_ms_; }
+
+  std::vector<std::string> ids() {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return ids_;
+  }
+  std::vector<std::string> unexpected() {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return unexpected_;
+  }
+
+  std::string summary() const {
+    return std::to_string(created_) + " x 201, " + std::to_string(unavailable_) + " x 503, " +
+           std::to_string(connection_errors_) + " connection errors, " + std::to_string(read_errors_) +
+           " read errors, slowest answer " + std::to_string(slowest_ms_) + " ms";
+  }
+
+private:
+  void run(int index) {
+    std::mt19937 rng(static_cast<unsigned>(index * 7919 + 17));
+    auto hard_stop = steady::now() + 90s; // a bound even if the test forgets to stop us
+    int connected_port = 0;
+    std::unique_ptr<httplib::Client> http;
+    while (!stop_ && steady::now() < hard_stop) {
+      int port = port_;
+      if (port == 0) {
+        std::this_thread::sleep_for(10ms);
+        continue;
+      }
+      if (port != connected_port) {
+        http = std::make_unique<httplib::Client>("127.0.0.1", port);
+        http->set_connection_timeout(500ms);
+        http->set_read_timeout(8s); // far beyond the 2 s request timeout: a hang shows up
+        http->set_write_timeout(2s);
+        connected_port = port;
+      }
+      auto started = steady::now();
+      auto res = http->Post("/orders", random_order(rng).dump(), "application/json");
+      if (!res) {
+        if (res.error() == httplib::Error::Read)
+          ++read_errors_;
+        else
+          ++connection_errors_;
+        std::this_thread::sleep_for(20ms);
+        continue;
+      }
+      long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count();
+      for (long long seen = slowest_ms_; ms > seen && !slowest_ms_.compare_exchange_weak(seen, ms);) {
+      }
+      if (res->status == 201) {
+        std::string id;
+        try {
+          id = json::parse(res->body).at("data").at("id").get<std::string>();
+        } catch (const std::exception&) {
+          note("201 without an order id: " + res->body);
+          continue;
+        }
+        {
+          std::lock_guard<std::mutex> lock{mutex_};
+          ids_.push_back(id);
+          ++created_;
+        }
+        std::this_thread::sleep_for(pace_);
+      } else if (res->status == 503) {
+        ++unavailable_;
+        std::this_thread::sleep_for(20ms);
+      } else {
+        note("POST /orders answered " + std::to_string(res->status) + ": " + res->body);
+      }
+    }
+  }
+
+  json random_order(std::mt19937& rng) {
+    auto pick = [&](const std::vector<std::string>& from) {
+      return from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(rng)];
+    };
+    json items = json::array();
+    auto first = std::uniform_int_distribution<std::size_t>(0, catalog_.products.size() - 1)(rng);
+    int lines = std::uniform_int_distribution<int>(1, 2)(rng);
+    for (int l = 0; l < lines; ++l)
+      items.push_back({{"productId", catalog_.products[(first + l) % catalog_.products.size()]},
+                       {"quantity", std::uniform_int_distribution<int>(1, 3)(rng)},
+                       {"price", 2.5}});
+    return {{"customerId", pick(catalog_.customers)}, {"items", items}};
+  }
+
+  void note(const std::string& what) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    if (unexpected_.size() < 20)
+      unexpected_.push_back(what);
+  }
+
+  catalog catalog_;
+  std::chrono::milliseconds pace_;
+  std::atomic<int> port_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> created_{0}, unavailable_{0}, connection_errors_{0}, read_errors_{0};
+  std::atomic<long long> slowest_ms_{0};
+  std::mutex mutex_;
+  std::vector<std::string> ids_, unexpected_;
+  std::vector<std::thread> threads_;
+};
+
+// Waits until `count()` reached `at_least` (bounded), reporting what the load saw otherwise.
+void require_progress(order_load& load, int at_least, std::chrono::milliseconds limit,
+                      const std::string& when, const std::function<std::string()>& logs) {
+  BOOST_REQUIRE_MESSAGE(eventually(limit, [&] { return load.created() >= at_least; }, 20ms),
+                        "fewer than " << at_least << " orders accepted " << when << " within "
+                                      << limit.count() << " ms; load: " << load.summary()
+                                      << "; node problems:" << logs());
+}
+
+// ---- the checks every scenario ends with ----
+
+void check_every_accepted_order(const std::string& dsn, node_process& node, order_load& load) {
+  auto ids = load.ids();
+  BOOST_TEST_MESSAGE("load: " << load.summary() << "; orders in the database: "
+                              << scalar(dsn, "SELECT count(*) FROM orders.orders"));
+  BOOST_TEST(load.unexpected().empty(), "unexpected answers: " << joined(load.unexpected()));
+  BOOST_TEST(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size(),
+             "the same order id was answered with 201 twice");
+
+  // Over HTTP: each 201 order exists, is final, and has one order-created notification.
+  auto http = node.client();
+  std::vector<std::string> missing, not_final, notifications_wrong;
+  for (auto& id : ids) {
+    auto got = http->Get(("/orders/" + id).c_str());
+    if (!got || got->status != 200) {
+      missing.push_back(id + " -> " + (got ? std::to_string(got->status) + " " + got->body : "no answer"));
+      continue;
+    }
+    auto status = json::parse(got->body)["data"]["status"].get<std::string>();
+    if (status != "CONFIRMED" && status != "REJECTED")
+      not_final.push_back(id + " is " + status);
+    auto listed = http->Get(("/notifications?orderId=" + id).c_str());
+    if (!listed || listed->status != 200) {
+      notifications_wrong.push_back(id + " -> GET /notifications " +
+                                    (listed ? std::to_string(listed->status) : "no answer"));
+      continue;
+    }
+    int created = 0;
+    auto list = json::parse(listed->body);
+    for (auto& n : list["data"])
+      created += n["template"] == "order-created";
+    if (created != 1)
+      notifications_wrong.push_back(id + " has " + std::to_string(created) + " order-created notifications");
+  }
+  BOOST_TEST(missing.empty(), "orders answered 201 but not found: " << joined(missing));
+  BOOST_TEST(not_final.empty(), "orders not CONFIRMED or REJECTED: " << joined(not_final));
+  BOOST_TEST(notifications_wrong.empty(), "order-created notifications: " << joined(notifications_wrong));
+
+  // In the database: one notification per (event, template), one order-created per order.
+  auto duplicates = column(dsn, "SELECT event_id || ' ' || template || ' x' || count(*) FROM "
+                                "notifications.notifications GROUP BY event_id, template HAVING count(*) <> 1");
+  BOOST_TEST(duplicates.empty(), "(event, template) pairs with more than one notification: " << joined(duplicates));
+  auto without_one = column(dsn, "SELECT o.id || ' x' || (SELECT count(*) FROM notifications.notifications n "
+                                 "WHERE n.order_id = o.id AND n.template = 'order-created') FROM orders.orders o "
+                                 "WHERE (SELECT count(*) FROM notifications.notifications n WHERE n.order_id = "
+                                 "o.id AND n.template = 'order-created') <> 1");
+  BOOST_TEST(without_one.empty(), "orders without exactly one order-created notification row: " << joined(without_one));
+  auto unnotified = column(dsn, "SELECT o.event_name || ' ' || o.id FROM orders.outbox o WHERE o.event_name LIKE "
+                                "'order.%' AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE "
+                                "n.event_id = o.id)");
+  BOOST_TEST(unnotified.empty(), "order events without their notification: " << joined(unnotified));
+
+  // No order.created lost: exactly one per order, each delivered to inventory.
+  auto orders = scalar(dsn, "SELECT count(*) FROM orders.orders");
+  auto created_events = scalar(dsn, "SELECT count(*) FROM orders.outbox WHERE event_name = 'order.created'");
+  auto created_aggregates =
+    scalar(dsn, "SELECT count(DISTINCT aggregate_id) FROM orders.outbox WHERE event_name = 'order.created'");
+  BOOST_TEST(created_events == orders, "order.created rows " << created_events << " for " << orders << " orders");
+  BOOST_TEST(created_aggregates == orders);
+  BOOST_TEST(orders >= static_cast<long long>(ids.size()));
+  auto unreserved = column(dsn, "SELECT o.id FROM orders.outbox o WHERE o.event_name = 'order.created' AND NOT "
+                                "EXISTS (SELECT 1 FROM inventory.inbox i WHERE i.event_id = o.id AND i.consumer = "
+                                "'inventory.order-events')");
+  BOOST_TEST(unreserved.empty(), "order.created never handled by inventory: " << joined(unreserved));
+  auto dead = column(dsn, "SELECT 'orders ' || consumer || ' ' || coalesce(last_error, '') FROM orders.deliveries "
+                          "WHERE status = 'dead' UNION ALL SELECT 'inventory ' || consumer || ' ' || "
+                          "coalesce(last_error, '') FROM inventory.deliveries WHERE status = 'dead'");
+  BOOST_TEST(dead.empty(), "dead-lettered deliveries: " << joined(dead));
+
+  // Stock: reserved equals what the confirmed orders hold.
+  auto mismatched = column(
+    dsn, "SELECT p.sku || ' reserved ' || p.reserved || ' but confirmed orders hold ' || coalesce(c.q, 0) "
+         "FROM inventory.products p LEFT JOIN (SELECT (i->>'productId')::uuid AS product, "
+         "sum((i->>'quantity')::bigint) AS q FROM orders.orders o, jsonb_array_elements(o.items) i "
+         "WHERE o.status = 'CONFIRMED' GROUP BY 1) c ON c.product = p.id WHERE p.reserved <> coalesce(c.q, 0)");
+  BOOST_TEST(mismatched.empty(), "reservations do not match confirmed orders: " << joined(mismatched));
+  BOOST_TEST_MESSAGE("final states: " << joined(column(dsn, "SELECT status || ' ' || count(*) FROM orders.orders "
+                                                            "GROUP BY status ORDER BY 1")));
+}
+
+// What the deliveries still open look like, per publisher and consumer.
+std::string open_deliveries(const std::string& dsn, const std::vector<std::string>& schemas) {
+  std::string sql = "SELECT ''";
+  for (auto& s : schemas)
+    sql += " UNION ALL SELECT '" + s + " -> ' || consumer || ': ' || count(*) || ' pending, attempts ' || "
+           "min(attempts) || '..' || max(attempts) || ', next attempt in ' || "
+           "round(extract(epoch FROM max(next_attempt_at) - clock_timestamp())::numeric, 1) || ' s, last error ' "
+           "|| coalesce(max(last_error), '-') FROM " + s + ".deliveries WHERE status = 'pending' GROUP BY consumer";
+  try {
+    return joined(column(dsn, sql), 20);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+void require_settled(const std::string& dsn, const std::function<std::string()>& logs) {
+  auto schemas = relay_schemas(dsn);
+  backlog last;
+  auto started = steady::now();
+  bool settled = eventually(30s, [&] { return (last = backlog_of(dsn, schemas)).settled(); }, 100ms);
+  BOOST_REQUIRE_MESSAGE(settled, "not settled 30 s after the load stopped: " << last.text() << " ("
+                                   << open_deliveries(dsn, schemas) << "); node problems:" << logs());
+  BOOST_TEST_MESSAGE("settled " << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count()
+                                << " ms after the load stopped");
+}
+
+int run(const std::string& command) { return std::system(command.c_str()); }
+
+// A PostgreSQL cluster of this test alone, so that stopping it disturbs nobody else.
+struct private_cluster {
+  std::string dir = "/tmp/monolith-killload-" + std::to_string(::getpid());
+  int port = free_port();
+  std::string script = std::string{MONOLITH_SOURCE_DIR} + "/scripts/pg-cluster";
+
+  private_cluster() {
+    BOOST_REQUIRE(start());
+    BOOST_REQUIRE(run(script + " createdb " + std::to_string(port) + " killload") == 0);
+  }
+  ~private_cluster() {
+    stop();
+    std::filesystem::remove_all(dir);
+  }
+  bool start() {
+    return run(script + " start " + dir + " " + std::to_string(port) + " fsync=off synchronous_commit=off") == 0;
+  }
+  void stop() { run(script + " stop " + dir); }
+  std::string dsn() const { return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=killload"; }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_two_kill_minus_nine_under_load) {
+  test_database db{"killload"};
+  std::vector<std::unique_ptr<node_process>> nodes; // killed ones kept for their logs
+  auto launch = [&] {
+    nodes.push_back(std::make_unique<node_process>(node_options{db.dsn(), node_flags}));
+    nodes.back()->start();
+    return nodes.back().get();
+  };
+  auto logs = [&] {
+    std::string text;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      text += "\n node " + std::to_string(i) + ":" + problems_in(nodes[i]->log());
+    return text;
+  };
+  node_process* node = launch();
+  order_load load{make_catalog(*node, 4, 5, 100)}; // ~600 units ordered: some REJECTED
+  load.target(node->http_port());
+  load.start(4);
+
+  for (int kill = 1; kill <= 2; ++kill) {
+    auto serving_since = steady::now();
+    int before = load.created();
+    // About a second of load on this node, with orders really flowing.
+    BOOST_REQUIRE_MESSAGE(eventually(15s, [&] {
+      return load.created() >= before + 20 && steady::now() - serving_since >= 1s;
+    }, 20ms), "no load on node " << kill - 1 << ": " << load.summary() << logs());
+    node->signal(SIGKILL);
+    BOOST_TEST(node->wait_exit(5s) == 128 + SIGKILL, "kill " << kill);
+    BOOST_TEST_MESSAGE("kill " << kill << " after " << load.created() << " accepted orders");
+    node = launch();
+    load.target(node->http_port());
+  }
+  require_progress(load, load.created() + 20, 20s, "after the second restart", logs);
+  load.finish();
+
+  require_settled(db.dsn(), logs);
+  check_every_accepted_order(db.dsn(), *node, load);
+  BOOST_TEST(load.created() > 0);
+}
+
+BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_database_restarts_under_load) {
+  private_cluster pg;
+  node_process node{node_options{pg.dsn(), node_flags}};
+  node.start();
+  auto logs = [&] { return problems_in(node.log()); };
+  order_load load{make_catalog(node, 4, 5, 30)};
+  load.target(node.http_port());
+  load.start(4);
+  require_progress(load, 20, 15s, "before the outage", logs);
+
+  pg.stop();
+  int refused_before = load.unavailable();
+  // The node answers 503 meanwhile (within the request timeout, never a hang).
+  BOOST_TEST(eventually(15s, [&] { return load.unavailable() >= refused_before + 20; }, 20ms),
+             "503s during the outage: " << load.summary());
+  BOOST_TEST(node.running());
+  auto ready = node.client()->Get("/ready");
+  BOOST_TEST((ready && ready->status == 503), "/ready during the outage: " << (ready ? ready->body : "no answer"));
+
+  BOOST_REQUIRE(pg.start());
+  require_progress(load, load.created() + 20, 20s, "after the database came back", logs);
+  load.finish();
+
+  BOOST_TEST(load.read_errors() == 0, "requests without an answer within 8 s: " << load.summary());
+  BOOST_TEST(load.slowest_answer_ms() < 4000, "slowest answer (request timeout 2 s): " << load.summary());
+  // The relay resumes by itself: no restart, no operator.
+  require_settled(pg.dsn(), logs);
+  check_every_accepted_order(pg.dsn(), node, load);
+  BOOST_TEST(node.running());
+}

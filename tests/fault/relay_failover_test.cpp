@@ -1,0 +1,667 @@
+// Relay failover between two processes on one database: a standby takes over within 2 s of the holder's death or freeze, a woken holder is fenced off, and no event is lost, applied twice or delivered out of per-aggregate order.
+#include "node_process.hpp"
+#include "test_database.hpp"
+
+#include "persistence/pg.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace testing_support;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+// SIGPIPE from a socket a killed node closed under a writing client is an error, not a crash.
+struct ignore_sigpipe {
+  ignore_sigpipe() { ::signal(SIGPIPE, SIG_IGN); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(ignore_sigpipe);
+
+const std::vector<std::string> node_flags = {"--app.http.request-timeout=2s",
+                                             "--app.relay.lease-ttl=2s"};
+
+// Polls `condition` every `step` until it holds or `limit` passes; bounded by construction.
+bool eventually(std::chrono::milliseconds limit, const std::function<bool()>& condition,
+                std::chrono::milliseconds step = 50ms) {
+  auto deadline = steady::now() + limit;
+  for (;;) {
+    if (condition())
+      return true;
+    if (steady::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(step);
+  }
+}
+
+// ---- database inspection (superuser connection, one per call: survives outages) ----
+
+long long scalar(const std::string& dsn, const std::string& sql) {
+  persistence::pg_connection db{dsn};
+  return db.exec(sql).integer(0, 0);
+}
+
+// First column of every row (callers concatenate what they need into it).
+std::vector<std::string> column(const std::string& dsn, const std::string& sql) {
+  persistence::pg_connection db{dsn};
+  auto rows = db.exec(sql);
+  std::vector<std::string> out;
+  for (int i = 0; i < rows.rows(); ++i)
+    out.push_back(rows.string(i, 0));
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& items, std::size_t most = 10) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size() && i < most; ++i)
+    text += (i ? "; " : "") + items[i];
+  if (items.size() > most)
+    text += "; ... (" + std::to_string(items.size()) + " in all)";
+  return text;
+}
+
+// The schemas that have an outbox relay (each module's own schema).
+std::vector<std::string> relay_schemas(const std::string& dsn) {
+  return column(dsn, "SELECT schemaname FROM pg_tables WHERE tablename = 'relay_lease' ORDER BY 1");
+}
+
+struct backlog {
+  long long pending_orders = -1, unpublished = -1, open_deliveries = -1;
+  bool settled() const { return pending_orders == 0 && unpublished == 0 && open_deliveries == 0; }
+  std::string text() const {
+    return "PENDING orders " + std::to_string(pending_orders) + ", unpublished outbox rows " +
+           std::to_string(unpublished) + ", pending deliveries " + std::to_string(open_deliveries);
+  }
+};
+
+backlog backlog_of(const std::string& dsn, const std::vector<std::string>& schemas) {
+  backlog b;
+  try {
+    b.pending_orders = scalar(dsn, "SELECT count(*) FROM orders.orders WHERE status = 'PENDING'");
+    std::string unpublished = "SELECT 0", open = "SELECT 0";
+    for (auto& s : schemas) {
+      unpublished += " + (SELECT count(*) FROM " + s + ".outbox WHERE published_at IS NULL)";
+      open += " + (SELECT count(*) FROM " + s + ".deliveries WHERE status = 'pending')";
+    }
+    b.unpublished = scalar(dsn, unpublished);
+    b.open_deliveries = scalar(dsn, open);
+  } catch (const std::exception&) {
+    // the database may still be coming back: not settled yet
+  }
+  return b;
+}
+
+// warn/error lines of a node log (its per-request lines are too many to print).
+std::string problems_in(const std::string& log, std::size_t most = 15) {
+  std::istringstream in{log};
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (line.find("\"level\":\"warn\"") != std::string::npos ||
+        line.find("\"level\":\"error\"") != std::string::npos || line.find('{') != 0)
+      lines.push_back(line);
+  std::string text;
+  for (std::size_t i = lines.size() > most ? lines.size() - most : 0; i < lines.size(); ++i)
+    text += "\n  " + lines[i];
+  return text.empty() ? " (none)" : text;
+}
+
+// ---- catalog and load ----
+// /health answers as soon as the process runs; modules may still be connecting, so wait
+// for /ready before relying on them.
+void require_ready(node_process& node) {
+  std::string last = "no answer";
+  bool ready = eventually(10s, [&] {
+    auto res = node.client()->Get("/ready");
+    if (res)
+      last = std::to_string(res->status) + " " + res->body;
+    return res && res->status == 200;
+  });
+  BOOST_REQUIRE_MESSAGE(ready, "/ready within 10 s of start: " << last << "; log:" << problems_in(node.log()));
+}
+
+
+struct catalog {
+  std::vector<std::string> customers;
+  std::vector<std::string> products;
+};
+
+catalog make_catalog(node_process& node, int customers, int products, int stock) {
+  require_ready(node);
+  catalog c;
+  auto http = node.client();
+  for (int i = 0; i < customers; ++i) {
+    auto res = http->Post("/customers",
+                          json{{"name", "Load " + std::to_string(i)},
+                               {"email", "load" + std::to_string(i) + "@example.com"}}
+                            .dump(),
+                          "application/json");
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "POST /customers: " << (res ? res->body : "no answer"));
+    c.customers.push_back(body_of(res)["data"]["id"].get<std::string>());
+  }
+  for (int i = 0; i < products; ++i) {
+    auto res = http->Post("/products",
+                          json{{"sku", "LOAD-" + std::to_string(i)},
+                               {"name", "Load product " + std::to_string(i)},
+                               {"price", 2.5},
+                               {"stock", stock}}
+                            .dump(),
+                          "application/json");
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "POST /products: " << (res ? res->body : "no answer"));
+    c.products.push_back(body_of(res)["data"]["id"].get<std::string>());
+  }
+  return c;
+}
+
+// Client threads placing orders, thread i against the port of slot i % 2 (one slot per
+// node), cancelling every fourth order they placed so that inventory sees order.created
+// then order.cancelled for some aggregates. Connection errors and 503 are tolerated (a
+// node may be dead or frozen); each client pauses `pace` after an accepted order.
+class order_load {
+public:
+  explicit order_load(catalog c, std::chrono::milliseconds pace = 40ms)
+      : catalog_(std::move(c)), pace_(pace) {}
+  ~order_load() { finish(); }
+
+  void target(int slot, int port) { ports_[slot] = port; }
+
+  void start(int threads) {
+    for (int i = 0; i < threads; ++i)
+      threads_.emplace_back([this, i] { run(i); });
+  }
+
+  void finish() {
+    stop_ = true;
+    for (auto& t : threads_)
+      if (t.joinable())
+        t.join();
+  }
+
+  int created() const { return created_; }
+  int created_via(int port) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return created_via_[port];
+  }
+  std::vector<std::string> ids() {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return ids_;
+  }
+  std::vector<std::string> unexpected() {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return unexpected_;
+  }
+  std::string summary() const {
+    return std::to_string(created_) + " x 201, " + std::to_string(cancelled_) + " cancelled, " +
+           std::to_string(unavailable_) + " x 503, " + std::to_string(no_answer_) + " without an answer";
+  }
+
+private:
+  void run(int index) {
+    std::mt19937 rng(static_cast<unsigned>(index * 7919 + 29));
+    auto hard_stop = steady::now() + 90s; // a bound even if the test forgets to stop us
+    int connected_port = 0, placed = 0;
+    std::unique_ptr<httplib::Client> http;
+    while (!stop_ && steady::now() < hard_stop) {
+      int port = ports_[index % 2];
+      if (port == 0) {
+        std::this_thread::sleep_for(10ms);
+        continue;
+      }
+      if (port != connected_port) {
+        http = std::make_unique<httplib::Client>("127.0.0.1", port);
+        http->set_connection_timeout(500ms);
+        http->set_read_timeout(5s);
+        http->set_write_timeout(2s);
+        connected_port = port;
+      }
+      auto res = http->Post("/orders", random_order(rng).dump(), "application/json");
+      if (!res || res->status == 503) {
+        ++(res ? unavailable_ : no_answer_);
+        std::this_thread::sleep_for(20ms);
+        continue;
+      }
+      if (res->status != 201) {
+        note("POST /orders answered " + std::to_string(res->status) + ": " + res->body);
+        continue;
+      }
+      std::string id;
+      try {
+        id = json::parse(res->body).at("data").at("id").get<std::string>();
+      } catch (const std::exception&) {
+        note("201 without an order id: " + res->body);
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock{mutex_};
+        ids_.push_back(id);
+        ++created_via_[port];
+        ++created_;
+      }
+      if (++placed % 4 == 0) {
+        auto cancel = http->Post(("/orders/" + id + "/cancel").c_str(), "", "application/json");
+        if (cancel && cancel->status == 200)
+          ++cancelled_;
+        else if (cancel && cancel->status != 409 && cancel->status != 503)
+          note("cancel answered " + std::to_string(cancel->status) + ": " + cancel->body);
+      }
+      std::this_thread::sleep_for(pace_);
+    }
+  }
+
+  json random_order(std::mt19937& rng) {
+    json items = json::array();
+    auto first = std::uniform_int_distribution<std::size_t>(0, catalog_.products.size() - 1)(rng);
+    int lines = std::uniform_int_distribution<int>(1, 2)(rng);
+    for (int l = 0; l < lines; ++l)
+      items.push_back({{"productId", catalog_.products[(first + l) % catalog_.products.size()]},
+                       {"quantity", std::uniform_int_distribution<int>(1, 3)(rng)},
+                       {"price", 2.5}});
+    auto customer = std::uniform_int_distribution<std::size_t>(0, catalog_.customers.size() - 1)(rng);
+    return {{"customerId", catalog_.customers[customer]}, {"items", items}};
+  }
+
+  void note(const std::string& what) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    if (unexpected_.size() < 20)
+      unexpected_.push_back(what);
+  }
+
+  catalog catalog_;
+  std::chrono::milliseconds pace_;
+  std::atomic<int> ports_[2] = {0, 0};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> created_{0}, cancelled_{0}, unavailable_{0}, no_answer_{0};
+  std::mutex mutex_;
+  std::map<int, int> created_via_;
+  std::vector<std::string> ids_, unexpected_;
+  std::vector<std::thread> threads_;
+};
+
+// ---- leases ----
+
+// Lines of a node log from byte `from` on, parsed (non-JSON lines skipped).
+std::vector<json> log_lines(const std::string& log, std::size_t from = 0) {
+  std::vector<json> lines;
+  std::istringstream in{from < log.size() ? log.substr(from) : std::string{}};
+  for (std::string line; std::getline(in, line);)
+    if (line.find("relay") != std::string::npos) // only relay lines matter here
+      if (auto parsed = json::parse(line, nullptr, false); parsed.is_object())
+        lines.push_back(std::move(parsed));
+  return lines;
+}
+
+// Modules whose relay logged `msg` in the log from byte `from` on.
+std::set<std::string> modules_logging(const std::string& log, const std::string& msg, std::size_t from = 0) {
+  std::set<std::string> modules;
+  for (auto& line : log_lines(log, from))
+    if (line.value("msg", "") == msg)
+      modules.insert(line.value("module", ""));
+  return modules;
+}
+
+// schema -> holder of a lease that has not expired ("" when expired or free).
+std::map<std::string, std::string> live_holders(const std::string& dsn, const std::vector<std::string>& schemas) {
+  std::map<std::string, std::string> holders;
+  for (auto& s : schemas) {
+    auto rows = column(dsn, "SELECT CASE WHEN expires_at > clock_timestamp() THEN coalesce(holder, '') ELSE '' "
+                            "END FROM " + s + ".relay_lease");
+    holders[s] = rows.empty() ? "" : rows[0];
+  }
+  return holders;
+}
+
+std::string describe(const std::map<std::string, std::string>& holders) {
+  std::string text;
+  for (auto& [schema, holder] : holders)
+    text += schema + "=" + (holder.empty() ? "(none)" : holder) + " ";
+  return text;
+}
+
+bool all_held_by(const std::map<std::string, std::string>& holders, const std::string& holder) {
+  return !holders.empty() && std::all_of(holders.begin(), holders.end(), [&](auto& h) { return h.second == holder; });
+}
+
+// Waits until node `a` leads every outbox relay; returns its holder name.
+std::string require_sole_leader(node_process& a, const std::string& dsn, const std::vector<std::string>& schemas) {
+  std::map<std::string, std::string> holders;
+  bool leads = eventually(10s, [&] {
+    holders = live_holders(dsn, schemas);
+    auto& first = holders.begin()->second;
+    return !first.empty() && all_held_by(holders, first) &&
+           modules_logging(a.log(), "relay leader") == std::set<std::string>(schemas.begin(), schemas.end());
+  });
+  BOOST_REQUIRE_MESSAGE(leads, "node A did not take every relay lease within 10 s: " << describe(holders)
+                                                                                  << "; log:" << problems_in(a.log()));
+  return holders.begin()->second;
+}
+
+// Milliseconds from `since` until `b`'s log says it leads each module's relay (-1: not
+// within `limit`); polled every 10 ms.
+std::map<std::string, long long> takeover_times(node_process& b, const std::vector<std::string>& schemas,
+                                                steady::time_point since, std::chrono::milliseconds limit) {
+  std::map<std::string, long long> took;
+  for (auto& s : schemas)
+    took[s] = -1;
+  eventually(limit, [&] {
+    auto now = steady::now();
+    auto leading = modules_logging(b.log(), "relay leader");
+    bool all = true;
+    for (auto& [module, ms] : took) {
+      if (ms < 0 && leading.count(module))
+        ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count();
+      all = all && ms >= 0;
+    }
+    return all;
+  }, 10ms);
+  return took;
+}
+
+// Sessions of this database that are busy, in a transaction or waiting for a lock: what a
+// standby that cannot take a lease is stuck behind.
+std::string sessions(const std::string& dsn) {
+  try {
+    return joined(column(dsn, "SELECT 'pid ' || a.pid || ' ' || a.usename || ' ' || coalesce(a.state, '?') || "
+                              "coalesce(' for ' || round(extract(epoch FROM clock_timestamp() - a.xact_start)::numeric, 1) "
+                              "|| ' s', '') || coalesce(' waiting on ' || a.wait_event_type || ':' || a.wait_event, '') || "
+                              "coalesce(' blocked by ' || nullif(pg_blocking_pids(a.pid)::text, '{}'), '') || ': ' || "
+                              "left(regexp_replace(a.query, '\\s+', ' ', 'g'), 110) FROM pg_stat_activity a WHERE "
+                              "a.datname = current_database() AND a.pid <> pg_backend_pid() AND (a.state <> 'idle' OR "
+                              "a.wait_event_type = 'Lock') ORDER BY a.xact_start"),
+                  12);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+void check_takeover(const std::map<std::string, long long>& took, const std::string& what, const std::string& dsn) {
+  bool late = false;
+  for (auto& [module, ms] : took) {
+    BOOST_TEST_MESSAGE(module << " relay taken over " << ms << " ms after " << what);
+    BOOST_TEST((ms >= 0 && ms < 4000), "standby took over the " << module << " relay "
+                                         << (ms < 0 ? std::string{"not at all within 6 s"} : std::to_string(ms) + " ms")
+                                         << " after " << what << " (target 2 s, limit 4 s)");
+    late = late || ms < 0 || ms >= 4000;
+  }
+  if (late)
+    BOOST_TEST_MESSAGE("database sessions now: " << sessions(dsn));
+}
+
+// What the deliveries still open look like, per publisher and consumer.
+std::string open_deliveries(const std::string& dsn, const std::vector<std::string>& schemas) {
+  std::string sql = "SELECT ''";
+  for (auto& s : schemas)
+    sql += " UNION ALL SELECT '" + s + " -> ' || consumer || ': ' || count(*) || ' pending, attempts ' || "
+           "min(attempts) || '..' || max(attempts) || ', next attempt in ' || "
+           "round(extract(epoch FROM max(next_attempt_at) - clock_timestamp())::numeric, 1) || ' s, last error ' "
+           "|| coalesce(max(last_error), '-') FROM " + s + ".deliveries WHERE status = 'pending' GROUP BY consumer";
+  try {
+    return joined(column(dsn, sql), 20);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+// Waits (bounded) until no order is PENDING and every event is published and delivered.
+bool settles(const std::string& dsn, const std::function<std::string()>& logs) {
+  auto schemas = relay_schemas(dsn);
+  backlog last;
+  auto started = steady::now();
+  bool settled = eventually(30s, [&] { return (last = backlog_of(dsn, schemas)).settled(); }, 100ms);
+  BOOST_TEST(settled, "not settled 30 s after the load stopped: " << last.text() << " ("
+                        << open_deliveries(dsn, schemas) << "); node problems:" << logs());
+  if (settled)
+    BOOST_TEST_MESSAGE("settled " << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count()
+                                  << " ms after the load stopped");
+  return settled;
+}
+
+// ---- the checks both scenarios end with ----
+
+// For each consumer and aggregate, the consumer's inbox (in processing order) must list
+// the publisher's events in increasing sequence. Ties in processed_at count as violations:
+// one consumer transaction handles one event, so a tie means two were in flight at once.
+void check_per_aggregate_order(const std::string& dsn, const std::string& consumer_schema,
+                               const std::string& publisher_schema) {
+  auto pairs = scalar(dsn, "SELECT count(*) FROM " + consumer_schema + ".inbox i JOIN " + publisher_schema +
+                             ".outbox o ON o.id = i.event_id");
+  BOOST_TEST(pairs > 0, consumer_schema << ".inbox holds no event of " << publisher_schema << ".outbox");
+  auto reordered = column(
+    dsn, "SELECT consumer || ' aggregate ' || aggregate_id || ': ' || event_name || ' #' || sequence || "
+         "' processed after #' || previous FROM (SELECT i.consumer, o.aggregate_id, o.event_name, o.sequence, "
+         "lag(o.sequence) OVER (PARTITION BY i.consumer, o.aggregate_id ORDER BY i.processed_at, o.sequence DESC) "
+         "AS previous FROM " + consumer_schema + ".inbox i JOIN " + publisher_schema +
+         ".outbox o ON o.id = i.event_id) x WHERE previous IS NOT NULL AND sequence <= previous");
+  BOOST_TEST(reordered.empty(), "out of per-aggregate order (" << publisher_schema << " -> " << consumer_schema
+                                                                << "): " << joined(reordered));
+}
+
+// Every event reached each consumer subscribed to it (an inbox row there).
+void check_nothing_lost(const std::string& dsn, const std::string& publisher_schema, const std::string& events,
+                        const std::string& consumer_schema, const std::string& consumer) {
+  auto lost = column(dsn, "SELECT o.event_name || ' ' || o.id FROM " + publisher_schema + ".outbox o WHERE "
+                          "o.event_name IN (" + events + ") AND NOT EXISTS (SELECT 1 FROM " + consumer_schema +
+                          ".inbox i WHERE i.event_id = o.id AND i.consumer = '" + consumer + "')");
+  BOOST_TEST(lost.empty(), "events never handled by " << consumer << ": " << joined(lost));
+}
+
+// What must hold at any moment, settled or not: nothing applied twice, every consumer
+// saw each aggregate's events in sequence order.
+void check_applied_once_and_in_order(const std::string& dsn) {
+  auto duplicates = column(dsn, "SELECT event_id || ' ' || template || ' x' || count(*) FROM "
+                                "notifications.notifications GROUP BY event_id, template HAVING count(*) <> 1");
+  BOOST_TEST(duplicates.empty(), "(event, template) pairs with more than one notification: " << joined(duplicates));
+  auto per_event = column(dsn, "SELECT event_id || ' x' || count(*) FROM notifications.notifications GROUP BY "
+                               "event_id HAVING count(*) > 1");
+  BOOST_TEST(per_event.empty(), "order events notified more than once: " << joined(per_event));
+  auto twice = column(dsn, "SELECT aggregate_id || ' ' || string_agg(event_name, ',') FROM inventory.outbox GROUP BY "
+                           "aggregate_id HAVING count(*) FILTER (WHERE event_name <> 'inventory.released') > 1 OR "
+                           "count(*) FILTER (WHERE event_name = 'inventory.released') > 1");
+  BOOST_TEST(twice.empty(), "orders whose reservation was decided or released twice: " << joined(twice));
+  auto orders = scalar(dsn, "SELECT count(*) FROM orders.orders");
+  auto created_events = scalar(dsn, "SELECT count(*) FROM orders.outbox WHERE event_name = 'order.created'");
+  BOOST_TEST(created_events == orders, created_events << " order.created events for " << orders << " orders");
+  check_per_aggregate_order(dsn, "inventory", "orders");
+  check_per_aggregate_order(dsn, "notifications", "orders");
+  check_per_aggregate_order(dsn, "orders", "inventory");
+}
+
+// Once settled: every accepted order is final with its notifications, every event reached
+// its consumers, and stock reservations match the confirmed orders.
+void check_every_accepted_order_completed(const std::string& dsn, node_process& node, order_load& load) {
+  auto ids = load.ids();
+  BOOST_TEST(scalar(dsn, "SELECT count(*) FROM orders.orders") >= static_cast<long long>(ids.size()));
+
+  // Over HTTP: each 201 order exists, is final, and has one order-created notification.
+  auto http = node.client();
+  std::vector<std::string> wrong;
+  for (auto& id : ids) {
+    auto got = http->Get(("/orders/" + id).c_str());
+    if (!got || got->status != 200) {
+      wrong.push_back(id + ": GET /orders -> " + (got ? std::to_string(got->status) : "no answer"));
+      continue;
+    }
+    auto status = json::parse(got->body)["data"]["status"].get<std::string>();
+    if (status == "PENDING")
+      wrong.push_back(id + " still PENDING");
+    auto listed = http->Get(("/notifications?orderId=" + id).c_str());
+    if (!listed || listed->status != 200) {
+      wrong.push_back(id + ": GET /notifications -> " + (listed ? std::to_string(listed->status) : "no answer"));
+      continue;
+    }
+    auto list = json::parse(listed->body);
+    int created = 0;
+    for (auto& n : list["data"])
+      created += n["template"] == "order-created";
+    if (created != 1)
+      wrong.push_back(id + " has " + std::to_string(created) + " order-created notifications");
+  }
+  BOOST_TEST(wrong.empty(), "accepted orders: " << joined(wrong));
+
+  // Nothing lost, nothing left undelivered.
+  auto unnotified = column(dsn, "SELECT o.event_name || ' ' || o.id FROM orders.outbox o WHERE NOT EXISTS (SELECT 1 "
+                                "FROM notifications.notifications n WHERE n.event_id = o.id)");
+  BOOST_TEST(unnotified.empty(), "order events without a notification: " << joined(unnotified));
+  auto undecided = column(dsn, "SELECT o.id FROM orders.orders o WHERE NOT EXISTS (SELECT 1 FROM inventory.outbox i "
+                               "WHERE i.aggregate_id = o.id AND i.event_name IN ('inventory.reserved', "
+                               "'inventory.rejected'))");
+  BOOST_TEST(undecided.empty(), "orders inventory never decided on: " << joined(undecided));
+  check_nothing_lost(dsn, "orders", "'order.created', 'order.cancelled'", "inventory", "inventory.order-events");
+  check_nothing_lost(dsn, "orders", "'order.created', 'order.confirmed', 'order.rejected', 'order.cancelled'",
+                     "notifications", "notifications.order-events");
+  check_nothing_lost(dsn, "inventory", "'inventory.reserved', 'inventory.rejected'", "orders",
+                     "orders.inventory-events");
+  auto undelivered = column(dsn, "SELECT 'orders ' || consumer || ' ' || status || ' ' || coalesce(last_error, '') "
+                                 "FROM orders.deliveries WHERE status <> 'delivered' UNION ALL SELECT 'inventory ' || "
+                                 "consumer || ' ' || status || ' ' || coalesce(last_error, '') FROM "
+                                 "inventory.deliveries WHERE status <> 'delivered'");
+  BOOST_TEST(undelivered.empty(), "deliveries not delivered: " << joined(undelivered));
+
+  // Stock: reserved equals what the confirmed orders hold (cancelled ones were released).
+  auto mismatched = column(
+    dsn, "SELECT p.sku || ' reserved ' || p.reserved || ' but confirmed orders hold ' || coalesce(c.q, 0) "
+         "FROM inventory.products p LEFT JOIN (SELECT (i->>'productId')::uuid AS product, "
+         "sum((i->>'quantity')::bigint) AS q FROM orders.orders o, jsonb_array_elements(o.items) i "
+         "WHERE o.status = 'CONFIRMED' GROUP BY 1) c ON c.product = p.id WHERE p.reserved <> coalesce(c.q, 0)");
+  BOOST_TEST(mismatched.empty(), "reservations do not match confirmed orders: " << joined(mismatched));
+}
+
+// Two nodes on one database, A started first (so it leads every relay), both serving
+// orders under load.
+struct two_nodes {
+  test_database db{"failover"};
+  node_process a{node_options{db.dsn(), node_flags}};
+  node_process b{node_options{db.dsn(), node_flags}};
+  std::vector<std::string> schemas;
+  std::string a_holder;
+  std::unique_ptr<order_load> load;
+
+  two_nodes() {
+    a.start();
+    schemas = relay_schemas(db.dsn());
+    BOOST_REQUIRE(!schemas.empty());
+    a_holder = require_sole_leader(a, db.dsn(), schemas);
+    b.start();
+    load = std::make_unique<order_load>(make_catalog(a, 4, 5, 100)); // some orders REJECTED
+    load->target(0, a.http_port());
+    load->target(1, b.http_port());
+    load->start(4);
+    auto since = steady::now();
+    BOOST_REQUIRE_MESSAGE(eventually(15s, [&] {
+      return load->created_via(a.http_port()) >= 20 && load->created_via(b.http_port()) >= 20 &&
+             steady::now() - since >= 1s;
+    }, 20ms), "orders through both nodes: " << load->summary() << logs());
+    // B is a standby while A lives: it took no lease.
+    BOOST_TEST(modules_logging(b.log(), "relay leader").empty(), "B led a relay while A was alive:" << logs());
+    BOOST_TEST(all_held_by(live_holders(db.dsn(), schemas), a_holder), describe(live_holders(db.dsn(), schemas)));
+  }
+
+  std::string logs() const { return "\n A:" + problems_in(a.log()) + "\n B:" + problems_in(b.log()); }
+
+  // B leads every relay under a holder name that is not A's; returns that name.
+  std::string check_b_leads(bool fatal) {
+    std::map<std::string, std::string> holders;
+    bool b_leads = eventually(5s, [&] {
+      holders = live_holders(db.dsn(), schemas);
+      auto& first = holders.begin()->second;
+      return !first.empty() && first != a_holder && all_held_by(holders, first);
+    });
+    if (fatal)
+      BOOST_REQUIRE_MESSAGE(b_leads, "leases after the takeover: " << describe(holders) << logs());
+    else
+      BOOST_TEST(b_leads, "leases after A woke up (A is " << a_holder << "): " << describe(holders) << logs());
+    return b_leads ? holders.begin()->second : std::string{"(B holds no lease)"};
+  }
+
+  void require_more_orders_via(int port, int more) {
+    int before = load->created_via(port);
+    BOOST_REQUIRE_MESSAGE(eventually(15s, [&] { return load->created_via(port) >= before + more; }, 20ms),
+                          "fewer than " << more << " more orders through port " << port << ": " << load->summary()
+                                        << logs());
+  }
+
+  void stop_cleanly(node_process& node, const std::string& name) {
+    node.signal(SIGTERM);
+    int status = node.wait_exit(15s);
+    BOOST_TEST(status == 0, name << " on SIGTERM: exit status " << status << " (-1: still running after 15 s)" << logs());
+  }
+
+  void settle_and_check() {
+    load->finish();
+    BOOST_TEST_MESSAGE("load: " << load->summary());
+    BOOST_TEST(load->unexpected().empty(), "unexpected answers: " << joined(load->unexpected()));
+    bool settled = settles(db.dsn(), [this] { return logs(); });
+    BOOST_TEST_MESSAGE("orders: " << joined(column(db.dsn(), "SELECT status || ' ' || count(*) FROM orders.orders "
+                                                             "GROUP BY status ORDER BY 1")));
+    check_applied_once_and_in_order(db.dsn());
+    if (settled)
+      check_every_accepted_order_completed(db.dsn(), b, *load);
+  }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_standby_takes_over_within_two_seconds_of_the_holders_death_and_loses_nothing) {
+  two_nodes nodes;
+  auto killed = steady::now();
+  nodes.a.signal(SIGKILL);
+  nodes.load->target(0, nodes.b.http_port());
+  check_takeover(takeover_times(nodes.b, nodes.schemas, killed, 6s), "SIGKILL of the holder", nodes.db.dsn());
+  BOOST_TEST(nodes.a.wait_exit(5s) == 128 + SIGKILL);
+  nodes.check_b_leads(true);
+  nodes.require_more_orders_via(nodes.b.http_port(), 40);
+
+  nodes.settle_and_check();
+  nodes.stop_cleanly(nodes.b, "B");
+}
+
+BOOST_AUTO_TEST_CASE(a_frozen_holder_is_replaced_within_two_seconds_and_fenced_off_when_it_wakes) {
+  two_nodes nodes;
+  struct wake_on_exit { // a failed check must not leave A stopped (SIGTERM waits on it)
+    node_process& a;
+    ~wake_on_exit() { a.signal(SIGCONT); }
+  } wake{nodes.a};
+  auto frozen = steady::now();
+  nodes.a.signal(SIGSTOP);
+  nodes.load->target(0, nodes.b.http_port());
+  check_takeover(takeover_times(nodes.b, nodes.schemas, frozen, 6s), "SIGSTOP of the holder", nodes.db.dsn());
+  // Orders go on through B meanwhile (placing needs no relay).
+  nodes.require_more_orders_via(nodes.b.http_port(), 20);
+
+  // A wakes up believing it holds every lease: its next batch finds its fencing token
+  // stale, so it stops relaying and B stays the only relay.
+  auto woke_at = nodes.a.log().size();
+  nodes.a.signal(SIGCONT);
+  std::set<std::string> all(nodes.schemas.begin(), nodes.schemas.end());
+  std::set<std::string> fenced;
+  BOOST_TEST(eventually(5s, [&] { return (fenced = modules_logging(nodes.a.log(), "relay lost its lease", woke_at)) == all; }),
+             "A did not report losing every lease within 5 s of SIGCONT; it did for: "
+               << joined(std::vector<std::string>(fenced.begin(), fenced.end())) << nodes.logs());
+  auto b_holder = nodes.check_b_leads(false);
+  // A serves orders again; B relays their events.
+  nodes.load->target(0, nodes.a.http_port());
+  nodes.require_more_orders_via(nodes.a.http_port(), 20);
+
+  nodes.settle_and_check();
+  BOOST_TEST(modules_logging(nodes.a.log(), "relay leader", woke_at).empty(), "A led a relay again after waking");
+  BOOST_TEST(all_held_by(live_holders(nodes.db.dsn(), nodes.schemas), b_holder),
+             "leases at the end: " << describe(live_holders(nodes.db.dsn(), nodes.schemas)) << " (B is " << b_holder << ")");
+  nodes.stop_cleanly(nodes.a, "A");
+  nodes.stop_cleanly(nodes.b, "B");
+}
