@@ -38,7 +38,7 @@ node_process::node_process(node_options options)
   std::ofstream conf{dir_ + "/node.conf"};
   conf << "[app]\nnode = \"main\"\n[app.nodes]\nmain = { host = \"127.0.0.1\", port = "
        << node_port_ << ", http-host = \"127.0.0.1\", http-port = " << http_port_ << " }\n"
-       << "[app.http]\nthreads = 8\n"
+       << "[app.http]\nthreads = 48\n"
        << "[app.notifications]\noutbox-file = \"" << dir_ << "/notifications.jsonl\"\n"
        << options_.extra_conf << "\n";
 }
