@@ -1,0 +1,141 @@
+// See fault_probes.hpp.
+#include "fault_probes.hpp"
+
+#include "persistence/pg.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+#include <thread>
+
+namespace testing_support {
+
+namespace {
+
+using json = nlohmann::json;
+using steady = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+} // namespace
+
+// Polls `condition` every `step` until it holds or `limit` passes; bounded by construction.
+bool eventually(std::chrono::milliseconds limit, const std::function<bool()>& condition,
+                std::chrono::milliseconds step) {
+  auto deadline = steady::now() + limit;
+  for (;;) {
+    if (condition())
+      return true;
+    if (steady::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(step);
+  }
+}
+
+// ---- database inspection (superuser connection, one per call: survives outages) ----
+
+long long scalar(const std::string& dsn, const std::string& sql) {
+  persistence::pg_connection db{dsn};
+  return db.exec(sql).integer(0, 0);
+}
+
+// First column of every row (callers concatenate what they need into it).
+std::vector<std::string> column(const std::string& dsn, const std::string& sql) {
+  persistence::pg_connection db{dsn};
+  auto rows = db.exec(sql);
+  std::vector<std::string> out;
+  for (int i = 0; i < rows.rows(); ++i)
+    out.push_back(rows.string(i, 0));
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& items, std::size_t most) {
+  std::string text;
+  for (std::size_t i = 0; i < items.size() && i < most; ++i)
+    text += (i ? "; " : "") + items[i];
+  if (items.size() > most)
+    text += "; ... (" + std::to_string(items.size()) + " in all)";
+  return text;
+}
+
+// The schemas that have an outbox relay (each module's own schema).
+std::vector<std::string> relay_schemas(const std::string& dsn) {
+  return column(dsn, "SELECT schemaname FROM pg_tables WHERE tablename = 'relay_lease' ORDER BY 1");
+}
+
+
+backlog backlog_of(const std::string& dsn, const std::vector<std::string>& schemas) {
+  backlog b;
+  try {
+    b.pending_orders = scalar(dsn, "SELECT count(*) FROM orders.orders WHERE status = 'PENDING'");
+    std::string unpublished = "SELECT 0", open = "SELECT 0";
+    for (auto& s : schemas) {
+      unpublished += " + (SELECT count(*) FROM " + s + ".outbox WHERE published_at IS NULL)";
+      open += " + (SELECT count(*) FROM " + s + ".deliveries WHERE status = 'pending')";
+    }
+    b.unpublished = scalar(dsn, unpublished);
+    b.open_deliveries = scalar(dsn, open);
+  } catch (const std::exception&) {
+    // the database may still be coming back: not settled yet
+  }
+  return b;
+}
+
+// warn/error lines of a node log (its per-request lines are too many to print).
+std::string problems_in(const std::string& log, std::size_t most) {
+  std::istringstream in{log};
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (line.find("\"level\":\"warn\"") != std::string::npos ||
+        line.find("\"level\":\"error\"") != std::string::npos || line.find('{') != 0)
+      lines.push_back(line);
+  std::string text;
+  for (std::size_t i = lines.size() > most ? lines.size() - most : 0; i < lines.size(); ++i)
+    text += "\n  " + lines[i];
+  return text.empty() ? " (none)" : text;
+}
+
+// ---- catalog and load ----
+// /health answers as soon as the process runs; modules may still be connecting, so wait
+// for /ready before relying on them.
+void require_ready(node_process& node) {
+  std::string last = "no answer";
+  bool ready = eventually(10s, [&] {
+    auto res = node.client()->Get("/ready");
+    if (res)
+      last = std::to_string(res->status) + " " + res->body;
+    return res && res->status == 200;
+  });
+  BOOST_REQUIRE_MESSAGE(ready, "/ready within 10 s of start: " << last << "; log:" << problems_in(node.log()));
+}
+
+
+
+catalog make_catalog(node_process& node, int customers, int products, int stock) {
+  require_ready(node);
+  catalog c;
+  auto http = node.client();
+  for (int i = 0; i < customers; ++i) {
+    auto res = http->Post("/customers",
+                          json{{"name", "Load " + std::to_string(i)},
+                               {"email", "load" + std::to_string(i) + "@example.com"}}
+                            .dump(),
+                          "application/json");
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "POST /customers: " << (res ? res->body : "no answer"));
+    c.customers.push_back(body_of(res)["data"]["id"].get<std::string>());
+  }
+  for (int i = 0; i < products; ++i) {
+    auto res = http->Post("/products",
+                          json{{"sku", "LOAD-" + std::to_string(i)},
+                               {"name", "Load product " + std::to_string(i)},
+                               {"price", 2.5},
+                               {"stock", stock}}
+                            .dump(),
+                          "application/json");
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "POST /products: " << (res ? res->body : "no answer"));
+    c.products.push_back(body_of(res)["data"]["id"].get<std::string>());
+  }
+  return c;
+}
+
+} // namespace testing_support

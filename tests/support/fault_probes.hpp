@@ -1,0 +1,47 @@
+// Probes shared by the fault tests (tests/fault/): bounded polling, looks into the
+// database through a fresh superuser connection per call (so they survive outages), the
+// node's readiness and log, and a catalogue of customers and products to order from.
+#pragma once
+
+#include "node_process.hpp"
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace testing_support {
+
+// Polls `condition` every `step` until it holds or `limit` passes; bounded by construction.
+bool eventually(std::chrono::milliseconds limit, const std::function<bool()>& condition,
+                std::chrono::milliseconds step = std::chrono::milliseconds{50});
+
+long long scalar(const std::string& dsn, const std::string& sql);
+// First column of every row.
+std::vector<std::string> column(const std::string& dsn, const std::string& sql);
+std::string joined(const std::vector<std::string>& items, std::size_t most = 10);
+// The schemas that have an outbox relay (each module's own schema).
+std::vector<std::string> relay_schemas(const std::string& dsn);
+
+struct backlog {
+  long long pending_orders = -1, unpublished = -1, open_deliveries = -1;
+  bool settled() const { return pending_orders == 0 && unpublished == 0 && open_deliveries == 0; }
+  std::string text() const {
+    return "PENDING orders " + std::to_string(pending_orders) + ", unpublished outbox rows " +
+           std::to_string(unpublished) + ", pending deliveries " + std::to_string(open_deliveries);
+  }
+};
+
+backlog backlog_of(const std::string& dsn, const std::vector<std::string>& schemas);
+// Warnings and errors in a node's log, for failure messages.
+std::string problems_in(const std::string& log, std::size_t most = 15);
+void require_ready(node_process& node);
+
+struct catalog {
+  std::vector<std::string> customers;
+  std::vector<std::string> products;
+};
+
+catalog make_catalog(node_process& node, int customers, int products, int stock);
+
+} // namespace testing_support
