@@ -1,4 +1,5 @@
 // The gateway conventions of API.md over real HTTP: routing errors, body limits, media type, JSON strictness, correlation ids, envelopes and error precedence.
+#include "json_checks.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
 
@@ -48,26 +49,6 @@ struct shared_node {
 
 constexpr std::size_t mib = 1024 * 1024;
 const std::string a_uuid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"; // never created
-const std::regex uuid_pattern{"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"};
-
-std::set<std::string> keys_of(const json& object) {
-  std::set<std::string> keys;
-  if (object.is_object())
-    for (auto& item : object.items())
-      keys.insert(item.key());
-  return keys;
-}
-
-std::set<std::string> detail_fields(const json& body) {
-  std::set<std::string> fields;
-  if (!body.is_object() || !body.contains("error") || !body["error"].is_object() ||
-      !body["error"].contains("details") || !body["error"]["details"].is_array())
-    return fields;
-  for (auto& d : body["error"]["details"])
-    if (d.is_object() && d.contains("field") && d["field"].is_string())
-      fields.insert(d["field"].get<std::string>());
-  return fields;
-}
 
 std::set<std::string> allow_list(const std::string& header) {
   std::set<std::string> methods;

@@ -1,4 +1,5 @@
 // The inventory endpoints of API.md over real HTTP: POST /products, GET /products/{id}, POST /products/{id}/restock.
+#include "json_checks.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
 
@@ -37,7 +38,6 @@ struct shared_node {
 
 constexpr int64_t max_safe_integer = 9007199254740991; // 2^53 - 1
 
-const std::regex uuid_pattern{"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"};
 
 const std::string e_acute = "\xC3\xA9";     // U+00E9, 2 bytes
 const std::string grin = "\xF0\x9F\x98\x80"; // U+1F600, 4 bytes
@@ -47,25 +47,6 @@ std::string repeat(const std::string& s, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
     out += s;
   return out;
-}
-
-std::set<std::string> keys_of(const json& object) {
-  std::set<std::string> keys;
-  if (object.is_object())
-    for (auto& item : object.items())
-      keys.insert(item.key());
-  return keys;
-}
-
-std::set<std::string> detail_fields(const json& body) {
-  std::set<std::string> fields;
-  if (!body.is_object() || !body.contains("error") || !body["error"].is_object() ||
-      !body["error"].contains("details") || !body["error"]["details"].is_array())
-    return fields;
-  for (auto& d : body["error"]["details"])
-    if (d.is_object() && d.contains("field") && d["field"].is_string())
-      fields.insert(d["field"].get<std::string>());
-  return fields;
 }
 
 std::string id_of(const json& data) { return data.at("id").get<std::string>(); }

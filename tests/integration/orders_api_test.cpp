@@ -1,4 +1,5 @@
 // The orders endpoints of API.md over real HTTP: POST /orders (with Idempotency-Key), GET /orders/{id}, GET /orders?customerId=&limit=, POST /orders/{id}/cancel, and their outbox rows.
+#include "json_checks.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
 
@@ -54,8 +55,6 @@ struct shared_node {
 };
 
 const std::string unknown_uuid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"; // never created
-const std::regex uuid_pattern{"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"};
-const std::regex timestamp_pattern{R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$)"};
 const std::set<std::string> statuses{"PENDING", "CONFIRMED", "REJECTED", "CANCELLED"};
 
 // A syntactically valid UUID that names nothing (for validation-only requests).
@@ -63,25 +62,6 @@ std::string fake_uuid(int n) {
   char text[40];
   std::snprintf(text, sizeof text, "00000000-0000-4000-8000-%012d", n);
   return text;
-}
-
-std::set<std::string> keys_of(const json& object) {
-  std::set<std::string> keys;
-  if (object.is_object())
-    for (auto& item : object.items())
-      keys.insert(item.key());
-  return keys;
-}
-
-std::set<std::string> detail_fields(const json& body) {
-  std::set<std::string> fields;
-  if (!body.is_object() || !body.contains("error") || !body["error"].is_object() ||
-      !body["error"].contains("details") || !body["error"]["details"].is_array())
-    return fields;
-  for (auto& d : body["error"]["details"])
-    if (d.is_object() && d.contains("field") && d["field"].is_string())
-      fields.insert(d["field"].get<std::string>());
-  return fields;
 }
 
 std::set<std::string> allow_list(const std::string& header) {
