@@ -155,19 +155,7 @@ struct inventory_api {
     if (res->status != status)
       return body; // one failure is enough
     BOOST_TEST_REQUIRE(body.is_object(), "error body is not a JSON object: " << res->body);
-    BOOST_TEST(keys_of(body) == (std::set<std::string>{"success", "error"}), body.dump());
-    BOOST_TEST(body["success"] == false);
-    auto& error = body["error"];
-    BOOST_TEST(keys_of(error) == (std::set<std::string>{"code", "message", "details"}), body.dump());
-    BOOST_TEST(error["code"] == code, body.dump());
-    BOOST_TEST(error["message"].is_string());
-    BOOST_TEST(error["details"].is_array());
-    if (error["details"].is_array())
-      for (auto& d : error["details"]) {
-        BOOST_TEST(keys_of(d) == (std::set<std::string>{"field", "issue"}), d.dump());
-        BOOST_TEST(d["field"].is_string());
-        BOOST_TEST(d["issue"].is_string());
-      }
+    check_error_envelope(body, code);
     return body;
   }
 

@@ -1,6 +1,7 @@
 // Small readers of API.md's JSON shapes shared by the HTTP contract tests.
 #pragma once
 
+#include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
 #include <regex>
@@ -32,6 +33,24 @@ inline std::set<std::string> detail_fields(const nlohmann::json& body) {
     if (d.is_object() && d.contains("field") && d["field"].is_string())
       fields.insert(d["field"].get<std::string>());
   return fields;
+}
+
+// Checks that `body` is API.md's error envelope, exactly: {"success": false, "error":
+// {"code": code, "message": text, "details": [{"field", "issue"}...]}}.
+inline void check_error_envelope(const nlohmann::json& body, const std::string& code) {
+  BOOST_TEST(keys_of(body) == (std::set<std::string>{"success", "error"}), body.dump());
+  BOOST_TEST(body["success"] == false);
+  auto& error = body["error"];
+  BOOST_TEST(keys_of(error) == (std::set<std::string>{"code", "message", "details"}), body.dump());
+  BOOST_TEST(error["code"] == code, body.dump());
+  BOOST_TEST(error["message"].is_string());
+  BOOST_TEST(error["details"].is_array());
+  if (error["details"].is_array())
+    for (auto& d : error["details"]) {
+      BOOST_TEST(keys_of(d) == (std::set<std::string>{"field", "issue"}), d.dump());
+      BOOST_TEST(d["field"].is_string());
+      BOOST_TEST(d["issue"].is_string());
+    }
 }
 
 } // namespace testing_support
