@@ -4,8 +4,9 @@
 // - Wakes on LISTEN/NOTIFY (a hint) and on a timer (app.relay.poll-interval).
 // - Publishes in batches (app.relay.batch-size) by scanning for unpublished rows, so an
 //   event that commits out of position order is never skipped.
-// - Per aggregate and consumer, an event is sent only when the earlier ones are done, so
-//   consumers see each aggregate's events in sequence order; a failed delivery backs off
+// - Sends freshly published deliveries straight from memory; per aggregate and consumer,
+//   an event is sent only when the earlier ones are done, so consumers see each
+//   aggregate's events in sequence order; a failed delivery backs off
 //   (app.delivery.backoff-initial .. backoff-max) and becomes a dead letter after
 //   app.delivery.max-attempts, holding back only later events of its own aggregate.
 // - At most one relay per outbox is active across processes: a lease row with a fencing

@@ -1,6 +1,7 @@
 // The database workers of one module service: `size` detached actors (one thread and one
 // connection each), linked to the service so that they live and die with it: the first
-// serves lookups, the others take commands round robin. Used by a module's service actor.
+// serves lookups, the others take commands round robin, and the last also consumes every
+// event delivery. Used by a module's service actor.
 #pragma once
 
 #include <caf/spawn_options.hpp>
@@ -27,6 +28,10 @@ public:
   // All point lookups go to one worker, where they queue up into batches (lookup_batch):
   // one query answers many, which is what keeps reads cheap under load.
   const Handle& reader() const { return workers_.front(); }
+
+  // Every event delivery goes to one worker, where deliveries queue up into shared
+  // transactions (inbox_batch) that never wait on each other's row locks.
+  const Handle& consumer() const { return workers_.back(); }
 
 private:
   std::vector<Handle> workers_;

@@ -33,6 +33,19 @@ struct due_delivery {
   stored_event event;
 };
 
+// A delivery row the relay just created, with whether an earlier delivery of the same
+// (consumer, aggregate) was already open (pending or dead) before this publish.
+struct published_delivery {
+  due_delivery delivery;
+  int64_t position = 0;
+  bool behind_open = false;
+};
+
+struct publish_result {
+  int events = 0;                             // outbox rows marked published
+  std::vector<published_delivery> deliveries; // in outbox position order
+};
+
 struct delivery_failure {
   std::string delivery_id;
   std::string error; // written for operators
@@ -78,9 +91,10 @@ public:
   // not yet published into delivery rows and marks them published. Events become
   // visible out of position order (a sequence value is taken before commit); scanning
   // for unpublished rows, not "after the last position seen", never skips one.
-  // Returns how many events it published, or nullopt when the lease was lost.
-  std::optional<int> publish(pg_connection& db, int64_t fencing, int limit,
-                             const subscriptions& subs);
+  // Returns the events published and the deliveries created (with their events, so
+  // that the relay can send them at once), or nullopt when the lease was lost.
+  std::optional<publish_result> publish(pg_connection& db, int64_t fencing, int limit,
+                                        const subscriptions& subs);
 
   // Deliveries due now whose predecessors (same consumer and aggregate) are all done,
   // leaving out those in flight.
@@ -91,6 +105,9 @@ public:
               const std::vector<delivery_failure>& failed, const retry_policy& policy);
 
   outbox_counts counts(pg_connection& db);
+  // Only what the metrics gauges need (pending, oldest pending age): cheap enough to run
+  // every second, unlike the published and dead-lettered totals of counts().
+  outbox_counts pending_counts(pg_connection& db);
   std::vector<dead_letter_row> dead_letters(pg_connection& db);
   // Dead letter -> pending again (attempts reset): true if `id` was a dead letter here.
   bool replay(pg_connection& db, const std::string& id);
@@ -100,8 +117,8 @@ public:
 private:
   std::string holder_;
   std::chrono::milliseconds lease_ttl_;
-  pg_statement acquire_, release_, fence_, unpublished_, insert_deliveries_, mark_published_,
-    due_, delivered_, failed_, counts_, dead_, replay_, discard_;
+  pg_statement acquire_, release_, fence_, unpublished_, insert_deliveries_, mark_published_, due_,
+      delivered_, failed_, pending_counts_, counts_, dead_, replay_, discard_;
 };
 
 } // namespace persistence

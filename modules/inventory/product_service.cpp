@@ -43,7 +43,9 @@ service::behavior_type product_service(service::stateful_pointer<service_state> 
       return self->delegate(worker(), std::move(request));
     },
     [=](health_probe probe) -> caf::result<std::string> { return self->delegate(worker(), probe); },
-    [=](delivery& d) -> caf::result<delivery_ack> { return self->delegate(worker(), std::move(d)); },
+    [=](delivery& d) -> caf::result<delivery_ack> {
+      return self->delegate(self->state.workers.consumer(), std::move(d));
+    },
   };
 }
 

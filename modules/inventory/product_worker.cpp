@@ -27,13 +27,14 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
   auto s = std::make_shared<state>(
     state{persistence::pg_session{std::move(dsn)}, {}, {}, reservation_store{on_event_appended}});
   // inventory.order-events: reserve on order.created, release on order.cancelled.
-  event_handler on_order_event = [s](persistence::pg_connection& db, const event_envelope& e) {
-    if (e.event_name == orders::events::order_created)
-      return s->reservations.reserve(db, e);
-    if (e.event_name == orders::events::order_cancelled)
-      return s->reservations.release(db, e);
-    return caf::error{};
-  };
+  auto inbox = std::make_shared<inbox_batch>(
+    "inventory", [s](persistence::pg_connection& db, const event_envelope& e) {
+      if (e.event_name == orders::events::order_created)
+        return s->reservations.reserve(db, e);
+      if (e.event_name == orders::events::order_cancelled)
+        return s->reservations.release(db, e);
+      return caf::error{};
+    });
   return {
     [s](create_product& request) {
       return with_database<product>(s->session, [&](auto& db) { return s->store.create(db, request); });
@@ -56,9 +57,13 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
     [s](restock_product& request) {
       return with_database<product>(s->session, [&](auto& db) { return s->store.restock(db, request); });
     },
-    [s, on_order_event](delivery& d) -> caf::result<delivery_ack> {
-      return consume_once(s->session, "inventory", d, on_order_event);
+    [s, self, inbox](delivery& d) {
+      auto promise = self->make_response_promise<delivery_ack>();
+      if (inbox->add(promise, std::move(d)))
+        self->send(self, flush_inbox_atom::value);
+      return promise;
     },
+    [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
     [s](health_probe) {
       return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
         db.exec("SELECT 1");

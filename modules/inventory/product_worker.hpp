@@ -4,14 +4,15 @@
 
 #include "modules/inventory/api.hpp"
 
+#include "actors/inbox.hpp"
 #include "actors/lookup_batch.hpp"
 
 #include <string>
 
 namespace inventory {
 
-// The service's interface plus the worker's own flush of batched lookups.
-using worker = service::extend<caf::reacts_to<flush_lookups_atom>>;
+// The service's interface plus the worker's own flushes of batched lookups and deliveries.
+using worker = service::extend<caf::reacts_to<flush_lookups_atom>, caf::reacts_to<flush_inbox_atom>>;
 
 worker::behavior_type product_worker(worker::pointer self, std::string dsn,
                                      std::function<void()> on_event_appended);

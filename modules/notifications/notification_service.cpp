@@ -14,7 +14,7 @@ namespace notifications {
 namespace {
 
 struct service_state {
-  worker_pool<service> workers;
+  worker_pool<worker> workers;
   static inline const char* name = "notifications.service";
 };
 
@@ -31,7 +31,7 @@ service::behavior_type notification_service(service::stateful_pointer<service_st
       return self->delegate(self->state.workers.next(), probe);
     },
     [self](delivery& d) -> caf::result<delivery_ack> {
-      return self->delegate(self->state.workers.next(), std::move(d));
+      return self->delegate(self->state.workers.consumer(), std::move(d));
     },
   };
 }

@@ -12,16 +12,17 @@
 
 namespace notifications {
 
-service::behavior_type notification_worker(service::pointer, std::string dsn) {
+worker::behavior_type notification_worker(worker::pointer self, std::string dsn) {
   struct state {
     persistence::pg_session session;
     notification_store store;
   };
   auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}});
   // notifications.order-events: one notification per (event, template).
-  event_handler on_order_event = [s](persistence::pg_connection& db, const event_envelope& e) {
-    return s->store.record(db, e);
-  };
+  auto inbox = std::make_shared<inbox_batch>(
+    "notifications", [s](persistence::pg_connection& db, const event_envelope& e) {
+      return s->store.record(db, e);
+    });
   return {
     [s](list_notifications& request) {
       return with_database<std::vector<notification>>(
@@ -35,9 +36,13 @@ service::behavior_type notification_worker(service::pointer, std::string dsn) {
         return std::string{"up"};
       });
     },
-    [s, on_order_event](delivery& d) -> caf::result<delivery_ack> {
-      return consume_once(s->session, "notifications", d, on_order_event);
+    [s, self, inbox](delivery& d) {
+      auto promise = self->make_response_promise<delivery_ack>();
+      if (inbox->add(promise, std::move(d)))
+        self->send(self, flush_inbox_atom::value);
+      return promise;
     },
+    [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
   };
 }
 

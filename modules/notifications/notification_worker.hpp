@@ -4,10 +4,15 @@
 
 #include "modules/notifications/api.hpp"
 
+#include "actors/inbox.hpp"
+
 #include <string>
 
 namespace notifications {
 
-service::behavior_type notification_worker(service::pointer self, std::string dsn);
+// The service's interface plus the worker's own flush of batched deliveries.
+using worker = service::extend<caf::reacts_to<flush_inbox_atom>>;
+
+worker::behavior_type notification_worker(worker::pointer self, std::string dsn);
 
 } // namespace notifications

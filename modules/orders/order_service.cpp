@@ -110,7 +110,7 @@ service::behavior_type order_service(self_pointer self, module_context ctx) {
       return self->delegate(self->state.workers.next(), probe);
     },
     [self](delivery& d) -> caf::result<delivery_ack> {
-      return self->delegate(self->state.workers.next(), std::move(d));
+      return self->delegate(self->state.workers.consumer(), std::move(d));
     },
   };
 }

@@ -24,9 +24,10 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
   auto s = std::make_shared<state>(
     state{persistence::pg_session{std::move(dsn)}, order_store{on_event_appended}, {}, {}});
   // orders.inventory-events: the reservation's outcome settles the order.
-  event_handler on_inventory_event = [s](persistence::pg_connection& db, const event_envelope& e) {
-    return s->store.apply_reservation_outcome(db, e);
-  };
+  auto inbox = std::make_shared<inbox_batch>(
+    "orders", [s](persistence::pg_connection& db, const event_envelope& e) {
+      return s->store.apply_reservation_outcome(db, e);
+    });
   auto write = [s, self](auto promise, auto apply) {
     if (s->writes.add(promise, apply))
       self->send(self, flush_writes_atom::value);
@@ -70,9 +71,13 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
                    [s, request](auto& db) { return s->store.cancel(db, request); });
     },
     [s](flush_writes_atom) { s->writes.flush(s->session); },
-    [s, on_inventory_event](delivery& d) -> caf::result<delivery_ack> {
-      return consume_once(s->session, "orders", d, on_inventory_event);
+    [s, self, inbox](delivery& d) {
+      auto promise = self->make_response_promise<delivery_ack>();
+      if (inbox->add(promise, std::move(d)))
+        self->send(self, flush_inbox_atom::value);
+      return promise;
     },
+    [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
     [s](health_probe) {
       return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
         db.exec("SELECT 1");
