@@ -17,8 +17,11 @@ using persistence::pg_statement;
 
 const pg_statement insert_notification{
   "notifications_insert",
-  "INSERT INTO notifications.notifications (event_id, event_name, order_id, customer_id, template) "
-  "VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5) ON CONFLICT (event_id, template) DO NOTHING"};
+  "WITH n AS (INSERT INTO notifications.notifications "
+  "(event_id, event_name, order_id, customer_id, template) "
+  "VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5) ON CONFLICT (event_id, template) DO NOTHING "
+  "RETURNING position) "
+  "INSERT INTO notifications.unsent SELECT position FROM n"};
 
 const pg_statement by_order{"notifications_by_order",
                             "SELECT " NOTIFICATION_COLUMNS " FROM notifications.notifications "
@@ -29,12 +32,13 @@ const pg_statement by_customer{"notifications_by_customer",
                                "WHERE customer_id = $1::uuid ORDER BY position LIMIT 500"};
 
 const pg_statement unsent_rows{"notifications_unsent",
-                               "SELECT " NOTIFICATION_COLUMNS " FROM notifications.notifications "
-                               "WHERE sent_at IS NULL ORDER BY position LIMIT $1"};
+                               "SELECT " NOTIFICATION_COLUMNS ", u.position "
+                               "FROM notifications.unsent u "
+                               "JOIN notifications.notifications USING (position) "
+                               "ORDER BY u.position LIMIT $1"};
 
 const pg_statement set_sent{"notifications_sent",
-                            "UPDATE notifications.notifications SET sent_at = clock_timestamp() "
-                            "WHERE id = ANY($1::uuid[])"};
+                            "DELETE FROM notifications.unsent WHERE position = ANY($1::bigint[])"};
 
 std::vector<notification> read(const persistence::pg_result& r) {
   std::vector<notification> result;
@@ -65,16 +69,17 @@ std::vector<notification> notification_store::list(persistence::pg_connection& d
   return read(db.exec(by_customer, {request.customer_id}));
 }
 
-std::vector<notification> notification_store::unsent(persistence::pg_connection& db, int limit) {
-  return read(db.exec(unsent_rows, {limit}));
+unsent_batch notification_store::unsent(persistence::pg_connection& db, int limit) {
+  auto rows = db.exec(unsent_rows, {limit});
+  unsent_batch batch{read(rows), {}};
+  for (int i = 0; i < rows.rows(); ++i)
+    batch.positions.push_back(rows.string(i, 8));
+  return batch;
 }
 
-void notification_store::mark_sent(persistence::pg_connection& db,
-                                   const std::vector<notification>& sent) {
-  std::vector<std::string> ids;
-  for (auto& n : sent)
-    ids.push_back(n.id);
-  db.exec(set_sent, {uuid_array(ids)});
+void notification_store::mark_sent(persistence::pg_connection& db, const unsent_batch& sent) {
+  // The same array text form serves bigint[] as uuid[].
+  db.exec(set_sent, {uuid_array(sent.positions)});
 }
 
 } // namespace notifications

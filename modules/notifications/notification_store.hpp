@@ -11,14 +11,21 @@
 
 namespace notifications {
 
+// A batch from the sender's queue: the messages, and their queue positions to take off
+// the queue once the messages have been handed on.
+struct unsent_batch {
+  std::vector<notification> messages;
+  std::vector<std::string> positions;
+};
+
 class notification_store {
 public:
   // Consumer notifications.order-events: one notification per (event, template).
   caf::error record(persistence::pg_connection& db, const event_envelope& e);
   std::vector<notification> list(persistence::pg_connection& db, const list_notifications& request);
   // Oldest first, for the sender.
-  std::vector<notification> unsent(persistence::pg_connection& db, int limit);
-  void mark_sent(persistence::pg_connection& db, const std::vector<notification>& sent);
+  unsent_batch unsent(persistence::pg_connection& db, int limit);
+  void mark_sent(persistence::pg_connection& db, const unsent_batch& sent);
 };
 
 } // namespace notifications

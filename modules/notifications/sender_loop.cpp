@@ -34,10 +34,10 @@ caf::behavior sender_loop(caf::event_based_actor* self, std::string dsn, std::st
       try {
         auto& db = s->session.connection();
         auto batch = s->store.unsent(db, batch_size);
-        if (!batch.empty()) {
-          s->sender->send(batch);
+        if (!batch.messages.empty()) {
+          s->sender->send(batch.messages);
           s->store.mark_sent(db, batch);
-          more = batch.size() == std::size_t(batch_size);
+          more = batch.messages.size() == std::size_t(batch_size);
         }
       } catch (const persistence::pg_error& e) {
         s->session.discard();

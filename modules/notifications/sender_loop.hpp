@@ -1,5 +1,5 @@
-// The notification sender loop: hands notifications whose sent_at is empty to the sender
-// (oldest first, in batches) and then marks them sent. A crash between the two sends a
+// The notification sender loop: hands the notifications queued in `unsent` to the sender
+// (oldest first, in batches) and then takes them off the queue. A crash between the two sends a
 // batch again: at least once, each message carrying its notification id.
 #pragma once
 
