@@ -1,5 +1,5 @@
 -- One notification per (event, template), however often the event is redelivered.
--- The sender queues it (unsent, migration 002) until it has been handed on, at least once.
+-- sent_at stays empty until the sender has handed it on (at least once).
 CREATE TABLE notifications.notifications (
   id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   position    bigserial NOT NULL UNIQUE,
