@@ -16,6 +16,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -164,7 +165,17 @@ int main(int argc, char** argv) {
   app_metrics metrics{registry};
   {
     caf::actor_system sys{cfg};
-    auto directory = spawn_directory(sys);
+    auto directory = spawn_directory(sys, {settings.node, settings.nodes, settings.placement,
+                                           settings.remote_request_timeout});
+    // Peers resolve this node's modules through its directory, on the node's BASP port.
+    auto& endpoint = settings.this_node();
+    if (auto published = sys.middleman().publish(directory, endpoint.port, endpoint.host.c_str(), true);
+        !published) {
+      logging::error("cannot listen", {{"address", endpoint.host + ":" + std::to_string(endpoint.port)},
+                                       {"error", sys.render(published.error())}});
+      caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+      return 1;
+    }
     auto node = spawn_supervisor(
       sys, node_spec(settings, local, all_subscriptions(modules), directory, metrics));
     std::atomic<bool> node_down{false};

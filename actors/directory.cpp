@@ -2,44 +2,175 @@
 #include "actors/directory.hpp"
 
 #include "actors/app_error.hpp"
+#include "actors/log.hpp"
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include <map>
-#include <string>
+#include <algorithm>
+#include <set>
 
 namespace {
 
+using connect_peer_atom = caf::atom_constant<caf::atom("dirconn")>;
+
+constexpr config::millis reconnect_initial{100};
+constexpr config::millis reconnect_max{2000};
+constexpr std::chrono::seconds connect_timeout{2};
+
+struct peer {
+  config::node_endpoint endpoint;
+  caf::actor directory; // empty while unreachable
+  bool connecting = false;
+  config::millis backoff = reconnect_initial;
+};
+
 struct directory_state {
-  std::map<std::string, caf::actor> modules;
+  directory_config cfg;
+  std::map<std::string, caf::actor> local;
+  std::map<std::string, peer> peers;                                // by node name
+  std::map<std::pair<std::string, std::string>, caf::actor> remote; // (module, node)
+  std::map<std::string, std::size_t> turn;                          // replica rotation
   static inline const char* name = "directory";
 };
 
-caf::behavior directory(caf::stateful_actor<directory_state>* self) {
-  self->set_down_handler([self](caf::down_msg& down) {
-    for (auto i = self->state.modules.begin(); i != self->state.modules.end();) {
-      if (i->second.address() == down.source)
-        i = self->state.modules.erase(i);
-      else
-        ++i;
+using self_pointer = caf::stateful_actor<directory_state>*;
+
+void connect(self_pointer self, const std::string& node) {
+  auto& p = self->state.peers.at(node);
+  if (p.connecting || p.directory)
+    return;
+  p.connecting = true;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, connect_timeout, caf::connect_atom::value, p.endpoint.host, p.endpoint.port)
+    .then(
+      [self, node](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        auto& p = self->state.peers.at(node);
+        p.connecting = false;
+        if (!ptr) {
+          self->delayed_send(self, p.backoff, connect_peer_atom::value, node);
+          return;
+        }
+        p.directory = caf::actor_cast<caf::actor>(std::move(ptr));
+        p.backoff = reconnect_initial;
+        self->monitor(p.directory);
+        logging::info("peer reachable", {{"node", node}});
+      },
+      [self, node](caf::error&) {
+        auto& p = self->state.peers.at(node);
+        p.connecting = false;
+        self->delayed_send(self, p.backoff, connect_peer_atom::value, node);
+        p.backoff = std::min(p.backoff * 2, reconnect_max);
+      });
+}
+
+// A peer's link broke: forget what it served and try again with backoff.
+void lose_peer(self_pointer self, peer& p) {
+  auto& st = self->state;
+  logging::warn("peer unreachable", {{"node", p.endpoint.name}});
+  p.directory = nullptr;
+  for (auto i = st.remote.begin(); i != st.remote.end();)
+    i = i->first.second == p.endpoint.name ? st.remote.erase(i) : std::next(i);
+  self->delayed_send(self, p.backoff, connect_peer_atom::value, p.endpoint.name);
+}
+
+caf::result<caf::actor> unavailable() {
+  return make_app_error(app_error::unavailable, "UNAVAILABLE", "service temporarily unavailable");
+}
+
+caf::result<caf::actor> resolve_remote(self_pointer self, const std::string& module,
+                                       const std::string& node) {
+  auto promise = self->make_response_promise<caf::actor>();
+  auto& p = self->state.peers.at(node);
+  self->request(p.directory, self->state.cfg.request_timeout, directory_local_get_atom::value, module)
+    .then(
+      [self, module, node, promise](caf::actor& handle) mutable {
+        self->monitor(handle);
+        self->state.remote[{module, node}] = handle;
+        promise.deliver(std::move(handle));
+      },
+      [promise](caf::error& err) mutable {
+        if (err.category() == caf::atom("app"))
+          promise.deliver(std::move(err));
+        else
+          promise.deliver(make_app_error(app_error::unavailable, "UNAVAILABLE",
+                                         "service temporarily unavailable"));
+      });
+  return promise;
+}
+
+caf::behavior directory(self_pointer self, directory_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  for (auto& n : st.cfg.nodes)
+    if (n.name != st.cfg.node) {
+      st.peers[n.name] = peer{n, nullptr, false, reconnect_initial};
+      connect(self, n.name);
     }
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& st = self->state;
+    for (auto i = st.local.begin(); i != st.local.end();)
+      i = i->second.address() == down.source ? st.local.erase(i) : std::next(i);
+    for (auto i = st.remote.begin(); i != st.remote.end();)
+      i = i->second.address() == down.source ? st.remote.erase(i) : std::next(i);
+    for (auto& [name, p] : st.peers)
+      if (p.directory && p.directory.address() == down.source)
+        lose_peer(self, p);
   });
   return {
     [self](directory_put_atom, const std::string& module, caf::actor& handle) {
       self->monitor(handle);
-      self->state.modules[module] = std::move(handle);
+      self->state.local[module] = std::move(handle);
+    },
+    [self](directory_local_get_atom, const std::string& module) -> caf::result<caf::actor> {
+      if (auto i = self->state.local.find(module); i != self->state.local.end())
+        return i->second;
+      return unavailable();
     },
     [self](directory_get_atom, const std::string& module) -> caf::result<caf::actor> {
-      if (auto i = self->state.modules.find(module); i != self->state.modules.end())
-        return i->second;
-      return make_app_error(app_error::unavailable, "UNAVAILABLE",
-                            "service temporarily unavailable");
+      auto& st = self->state;
+      auto placed = st.cfg.placement.find(module);
+      if (placed == st.cfg.placement.end()) { // node-local names: "@bus", "relay:<m>"
+        if (auto i = st.local.find(module); i != st.local.end())
+          return i->second;
+        return unavailable();
+      }
+      // Replicas in turn; the first node (from this turn on) that can serve answers.
+      auto& nodes = placed->second;
+      auto start = st.turn[module]++;
+      const std::string* to_resolve = nullptr;
+      for (std::size_t k = 0; k < nodes.size(); ++k) {
+        auto& node = nodes[(start + k) % nodes.size()];
+        if (node == st.cfg.node) {
+          if (auto i = st.local.find(module); i != st.local.end())
+            return i->second;
+          continue;
+        }
+        if (auto i = st.remote.find({module, node}); i != st.remote.end())
+          return i->second;
+        if (!to_resolve && st.peers.at(node).directory)
+          to_resolve = &node;
+      }
+      if (to_resolve)
+        return resolve_remote(self, module, *to_resolve);
+      return unavailable();
     },
+    [self](directory_peers_atom) {
+      std::map<std::string, bool> reachable;
+      for (auto& [name, p] : self->state.peers)
+        reachable[name] = static_cast<bool>(p.directory);
+      return reachable;
+    },
+    [self](connect_peer_atom, const std::string& node) { connect(self, node); },
   };
 }
 
 } // namespace
 
-caf::actor spawn_directory(caf::actor_system& sys) { return sys.spawn(directory); }
+caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg) {
+  return sys.spawn(directory, std::move(cfg));
+}

@@ -1,16 +1,40 @@
 // The node's directory: where is module X's actor? Each module group registers its stable
 // handle (its supervisor) when it starts or is restarted; callers (the gateway, a module
 // querying another, the event bus) look modules up here and look again after an error.
-// The distribution issue extends it to modules on other nodes.
+//
+// Modules placed on other nodes (app.modules) are resolved through those nodes'
+// directories, which every node publishes on its BASP port: callers get the same handle
+// type for a remote actor as for a local one, so moving a module is configuration only.
+// The directory keeps a link to every peer, notices a dead or hung one (BASP heartbeats
+// end in a down message), answers UNAVAILABLE at once for modules that have no reachable
+// node, and reconnects with backoff.
 #pragma once
+
+#include "config/app_settings.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
+#include <map>
+#include <string>
+
 // (directory_put_atom, module, handle): registers (and monitors) a module's handle.
 using directory_put_atom = caf::atom_constant<caf::atom("dirput")>;
-// (directory_get_atom, module) -> caf::actor, or app_error::unavailable while it is down.
+// (directory_get_atom, module) -> caf::actor, or app_error::unavailable while no node
+// placed for it is reachable. A module on several nodes (replicas) is handed out in turn.
 using directory_get_atom = caf::atom_constant<caf::atom("dirget")>;
+// (directory_local_get_atom, module) -> caf::actor: this node's own instance only (what
+// peers and the node's health checks ask).
+using directory_local_get_atom = caf::atom_constant<caf::atom("dirlocal")>;
+// (directory_peers_atom) -> std::map<std::string, bool>: every other node, reachable or not.
+using directory_peers_atom = caf::atom_constant<caf::atom("dirpeers")>;
 
-caf::actor spawn_directory(caf::actor_system& sys);
+struct directory_config {
+  std::string node;                                          // this node's name
+  std::vector<config::node_endpoint> nodes;                  // the whole cluster
+  std::map<std::string, std::vector<std::string>> placement; // module -> nodes
+  config::millis request_timeout{800};                       // for every cross-node ask
+};
+
+caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg);

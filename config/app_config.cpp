@@ -4,6 +4,7 @@
 #include "config/app_config.hpp"
 
 #include <caf/config_value.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/settings.hpp>
 
 #include <filesystem>
@@ -15,7 +16,11 @@ app_config::app_config() {
   // The work-stealing scheduler's idle polling adds ~100us to every request/reply that
   // wakes a thread (STACK.md); the file may still override this.
   set("work-stealing.moderate-poll-attempts", 0);
-  set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{500}});
+  // Nodes talk over BASP. CAF notices a hung peer only through heartbeats: with these a
+  // frozen node is declared unreachable within about a second (ARCHITECTURE.md).
+  actor_system_config::load<caf::io::middleman>();
+  set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{250}});
+  set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds{1000}});
   set("logger.verbosity", caf::atom("quiet"));
 }
 

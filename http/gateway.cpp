@@ -87,7 +87,8 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
                  caf::actor directory, std::vector<std::string> local_modules,
                  app_metrics& metrics)
     : settings_(settings), metrics_(metrics),
-      modules_(sys, std::move(directory), settings.http.request_timeout) {
+      modules_(sys, std::move(directory), settings.http.request_timeout,
+               settings.remote_request_timeout) {
   add_customers_routes(routes_, modules_);
   add_inventory_routes(routes_, modules_);
   add_orders_routes(routes_, modules_, metrics_);

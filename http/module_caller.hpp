@@ -5,6 +5,10 @@
 // an actor that no longer exists, so it can never be taken for the answer to a later
 // request. Requests go out with an infinite CAF timeout (a finite one costs a clock
 // thread round trip, STACK.md) and the wait is bounded here instead.
+//
+// A module on another node is asked through the directory on every call (it knows at once
+// when that node's link breaks, so such calls fail fast) and within the shorter
+// app.remote-request-timeout; local handles are cached.
 #pragma once
 
 #include "actors/app_error.hpp"
@@ -24,8 +28,10 @@ namespace http {
 
 class module_caller {
 public:
-  module_caller(caf::actor_system& sys, caf::actor directory, std::chrono::milliseconds timeout)
-      : sys_(sys), directory_(std::move(directory)), timeout_(timeout) {}
+  module_caller(caf::actor_system& sys, caf::actor directory, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds remote_timeout)
+      : sys_(sys), directory_(std::move(directory)), timeout_(timeout),
+        remote_timeout_(remote_timeout) {}
 
   // Sends `xs` to `module`'s typed interface `Handle` and waits for a `Reply`.
   template <class Handle, class Reply, class... Ts>
@@ -36,16 +42,14 @@ public:
   template <class Handle, class Reply, class... Ts>
   caf::expected<Reply> call_within(const std::string& module, std::chrono::milliseconds timeout,
                                    Ts... xs) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto target = resolve(module, timeout);
-    if (!target)
-      return target.error();
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-    auto result = ask<Reply>(caf::actor_cast<Handle>(*target), left, std::move(xs)...);
-    if (!result && result.error().category() != caf::atom("app"))
-      forget(module); // the module's group may have been restarted: resolve it again
-    return result;
+    return call_on<Handle, Reply>(module, timeout, false, std::move(xs)...);
+  }
+
+  // The same, to this node's own instance of `module` (health checks).
+  template <class Handle, class Reply, class... Ts>
+  caf::expected<Reply> call_local(const std::string& module, std::chrono::milliseconds timeout,
+                                  Ts... xs) {
+    return call_on<Handle, Reply>(module, timeout, true, std::move(xs)...);
   }
 
   // Asks the directory (not the cache) for the current handle of `module` (or of "@bus",
@@ -54,7 +58,30 @@ public:
     return ask<caf::actor>(directory_, timeout, directory_get_atom::value, module);
   }
 
+  // Every other node of the cluster, and whether this node reaches it now.
+  std::map<std::string, bool> peers(std::chrono::milliseconds timeout) {
+    auto answer = ask<std::map<std::string, bool>>(directory_, timeout, directory_peers_atom::value);
+    return answer ? *answer : std::map<std::string, bool>{};
+  }
+
 private:
+  template <class Handle, class Reply, class... Ts>
+  caf::expected<Reply> call_on(const std::string& module, std::chrono::milliseconds timeout,
+                               bool local_only, Ts... xs) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto target = resolve(module, timeout, local_only);
+    if (!target)
+      return target.error();
+    if (target->node() != sys_.node())
+      deadline = std::min(deadline, std::chrono::steady_clock::now() + remote_timeout_);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto result = ask<Reply>(caf::actor_cast<Handle>(*target), left, std::move(xs)...);
+    if (!result && result.error().category() != caf::atom("app"))
+      forget(module); // the module's group may have been restarted: resolve it again
+    return result;
+  }
+
   template <class Reply, class Handle, class... Ts>
   caf::expected<Reply> ask(const Handle& dest, std::chrono::milliseconds timeout, Ts&&... xs) {
     caf::expected<Reply> result{unavailable_error()};
@@ -68,12 +95,14 @@ private:
     return result;
   }
 
-  caf::expected<caf::actor> resolve(const std::string& module, std::chrono::milliseconds timeout);
+  caf::expected<caf::actor> resolve(const std::string& module, std::chrono::milliseconds timeout,
+                                    bool local_only);
   void forget(const std::string& module);
 
   caf::actor_system& sys_;
   caf::actor directory_;
   std::chrono::milliseconds timeout_;
+  std::chrono::milliseconds remote_timeout_;
   std::mutex mutex_;
   std::map<std::string, caf::actor> handles_;
 };

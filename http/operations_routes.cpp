@@ -1,5 +1,6 @@
 // GET /health (the process runs) and GET /ready (the database answers every local
-// module as its own role, and every local module's supervisor answers).
+// module as its own role, and every local module's supervisor answers; other nodes are
+// listed as reachable or unreachable).
 #include "http/routes.hpp"
 
 #include "actors/health.hpp"
@@ -30,7 +31,7 @@ void add_operations_routes(router& routes, module_caller& modules,
     if (!ready)
       checks["gateway"] = "down: shutting down";
     for (auto& module : local_modules) {
-      auto answer = modules.call_within<health_api, std::string>(module, probe_timeout, health_probe{});
+      auto answer = modules.call_local<health_api, std::string>(module, probe_timeout, health_probe{});
       if (answer) {
         checks[module] = "up";
         continue;
@@ -50,6 +51,10 @@ void add_operations_routes(router& routes, module_caller& modules,
     bool bus_up = static_cast<bool>(modules.locate("@bus", probe_timeout));
     checks["bus"] = bus_up ? "up" : "down: not running";
     ready = ready && bus_up;
+    // Other nodes: listed, reachable or not; an unreachable peer does not make this node
+    // unready (it still serves its own modules, and calls to the peer's answer 503).
+    for (auto& [node, reachable] : modules.peers(probe_timeout))
+      checks["peer:" + node] = reachable ? "reachable" : "unreachable";
     for (auto& module : local_modules) {
       auto status = modules.call_within<relay_api, outbox_status>("relay:" + module, probe_timeout,
                                                                   outbox_status_atom::value);

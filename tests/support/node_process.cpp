@@ -36,6 +36,14 @@ node_process::node_process(node_options options)
   char tmpl[] = "/tmp/monolith-test-XXXXXX";
   dir_ = ::mkdtemp(tmpl);
   std::ofstream conf{dir_ + "/node.conf"};
+  if (!options_.cluster_conf.empty()) {
+    http_port_ = options_.cluster_http_port;
+    conf << options_.cluster_conf << "[app.notifications]\noutbox-file = \"" << dir_
+         << "/notifications.jsonl\"\n"
+         << options_.extra_conf << "\n";
+    options_.extra_args.push_back("--app.node=" + options_.node_name);
+    return;
+  }
   conf << "[app]\nnode = \"main\"\n[app.nodes]\nmain = { host = \"127.0.0.1\", port = "
        << node_port_ << ", http-host = \"127.0.0.1\", http-port = " << http_port_ << " }\n"
        << "[app.http]\nthreads = 48\n"
@@ -76,6 +84,12 @@ void node_process::start() {
   while (std::chrono::steady_clock::now() < deadline) {
     if (!running())
       throw std::runtime_error("monolith exited during start:\n" + log());
+    if (http_port_ == 0) {
+      if (log().find("node started") != std::string::npos)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+      continue;
+    }
     httplib::Client probe{"127.0.0.1", http_port_};
     probe.set_connection_timeout(std::chrono::milliseconds{200});
     if (auto res = probe.Get("/health"); res && res->status == 200)

@@ -23,6 +23,11 @@ struct node_options {
   std::string database_dsn;
   std::vector<std::string> extra_args; // e.g. "--app.http.request-timeout=1s"
   std::string extra_conf;              // appended to the generated file
+  // A member of a cluster (cluster.hpp): the whole conf file is given, the process runs
+  // node `node_name`, listens for HTTP on `http_port` (0: no gateway on this node).
+  std::string cluster_conf;
+  std::string node_name;
+  int cluster_http_port = 0;
 };
 
 class node_process {
@@ -32,7 +37,8 @@ public:
   node_process(const node_process&) = delete;
   node_process& operator=(const node_process&) = delete;
 
-  // Starts the binary and waits for /health (throws after 20 s).
+  // Starts the binary and waits for /health, or for "node started" in the log on a node
+  // without a gateway (throws after 20 s).
   void start();
   void signal(int sig);
   // Waits for the process to exit; returns its exit status (128 + signal when killed),

@@ -1,0 +1,212 @@
+// Modules on several processes, placed by configuration only (same binary, one conf
+// file): the whole saga over HTTP on two nodes, the same with notifications moved to the
+// gateway's node, and a consumer node killed with SIGKILL under orders: calls to it fail
+// fast with 503, /ready names it, orders keep being accepted, and after its restart every
+// event reaches it exactly once.
+#include "cluster.hpp"
+#include "fault_probes.hpp"
+#include "test_database.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace testing_support;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::vector<std::string> fast_flags = {
+  "--app.delivery.backoff-initial=50ms", "--app.delivery.backoff-max=500ms",
+  "--app.delivery.max-attempts=100", "--app.relay.poll-interval=200ms"};
+
+// The HTTP side of a test: one gateway node.
+struct api {
+  std::unique_ptr<httplib::Client> http;
+
+  explicit api(node_process& gateway) : http(gateway.client()) {}
+
+  httplib::Result post(const std::string& path, const json& body) {
+    return http->Post(path.c_str(), body.dump(), "application/json");
+  }
+  json data(const httplib::Result& res) { return body_of(res)["data"]; }
+
+  // Seeding waits out the cluster settling: right after start a peer may not have
+  // registered its modules yet (503 until it has).
+  httplib::Result post_settled(const std::string& path, const json& body) {
+    httplib::Result res = post(path, body);
+    eventually(10s, [&] {
+      if (res && res->status != 503)
+        return true;
+      res = post(path, body);
+      return false;
+    }, 100ms);
+    return res;
+  }
+
+  std::string customer(const std::string& email) {
+    auto res = post_settled("/customers", {{"name", "C"}, {"email", email}});
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "customer not created: " << (res ? res->body : "no response"));
+    return data(res)["id"];
+  }
+  std::string product(const std::string& sku, int stock) {
+    auto res = post_settled("/products", {{"sku", sku}, {"name", "P"}, {"price", 2.5}, {"stock", stock}});
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "product not created: " << (res ? res->body : "no response"));
+    return data(res)["id"];
+  }
+  httplib::Result order(const std::string& customer_id, const std::string& product_id, int quantity) {
+    return post("/orders", {{"customerId", customer_id},
+                            {"items", {{{"productId", product_id}, {"quantity", quantity}, {"price", 2.5}}}}});
+  }
+  std::string status_of(const std::string& order_id) {
+    auto res = http->Get(("/orders/" + order_id).c_str());
+    return res && res->status == 200 ? data(res)["status"].get<std::string>() : "";
+  }
+  std::string await_final(const std::string& order_id, std::chrono::milliseconds limit = 15s) {
+    std::string status;
+    eventually(limit, [&] {
+      status = status_of(order_id);
+      return !status.empty() && status != "PENDING";
+    });
+    return status;
+  }
+  // Templates of the order's notifications, once `count` have arrived (or the limit passed).
+  std::multiset<std::string> templates(const std::string& order_id, std::size_t count) {
+    std::multiset<std::string> seen;
+    eventually(15s, [&] {
+      seen.clear();
+      auto res = http->Get(("/notifications?orderId=" + order_id).c_str());
+      if (!res || res->status != 200)
+        return false;
+      for (auto& n : data(res))
+        seen.insert(n["template"].get<std::string>());
+      return seen.size() >= count;
+    });
+    std::this_thread::sleep_for(300ms); // a duplicate would show up now
+    auto res = http->Get(("/notifications?orderId=" + order_id).c_str());
+    seen.clear();
+    if (res && res->status == 200)
+      for (auto& n : data(res))
+        seen.insert(n["template"].get<std::string>());
+    return seen;
+  }
+};
+
+// Confirmed, rejected for stock, cancelled with its stock released; notifications once each.
+void whole_saga(api& a, const std::string& tag) {
+  auto customer = a.customer(tag + "@cluster.io");
+  auto product = a.product("SKU-" + tag, 5);
+
+  auto placed = a.order(customer, product, 2);
+  BOOST_REQUIRE(placed && placed->status == 201);
+  auto confirmed = a.data(placed)["id"].get<std::string>();
+  BOOST_TEST(a.await_final(confirmed) == "CONFIRMED");
+
+  auto too_many = a.order(customer, product, 10);
+  BOOST_REQUIRE(too_many && too_many->status == 201);
+  auto rejected = a.data(too_many)["id"].get<std::string>();
+  BOOST_TEST(a.await_final(rejected) == "REJECTED");
+
+  auto cancel = a.http->Post(("/orders/" + confirmed + "/cancel").c_str(), "", "application/json");
+  BOOST_REQUIRE(cancel);
+  BOOST_TEST(cancel->status == 200);
+  BOOST_TEST(a.await_final(confirmed, 1s) == "CANCELLED");
+  BOOST_TEST(eventually(15s, [&] {
+    auto res = a.http->Get(("/products/" + product).c_str());
+    return res && res->status == 200 && a.data(res)["available"] == 5;
+  }), "the cancelled order's stock is available again");
+
+  std::multiset<std::string> want_confirmed{"order-cancelled", "order-confirmed", "order-created"};
+  std::multiset<std::string> want_rejected{"order-created", "order-rejected"};
+  BOOST_TEST((a.templates(confirmed, 3) == want_confirmed));
+  BOOST_TEST((a.templates(rejected, 2) == want_rejected));
+}
+
+std::map<std::string, std::string> two_nodes(const std::string& notifications_on) {
+  return {{"customers", "\"a\""}, {"orders", "\"a\""}, {"inventory", "\"b\""},
+          {"notifications", "\"" + notifications_on + "\""}};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(whole_saga_with_inventory_and_notifications_on_another_node) {
+  test_database db{"cluster_two"};
+  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, two_nodes("b"), fast_flags};
+  nodes.start();
+  api a{nodes["a"]};
+  whole_saga(a, "two");
+}
+
+BOOST_AUTO_TEST_CASE(notifications_moved_to_the_gateway_node_by_configuration_only) {
+  test_database db{"cluster_moved"};
+  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, two_nodes("a"), fast_flags};
+  nodes.start();
+  api a{nodes["a"]};
+  whole_saga(a, "moved");
+}
+
+BOOST_AUTO_TEST_CASE(three_nodes) {
+  test_database db{"cluster_three"};
+  cluster nodes{db.dsn(),
+                {{"a", true}, {"b", false}, {"c", false}},
+                {{"customers", "\"a\""}, {"orders", "\"a\""}, {"inventory", "\"b\""},
+                 {"notifications", "\"c\""}},
+                fast_flags};
+  nodes.start();
+  api a{nodes["a"]};
+  whole_saga(a, "three");
+}
+
+BOOST_AUTO_TEST_CASE(killed_consumer_node_fails_fast_and_catches_up_after_restart) {
+  test_database db{"cluster_kill"};
+  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, two_nodes("b"), fast_flags};
+  nodes.start();
+  api a{nodes["a"]};
+  auto customer = a.customer("kill@cluster.io");
+  auto product = a.product("SKU-kill", 1000);
+
+  std::vector<std::string> accepted;
+  auto place = [&](int n) {
+    for (int i = 0; i < n; ++i)
+      if (auto res = a.order(customer, product, 1); res && res->status == 201)
+        accepted.push_back(a.data(res)["id"]);
+  };
+  place(10);
+  nodes["b"].signal(SIGKILL);
+  BOOST_REQUIRE(nodes["b"].wait_exit(5s) != -1);
+
+  // Calls to inventory (on b) fail fast once the link is gone.
+  BOOST_TEST(eventually(3s, [&] {
+    auto started = std::chrono::steady_clock::now();
+    auto res = a.http->Get(("/products/" + product).c_str());
+    auto took = std::chrono::steady_clock::now() - started;
+    return res && res->status == 503 && took < 2s && body_of(res)["error"]["code"] == "UNAVAILABLE";
+  }), "GET /products answers 503 UNAVAILABLE within 2 s while its node is down");
+  auto ready = body_of(a.http->Get("/ready"));
+  BOOST_TEST(ready["checks"]["peer:b"] == "unreachable");
+
+  // Orders (on a) keep being accepted; their events wait in the outbox.
+  place(10);
+  BOOST_TEST(accepted.size() == 20u);
+
+  nodes["b"].start();
+  for (auto& id : accepted)
+    BOOST_TEST(a.await_final(id, 30s) == "CONFIRMED", "order " << id);
+  BOOST_TEST(eventually(10s, [&] {
+    return body_of(a.http->Get("/ready"))["checks"]["peer:b"] == "reachable";
+  }));
+  for (auto& id : accepted) {
+    auto seen = a.templates(id, 2);
+    BOOST_TEST(seen.count("order-created") == 1u, "order " << id);
+    BOOST_TEST(seen.count("order-confirmed") == 1u, "order " << id);
+  }
+  auto res = a.http->Get(("/products/" + product).c_str());
+  BOOST_REQUIRE(res && res->status == 200);
+  BOOST_TEST(a.data(res)["reserved"] == 20);
+}
