@@ -7,6 +7,7 @@
 #include "actors/health.hpp"
 #include "actors/log.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/topology_diagram.hpp"
 #include "config/app_config.hpp"
 #include "http/gateway.hpp"
 #include "modules/modules.hpp"
@@ -140,6 +141,10 @@ int main(int argc, char** argv) {
   if (!problems.empty())
     return 2;
   const auto& settings = cfg.settings();
+  if (cfg.describe_topology) {
+    std::cout << describe_topology(modules, settings);
+    return 0;
+  }
   if (settings.database.dsn.empty()) {
     std::cerr << "monolith: configuration error: app.database.dsn: must name the bootstrap "
                  "database (scripts/run provisions one and passes it)\n";

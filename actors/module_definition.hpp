@@ -40,4 +40,6 @@ struct module_definition {
   std::string front; // the child that serves the module's typed interface
   // The module's event consumers; deliveries to them go to its front child.
   std::vector<consumer_spec> consumers;
+  // The events the module appends to its outbox (its events.hpp).
+  std::vector<std::string> publishes;
 };

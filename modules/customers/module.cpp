@@ -2,6 +2,8 @@
 // the children of its supervisor.
 #include "module.hpp"
 
+#include "events.hpp"
+
 #include "customer_service.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -26,7 +28,8 @@ std::vector<child_spec> children(const module_context& ctx) {
 } // namespace
 
 module_definition definition() {
-  return {"customers", migrations, register_types, children, "service", {}};
+  return {"customers", migrations, register_types, children, "service", {},
+          {events::customer_registered, events::customer_deactivated}};
 }
 
 } // namespace customers

@@ -2,6 +2,8 @@
 // the children of its supervisor.
 #include "module.hpp"
 
+#include "events.hpp"
+
 #include "product_service.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -27,7 +29,8 @@ std::vector<child_spec> children(const module_context& ctx) {
 
 module_definition definition() {
   return {"inventory", migrations, register_types, children, "service",
-          {{"inventory.order-events", {"order.created", "order.cancelled"}}}};
+          {{"inventory.order-events", {"order.created", "order.cancelled"}}},
+          {events::inventory_reserved, events::inventory_rejected, events::inventory_released}};
 }
 
 } // namespace inventory

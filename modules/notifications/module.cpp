@@ -28,7 +28,8 @@ std::vector<child_spec> children(const module_context& ctx) {
 module_definition definition() {
   return {"notifications", migrations, register_types, children, "service",
           {{"notifications.order-events",
-            {"order.created", "order.confirmed", "order.rejected", "order.cancelled"}}}};
+            {"order.created", "order.confirmed", "order.rejected", "order.cancelled"}}},
+          {}};
 }
 
 } // namespace notifications

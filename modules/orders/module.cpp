@@ -2,6 +2,8 @@
 // children of its supervisor.
 #include "module.hpp"
 
+#include "events.hpp"
+
 #include "order_service.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -28,7 +30,10 @@ std::vector<child_spec> children(const module_context& ctx) {
 
 } // namespace
 
-module_definition definition() { return {"orders", migrations, register_types, children, "service",
-          {{"orders.inventory-events", {"inventory.reserved", "inventory.rejected"}}}}; }
+module_definition definition() {
+  return {"orders", migrations, register_types, children, "service",
+          {{"orders.inventory-events", {"inventory.reserved", "inventory.rejected"}}},
+          {events::order_created, events::order_confirmed, events::order_rejected, events::order_cancelled}};
+}
 
 } // namespace orders

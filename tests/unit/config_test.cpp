@@ -1,12 +1,14 @@
 // Configuration: defaults, the file, --app.* overrides, and a refusal naming the key for
 // every bad value (CAF would silently drop ill-typed file values; we must not).
 #include "config/app_config.hpp"
+#include "actors/topology_diagram.hpp"
 #include "modules/modules.hpp"
 
 #include <boost/test/unit_test.hpp>
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 namespace {
@@ -162,4 +164,27 @@ BOOST_AUTO_TEST_CASE(a_module_may_be_placed_on_several_nodes) {
   BOOST_TEST(r.settings.runs_here("customers"));
   BOOST_TEST(!r.settings.runs_here("inventory"));
   BOOST_TEST(!r.settings.this_node().runs_gateway());
+}
+
+// The shipped example topologies load for every node they list, and --describe-topology
+// draws the event flows over the links the placement implies.
+BOOST_AUTO_TEST_CASE(example_topologies_load_and_describe_their_event_flows) {
+  for (std::string name : {"single-node", "two-nodes", "three-nodes"}) {
+    std::ifstream in{std::string{MONOLITH_SOURCE_DIR} + "/examples/topology/" + name + ".conf"};
+    std::stringstream text;
+    text << in.rdbuf();
+    auto listed = load(text.str()).settings.nodes; // without --app.node: only to list them
+    BOOST_TEST(!listed.empty(), name);
+    for (auto& node : listed)
+      BOOST_TEST(load(text.str(), {"--app.node=" + node.name}).problems.empty(), name << " " << node.name);
+    if (name == "three-nodes") {
+      auto diagram = describe_topology(all_modules(), load(text.str(), {"--app.node=a"}).settings);
+      BOOST_TEST(diagram.find("subgraph node_c") != std::string::npos);
+      BOOST_TEST(diagram.find("a_orders -- \"order.cancelled, order.confirmed, order.created, "
+                              "order.rejected (a -> c)\" --> c_notifications") != std::string::npos,
+                 diagram);
+      BOOST_TEST(diagram.find("b_inventory -- \"inventory.rejected, inventory.reserved (b -> a)\" "
+                              "--> a_orders") != std::string::npos, diagram);
+    }
+  }
 }
