@@ -210,3 +210,89 @@ BOOST_AUTO_TEST_CASE(killed_consumer_node_fails_fast_and_catches_up_after_restar
   BOOST_REQUIRE(res && res->status == 200);
   BOOST_TEST(a.data(res)["reserved"] == 20);
 }
+
+BOOST_AUTO_TEST_CASE(frozen_node_gives_503_within_the_bound_and_is_used_again_after_sigcont) {
+  test_database db{"cluster_freeze"};
+  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, two_nodes("b"), fast_flags};
+  nodes.start();
+  api a{nodes["a"]};
+  auto product = a.product("SKU-freeze", 10);
+
+  nodes["b"].signal(SIGSTOP);
+  // Every call to inventory ends within the remote request timeout (800 ms; 2x slack),
+  // first by that timeout, then at once when the heartbeat has declared b unreachable.
+  for (int i = 0; i < 5; ++i) {
+    auto started = std::chrono::steady_clock::now();
+    auto res = a.http->Get(("/products/" + product).c_str());
+    auto took = std::chrono::steady_clock::now() - started;
+    BOOST_REQUIRE(res);
+    BOOST_TEST(res->status == 503);
+    BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 2000);
+  }
+  BOOST_TEST(eventually(4s, [&] {
+    return body_of(a.http->Get("/ready"))["checks"]["peer:b"] == "unreachable";
+  }), "b is reported unreachable by /ready");
+
+  nodes["b"].signal(SIGCONT);
+  BOOST_TEST(eventually(10s, [&] {
+    auto res = a.http->Get(("/products/" + product).c_str());
+    return res && res->status == 200;
+  }), "inventory on b answers again after SIGCONT");
+  BOOST_TEST(body_of(a.http->Get("/ready"))["checks"]["peer:b"] == "reachable");
+}
+
+// Orders on two nodes (replicas, each with a gateway), everything else on a third: orders
+// placed through both are each handled once; killing the node that holds the orders relay
+// lease hands the relay to the other within 2 s (4 s with slack), and nothing is lost.
+BOOST_AUTO_TEST_CASE(orders_replicated_on_two_nodes_survive_the_lease_holder_being_killed) {
+  test_database db{"cluster_replicas"};
+  cluster nodes{db.dsn(),
+                {{"c", false}, {"a", true}, {"b", true}},
+                {{"customers", "\"c\""}, {"inventory", "\"c\""}, {"notifications", "\"c\""},
+                 {"orders", "[\"a\", \"b\"]"}},
+                {"--app.delivery.backoff-initial=50ms", "--app.delivery.backoff-max=500ms",
+                 "--app.delivery.max-attempts=100", "--app.relay.poll-interval=200ms",
+                 "--app.relay.lease-ttl=2s"}};
+  nodes.start();
+  api via_a{nodes["a"]}, via_b{nodes["b"]};
+  auto customer = via_a.customer("replica@cluster.io");
+  auto product = via_a.product("SKU-replica", 1000);
+
+  std::vector<std::string> accepted;
+  auto place = [&](api& through, int n) {
+    for (int i = 0; i < n; ++i)
+      if (auto res = through.order(customer, product, 1); res && res->status == 201)
+        accepted.push_back(through.data(res)["id"]);
+  };
+  place(via_a, 10);
+  place(via_b, 10);
+  BOOST_REQUIRE_EQUAL(accepted.size(), 20u);
+
+  auto holder = [&] {
+    auto h = column(db.dsn(), "SELECT holder FROM orders.relay_lease WHERE expires_at > now()");
+    return h.empty() ? std::string{} : h.front().substr(0, h.front().find(':'));
+  };
+  std::string leader;
+  BOOST_REQUIRE(eventually(5s, [&] { return !(leader = holder()).empty(); }));
+  std::string survivor = leader == "a" ? "b" : "a";
+  nodes[leader].signal(SIGKILL);
+  BOOST_REQUIRE(nodes[leader].wait_exit(5s) != -1);
+  auto killed = std::chrono::steady_clock::now();
+  BOOST_TEST(eventually(6s, [&] { return holder() == survivor; }));
+  auto takeover = std::chrono::steady_clock::now() - killed;
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count() < 4000);
+
+  api& alive = survivor == "a" ? via_a : via_b;
+  place(alive, 10);
+  BOOST_REQUIRE_EQUAL(accepted.size(), 30u);
+  for (auto& id : accepted)
+    BOOST_TEST(alive.await_final(id, 30s) == "CONFIRMED", "order " << id);
+  for (auto& id : accepted) {
+    auto seen = alive.templates(id, 2);
+    BOOST_TEST(seen.count("order-created") == 1u, "order " << id);
+    BOOST_TEST(seen.count("order-confirmed") == 1u, "order " << id);
+  }
+  auto res = alive.http->Get(("/products/" + product).c_str());
+  BOOST_REQUIRE(res && res->status == 200);
+  BOOST_TEST(alive.data(res)["reserved"] == 30);
+}
