@@ -18,6 +18,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
@@ -171,11 +172,14 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{cfg};
     auto directory = spawn_directory(sys, {settings.node, settings.nodes, settings.placement,
-                                           settings.remote_request_timeout});
+                                           settings.remote_request_timeout,
+                                           settings.tls.enabled()});
     // Peers resolve this node's modules through its directory, on the node's BASP port.
     auto& endpoint = settings.this_node();
-    if (auto published = sys.middleman().publish(directory, endpoint.port, endpoint.host.c_str(), true);
-        !published) {
+    auto published = settings.tls.enabled()
+                       ? caf::openssl::publish(directory, endpoint.port, endpoint.host.c_str(), true)
+                       : sys.middleman().publish(directory, endpoint.port, endpoint.host.c_str(), true);
+    if (!published) {
       logging::error("cannot listen", {{"address", endpoint.host + ":" + std::to_string(endpoint.port)},
                                        {"error", sys.render(published.error())}});
       caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);

@@ -9,6 +9,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <algorithm>
@@ -45,7 +46,8 @@ void connect(self_pointer self, const std::string& node) {
   if (p.connecting || p.directory)
     return;
   p.connecting = true;
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = self->state.cfg.tls ? self->system().openssl_manager().actor_handle()
+                                : self->system().middleman().actor_handle();
   self->request(mm, connect_timeout, caf::connect_atom::value, p.endpoint.host, p.endpoint.port)
     .then(
       [self, node](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
@@ -60,9 +62,13 @@ void connect(self_pointer self, const std::string& node) {
         self->monitor(p.directory);
         logging::info("peer reachable", {{"node", node}});
       },
-      [self, node](caf::error&) {
+      [self, node](caf::error& err) {
         auto& p = self->state.peers.at(node);
         p.connecting = false;
+        if (p.backoff == reconnect_initial) // once per outage, not on every retry
+          logging::warn("cannot link to peer",
+                        {{"node", node}, {"error", self->system().render(err)},
+                         {"tls", self->state.cfg.tls}});
         self->delayed_send(self, p.backoff, connect_peer_atom::value, node);
         p.backoff = std::min(p.backoff * 2, reconnect_max);
       });

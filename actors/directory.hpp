@@ -35,6 +35,7 @@ struct directory_config {
   std::vector<config::node_endpoint> nodes;                  // the whole cluster
   std::map<std::string, std::vector<std::string>> placement; // module -> nodes
   config::millis request_timeout{800};                       // for every cross-node ask
+  bool tls = false; // links through CAF's OpenSSL module (app.tls)
 };
 
 caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg);

@@ -5,6 +5,7 @@
 
 #include <caf/config_value.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/settings.hpp>
 
 #include <filesystem>
@@ -64,6 +65,14 @@ std::vector<std::string> app_config::load(int argc, char** argv, const module_na
   }
   auto found = read_settings(content, known, settings_);
   problems.insert(problems.end(), found.begin(), found.end());
+  if (problems.empty() && settings_.tls.enabled()) {
+    // Links between nodes use CAF's OpenSSL module: mutual TLS, every peer's chain checked
+    // against cafile (settings_reader has checked that the three files exist).
+    actor_system_config::load<caf::openssl::manager>();
+    openssl_certificate = settings_.tls.certificate;
+    openssl_key = settings_.tls.key;
+    openssl_cafile = settings_.tls.cafile;
+  }
   return problems;
 }
 

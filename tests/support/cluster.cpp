@@ -27,6 +27,7 @@ cluster::cluster(const std::string& dsn, const std::vector<cluster_member>& memb
   conf_ += "[app.http]\nthreads = 16\n";
   for (auto& m : members) {
     node_options options{dsn, extra_args};
+    options.extra_args.insert(options.extra_args.end(), m.args.begin(), m.args.end());
     options.cluster_conf = conf_;
     options.node_name = m.name;
     options.cluster_http_port = m.gateway ? http_ports[m.name] : 0;
@@ -34,7 +35,7 @@ cluster::cluster(const std::string& dsn, const std::vector<cluster_member>& memb
   }
 }
 
-void cluster::start() {
+void cluster::start(std::chrono::seconds link_within) {
   for (auto& name : order_)
     nodes_.at(name)->start();
   // Nodes link up in the background (with backoff): wait until each gateway reaches all.
@@ -42,17 +43,20 @@ void cluster::start() {
     auto& node = *nodes_.at(name);
     if (node.http_port() == 0)
       continue;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+    auto deadline = std::chrono::steady_clock::now() + link_within;
     for (;;) {
       auto res = node.client()->Get("/ready");
       bool linked = res && res->status == 200;
-      if (linked)
-        for (auto& [check, value] : nlohmann::json::parse(res->body)["checks"].items())
+      if (linked) {
+        auto checks = nlohmann::json::parse(res->body)["checks"];
+        for (auto& [check, value] : checks.items())
           linked = linked && (check.rfind("peer:", 0) != 0 || value == "reachable");
+      }
       if (linked)
         break;
       if (std::chrono::steady_clock::now() > deadline)
-        throw std::runtime_error("node " + name + " did not reach every peer within 20 s: " +
+        throw std::runtime_error("node " + name + " did not reach every peer within " +
+                                 std::to_string(link_within.count()) + " s: " +
                                  (res ? res->body : std::string{"no answer"}));
       std::this_thread::sleep_for(std::chrono::milliseconds{50});
     }

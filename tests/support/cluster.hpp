@@ -4,6 +4,7 @@
 
 #include "node_process.hpp"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,7 +14,8 @@ namespace testing_support {
 
 struct cluster_member {
   std::string name;
-  bool gateway = false; // has an HTTP endpoint
+  bool gateway = false;          // has an HTTP endpoint
+  std::vector<std::string> args; // this node's own flags (e.g. its TLS certificate)
 };
 
 class cluster {
@@ -25,8 +27,8 @@ public:
 
   node_process& operator[](const std::string& name) { return *nodes_.at(name); }
   // Starts every member, in the order given, and waits until each gateway node's /ready
-  // is 200 with every peer reachable.
-  void start();
+  // is 200 with every peer reachable (throws after `link_within`).
+  void start(std::chrono::seconds link_within = std::chrono::seconds{20});
   const std::string& conf() const { return conf_; }
 
 private:
