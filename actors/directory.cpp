@@ -139,8 +139,10 @@ caf::behavior directory(self_pointer self, directory_config cfg) {
     },
     [self](directory_get_atom, const std::string& module) -> caf::result<caf::actor> {
       auto& st = self->state;
-      auto placed = st.cfg.placement.find(module);
-      if (placed == st.cfg.placement.end()) { // node-local names: "@bus", "relay:<m>"
+      // A module's relay ("relay:<m>") lives where the module does; any replica's relay
+      // answers the admin queries (they read and write the shared outbox tables).
+      auto placed = st.cfg.placement.find(module.rfind("relay:", 0) == 0 ? module.substr(6) : module);
+      if (placed == st.cfg.placement.end()) { // node-local names: "@bus"
         if (auto i = st.local.find(module); i != st.local.end())
           return i->second;
         return unavailable();

@@ -26,7 +26,8 @@ nlohmann::json to_json(const dead_letter& d) {
           {"failedAt", d.failed_at}};
 }
 
-// Asks every local relay to act on dead letter `id`; 404 when none knows it.
+// Asks every module's relay, wherever it runs, to act on dead letter `id`; 404 when none
+// knows it.
 void act_on_dead_letter(exchange& ex, module_caller& modules, const std::vector<std::string>& local,
                         bool replay, int status, const char* state) {
   const auto& id = ex.params[0];

@@ -93,7 +93,10 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
   add_inventory_routes(routes_, modules_);
   add_orders_routes(routes_, modules_, metrics_);
   add_notifications_routes(routes_, modules_);
-  add_admin_routes(routes_, modules_, local_modules, settings.admin_token);
+  std::vector<std::string> every_module; // the admin API covers the whole cluster
+  for (auto& placed : settings.placement)
+    every_module.push_back(placed.first);
+  add_admin_routes(routes_, modules_, std::move(every_module), settings.admin_token);
   add_operations_routes(routes_, modules_, std::move(local_modules),
                         [this] { return accepting_.load(); }, metrics_.registry,
                         settings.delivery.stale_after);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <set>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -129,6 +130,20 @@ void whole_saga(api& a, const std::string& tag) {
   std::multiset<std::string> want_rejected{"order-created", "order-rejected"};
   BOOST_TEST((a.templates(confirmed, 3) == want_confirmed));
   BOOST_TEST((a.templates(rejected, 2) == want_rejected));
+
+  // The admin API covers every module, wherever it runs.
+  auto outbox = a.http->Get("/admin/outbox");
+  BOOST_REQUIRE(outbox);
+  BOOST_TEST(outbox->status == 200);
+  std::set<std::string> listed;
+  auto outbox_data = a.data(outbox);
+  for (auto& m : outbox_data["modules"])
+    listed.insert(m["module"].get<std::string>());
+  BOOST_TEST((listed == std::set<std::string>{"customers", "inventory", "notifications", "orders"}),
+             outbox->body);
+  auto letters = a.http->Get("/admin/dead-letters");
+  BOOST_REQUIRE(letters);
+  BOOST_TEST(letters->status == 200);
 }
 
 std::map<std::string, std::string> two_nodes(const std::string& notifications_on) {
