@@ -40,7 +40,10 @@ std::string module_dsn(const config::app_settings& settings, const std::string& 
   if (auto explicit_dsn = settings.database.module_dsn.find(module);
       explicit_dsn != settings.database.module_dsn.end())
     return explicit_dsn->second;
-  return persistence::dsn_for_role(settings.database.dsn, role_prefix(settings) + module);
+  // application_name tells operators (and pg_stat_activity) which node's module a
+  // connection belongs to; node and module names are plain [a-z0-9_-].
+  return persistence::dsn_for_role(settings.database.dsn, role_prefix(settings) + module) +
+         " application_name='monolith:" + settings.node + ":" + module + "'";
 }
 
 // Nodes may start before the database does: wait for it (up to 30 s), then migrate.

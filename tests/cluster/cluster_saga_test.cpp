@@ -159,6 +159,17 @@ BOOST_AUTO_TEST_CASE(whole_saga_with_inventory_and_notifications_on_another_node
   nodes.start();
   api a{nodes["a"]};
   whole_saga(a, "two");
+
+  // Rule 1 across nodes: every module connects as its own role, whichever node runs it.
+  auto sessions = column(db.dsn(), "SELECT application_name || ' as ' || usename FROM pg_stat_activity "
+                                   "WHERE datname = current_database() AND application_name LIKE 'monolith:%' "
+                                   "GROUP BY 1 ORDER BY 1");
+  std::set<std::string> seen(sessions.begin(), sessions.end());
+  for (auto [node, module] : {std::pair{"a", "customers"}, {"a", "orders"}, {"b", "inventory"},
+                              {"b", "notifications"}})
+    BOOST_TEST(seen.count(std::string{"monolith:"} + node + ":" + module + " as " + db.name() + "_" + module) == 1u,
+               node << ":" << module << " in " << joined(sessions, 20));
+  BOOST_TEST(seen.size() == 4u, joined(sessions, 20));
   // Shutdown never hangs on a node linked to others (STACK.md's shutdown pitfall).
   for (auto name : {"b", "a"}) {
     nodes[name].signal(SIGTERM);
