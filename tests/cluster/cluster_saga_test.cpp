@@ -100,6 +100,21 @@ struct api {
         seen.insert(n["template"].get<std::string>());
     return seen;
   }
+  // Every accepted order (of one unit of `product`) is CONFIRMED with exactly one
+  // order-created and one order-confirmed notification, and the product's reservations
+  // match them: nothing lost, nothing applied twice.
+  void expect_confirmed_once(const std::vector<std::string>& accepted, const std::string& product) {
+    for (auto& id : accepted)
+      BOOST_TEST(await_final(id, 30s) == "CONFIRMED", "order " << id);
+    for (auto& id : accepted) {
+      auto seen = templates(id, 2);
+      BOOST_TEST(seen.count("order-created") == 1u, "order " << id);
+      BOOST_TEST(seen.count("order-confirmed") == 1u, "order " << id);
+    }
+    auto res = http->Get(("/products/" + product).c_str());
+    BOOST_REQUIRE(res && res->status == 200);
+    BOOST_TEST(data(res)["reserved"] == accepted.size());
+  }
 };
 
 // Confirmed, rejected for stock, cancelled with its stock released; notifications once each.
@@ -235,19 +250,10 @@ BOOST_AUTO_TEST_CASE(killed_consumer_node_fails_fast_and_catches_up_after_restar
   BOOST_TEST(accepted.size() == 20u);
 
   nodes["b"].start();
-  for (auto& id : accepted)
-    BOOST_TEST(a.await_final(id, 30s) == "CONFIRMED", "order " << id);
+  a.expect_confirmed_once(accepted, product);
   BOOST_TEST(eventually(10s, [&] {
     return body_of(a.http->Get("/ready"))["checks"]["peer:b"] == "reachable";
   }));
-  for (auto& id : accepted) {
-    auto seen = a.templates(id, 2);
-    BOOST_TEST(seen.count("order-created") == 1u, "order " << id);
-    BOOST_TEST(seen.count("order-confirmed") == 1u, "order " << id);
-  }
-  auto res = a.http->Get(("/products/" + product).c_str());
-  BOOST_REQUIRE(res && res->status == 200);
-  BOOST_TEST(a.data(res)["reserved"] == 20);
 }
 
 BOOST_AUTO_TEST_CASE(frozen_node_gives_503_within_the_bound_and_is_used_again_after_sigcont) {
@@ -324,16 +330,7 @@ BOOST_AUTO_TEST_CASE(orders_replicated_on_two_nodes_survive_the_lease_holder_bei
   api& alive = survivor == "a" ? via_a : via_b;
   place(alive, 10);
   BOOST_REQUIRE_EQUAL(accepted.size(), 30u);
-  for (auto& id : accepted)
-    BOOST_TEST(alive.await_final(id, 30s) == "CONFIRMED", "order " << id);
-  for (auto& id : accepted) {
-    auto seen = alive.templates(id, 2);
-    BOOST_TEST(seen.count("order-created") == 1u, "order " << id);
-    BOOST_TEST(seen.count("order-confirmed") == 1u, "order " << id);
-  }
-  auto res = alive.http->Get(("/products/" + product).c_str());
-  BOOST_REQUIRE(res && res->status == 200);
-  BOOST_TEST(alive.data(res)["reserved"] == 30);
+  alive.expect_confirmed_once(accepted, product);
 }
 
 // TLS between nodes (app.tls): the saga runs over mutually authenticated links; a node

@@ -13,6 +13,9 @@
 namespace testing_support {
 
 struct cluster_member {
+  cluster_member(std::string node, bool has_gateway, std::vector<std::string> flags = {})
+      : name(std::move(node)), gateway(has_gateway), args(std::move(flags)) {}
+
   std::string name;
   bool gateway = false;          // has an HTTP endpoint
   std::vector<std::string> args; // this node's own flags (e.g. its TLS certificate)
