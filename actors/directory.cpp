@@ -46,32 +46,32 @@ void connect(self_pointer self, const std::string& node) {
   if (p.connecting || p.directory)
     return;
   p.connecting = true;
+  auto retry_later = [self, node](const caf::error& err) {
+    auto& p = self->state.peers.at(node);
+    p.connecting = false;
+    if (p.backoff == reconnect_initial) // once per outage, not on every retry
+      logging::warn("cannot link to peer", {{"node", node},
+                                            {"error", self->system().render(err)},
+                                            {"tls", self->state.cfg.tls}});
+    self->delayed_send(self, p.backoff, connect_peer_atom::value, node);
+    p.backoff = std::min(p.backoff * 2, reconnect_max);
+  };
   auto mm = self->state.cfg.tls ? self->system().openssl_manager().actor_handle()
                                 : self->system().middleman().actor_handle();
   self->request(mm, connect_timeout, caf::connect_atom::value, p.endpoint.host, p.endpoint.port)
     .then(
-      [self, node](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+      [self, node, retry_later](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                                const std::set<std::string>&) {
+        if (!ptr)
+          return retry_later(caf::sec::no_actor_published_at_port);
         auto& p = self->state.peers.at(node);
         p.connecting = false;
-        if (!ptr) {
-          self->delayed_send(self, p.backoff, connect_peer_atom::value, node);
-          return;
-        }
         p.directory = caf::actor_cast<caf::actor>(std::move(ptr));
         p.backoff = reconnect_initial;
         self->monitor(p.directory);
         logging::info("peer reachable", {{"node", node}});
       },
-      [self, node](caf::error& err) {
-        auto& p = self->state.peers.at(node);
-        p.connecting = false;
-        if (p.backoff == reconnect_initial) // once per outage, not on every retry
-          logging::warn("cannot link to peer",
-                        {{"node", node}, {"error", self->system().render(err)},
-                         {"tls", self->state.cfg.tls}});
-        self->delayed_send(self, p.backoff, connect_peer_atom::value, node);
-        p.backoff = std::min(p.backoff * 2, reconnect_max);
-      });
+      [retry_later](caf::error& err) { retry_later(err); });
 }
 
 // A peer's link broke: forget what it served and try again with backoff.
@@ -82,10 +82,6 @@ void lose_peer(self_pointer self, peer& p) {
   for (auto i = st.remote.begin(); i != st.remote.end();)
     i = i->first.second == p.endpoint.name ? st.remote.erase(i) : std::next(i);
   self->delayed_send(self, p.backoff, connect_peer_atom::value, p.endpoint.name);
-}
-
-caf::result<caf::actor> unavailable() {
-  return make_app_error(app_error::unavailable, "UNAVAILABLE", "service temporarily unavailable");
 }
 
 caf::result<caf::actor> resolve_remote(self_pointer self, const std::string& module,
@@ -100,11 +96,7 @@ caf::result<caf::actor> resolve_remote(self_pointer self, const std::string& mod
         promise.deliver(std::move(handle));
       },
       [promise](caf::error& err) mutable {
-        if (err.category() == caf::atom("app"))
-          promise.deliver(std::move(err));
-        else
-          promise.deliver(make_app_error(app_error::unavailable, "UNAVAILABLE",
-                                         "service temporarily unavailable"));
+        promise.deliver(err.category() == caf::atom("app") ? std::move(err) : unavailable_error());
       });
   return promise;
 }
@@ -135,7 +127,7 @@ caf::behavior directory(self_pointer self, directory_config cfg) {
     [self](directory_local_get_atom, const std::string& module) -> caf::result<caf::actor> {
       if (auto i = self->state.local.find(module); i != self->state.local.end())
         return i->second;
-      return unavailable();
+      return unavailable_error();
     },
     [self](directory_get_atom, const std::string& module) -> caf::result<caf::actor> {
       auto& st = self->state;
@@ -145,7 +137,7 @@ caf::behavior directory(self_pointer self, directory_config cfg) {
       if (placed == st.cfg.placement.end()) { // node-local names: "@bus"
         if (auto i = st.local.find(module); i != st.local.end())
           return i->second;
-        return unavailable();
+        return unavailable_error();
       }
       // Replicas in turn; the first node (from this turn on) that can serve answers.
       auto& nodes = placed->second;
@@ -165,7 +157,7 @@ caf::behavior directory(self_pointer self, directory_config cfg) {
       }
       if (to_resolve)
         return resolve_remote(self, module, *to_resolve);
-      return unavailable();
+      return unavailable_error();
     },
     [self](directory_peers_atom) {
       std::map<std::string, bool> reachable;

@@ -161,16 +161,19 @@ void whole_saga(api& a, const std::string& tag) {
   BOOST_TEST(letters->status == 200);
 }
 
-std::map<std::string, std::string> two_nodes(const std::string& notifications_on) {
+// Gateway, customers and orders on a, inventory on b, notifications where the test says
+// (two-nodes.conf and three-nodes.conf, with that one line varied).
+std::map<std::string, std::string> placement_with_notifications_on(const std::string& node) {
   return {{"customers", "\"a\""}, {"orders", "\"a\""}, {"inventory", "\"b\""},
-          {"notifications", "\"" + notifications_on + "\""}};
+          {"notifications", "\"" + node + "\""}};
 }
+
 
 } // namespace
 
 BOOST_AUTO_TEST_CASE(whole_saga_with_inventory_and_notifications_on_another_node) {
   test_database db{"cluster_two"};
-  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, two_nodes("b"), fast_flags};
+  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, placement_with_notifications_on("b"), fast_flags};
   nodes.start();
   api a{nodes["a"]};
   whole_saga(a, "two");
@@ -192,34 +195,26 @@ BOOST_AUTO_TEST_CASE(whole_saga_with_inventory_and_notifications_on_another_node
   }
 }
 
-// three-nodes.conf puts notifications on c; moving it to a is one line of configuration.
-BOOST_AUTO_TEST_CASE(notifications_moved_from_c_to_a_by_configuration_only) {
-  test_database db{"cluster_moved"};
-  cluster nodes{db.dsn(),
-                {{"a", true}, {"b", false}, {"c", false}},
-                {{"customers", "\"a\""}, {"orders", "\"a\""}, {"inventory", "\"b\""},
-                 {"notifications", "\"a\""}},
-                fast_flags};
-  nodes.start();
-  api a{nodes["a"]};
-  whole_saga(a, "moved");
-}
-
 BOOST_AUTO_TEST_CASE(three_nodes) {
   test_database db{"cluster_three"};
-  cluster nodes{db.dsn(),
-                {{"a", true}, {"b", false}, {"c", false}},
-                {{"customers", "\"a\""}, {"orders", "\"a\""}, {"inventory", "\"b\""},
-                 {"notifications", "\"c\""}},
-                fast_flags};
+  cluster nodes{db.dsn(), {{"a", true}, {"b", false}, {"c", false}}, placement_with_notifications_on("c"), fast_flags};
   nodes.start();
   api a{nodes["a"]};
   whole_saga(a, "three");
 }
 
+// three-nodes.conf puts notifications on c; moving it to a is one line of configuration.
+BOOST_AUTO_TEST_CASE(notifications_moved_from_c_to_a_by_configuration_only) {
+  test_database db{"cluster_moved"};
+  cluster nodes{db.dsn(), {{"a", true}, {"b", false}, {"c", false}}, placement_with_notifications_on("a"), fast_flags};
+  nodes.start();
+  api a{nodes["a"]};
+  whole_saga(a, "moved");
+}
+
 BOOST_AUTO_TEST_CASE(killed_consumer_node_fails_fast_and_catches_up_after_restart) {
   test_database db{"cluster_kill"};
-  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, two_nodes("b"), fast_flags};
+  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, placement_with_notifications_on("b"), fast_flags};
   nodes.start();
   api a{nodes["a"]};
   auto customer = a.customer("kill@cluster.io");
@@ -258,7 +253,7 @@ BOOST_AUTO_TEST_CASE(killed_consumer_node_fails_fast_and_catches_up_after_restar
 
 BOOST_AUTO_TEST_CASE(frozen_node_gives_503_within_the_bound_and_is_used_again_after_sigcont) {
   test_database db{"cluster_freeze"};
-  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, two_nodes("b"), fast_flags};
+  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, placement_with_notifications_on("b"), fast_flags};
   nodes.start();
   api a{nodes["a"]};
   auto product = a.product("SKU-freeze", 10);
@@ -352,7 +347,7 @@ BOOST_AUTO_TEST_CASE(tls_links_work_and_refuse_a_certificate_from_another_ca) {
   {
     test_database db{"cluster_tls"};
     cluster nodes{db.dsn(), {{"a", true, tls("ours", "a", "ours")}, {"b", false, tls("ours", "b", "ours")}},
-                  two_nodes("b"), fast_flags};
+                  placement_with_notifications_on("b"), fast_flags};
     nodes.start();
     api a{nodes["a"]};
     whole_saga(a, "tls");
@@ -361,7 +356,7 @@ BOOST_AUTO_TEST_CASE(tls_links_work_and_refuse_a_certificate_from_another_ca) {
     test_database db{"cluster_tls_refused"};
     cluster nodes{db.dsn(),
                   {{"a", true, tls("ours", "a", "ours")}, {"b", false, tls("theirs", "b", "theirs")}},
-                  two_nodes("b"), fast_flags};
+                  placement_with_notifications_on("b"), fast_flags};
     bool linked = true;
     try {
       nodes.start(3s);

@@ -32,12 +32,10 @@ public:
   // Starts every member, in the order given, and waits until each gateway node's /ready
   // is 200 with every peer reachable (throws after `link_within`).
   void start(std::chrono::seconds link_within = std::chrono::seconds{20});
-  const std::string& conf() const { return conf_; }
 
 private:
   std::vector<std::string> order_;
   std::map<std::string, std::unique_ptr<node_process>> nodes_;
-  std::string conf_;
 };
 
 } // namespace testing_support
