@@ -3,9 +3,9 @@
 // endpoint) the gateway, then run until SIGINT/SIGTERM or until the node gives up.
 #include "actors/directory.hpp"
 #include "actors/event_bus.hpp"
-#include "actors/outbox_relay.hpp"
 #include "actors/health.hpp"
 #include "actors/log.hpp"
+#include "actors/outbox_relay.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/topology_diagram.hpp"
 #include "config/app_config.hpp"
@@ -32,8 +32,8 @@ namespace {
 
 std::string role_prefix(const config::app_settings& settings) {
   return settings.database.role_prefix.empty()
-           ? persistence::default_role_prefix(settings.database.dsn)
-           : settings.database.role_prefix;
+             ? persistence::default_role_prefix(settings.database.dsn)
+             : settings.database.role_prefix;
 }
 
 std::string module_dsn(const config::app_settings& settings, const std::string& module) {
@@ -90,22 +90,25 @@ supervisor_spec node_spec(const config::app_settings& settings,
     return [counter] { counter->inc(); };
   };
   supervisor_spec node{"node:" + settings.node, limit, {}, "", counted("node:" + settings.node)};
-  node.children.push_back({"@bus", [directory](caf::actor_system& sys) {
-                             auto bus = caf::actor_cast<caf::actor>(spawn_event_bus(sys, directory));
-                             caf::anon_send(directory, directory_put_atom::value, std::string{"@bus"}, bus);
-                             return bus;
-                           }});
+  node.children.push_back(
+      {"@bus", [directory](caf::actor_system& sys) {
+         auto bus = caf::actor_cast<caf::actor>(spawn_event_bus(sys, directory));
+         caf::anon_send(directory, directory_put_atom::value, std::string{"@bus"}, bus);
+         return bus;
+       }});
   auto holder = settings.node + ":" + std::to_string(::getpid()) + ":" +
                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
   for (auto& m : local) {
-    relay_config relay{m.name,         module_dsn(settings, m.name), holder,   subs,
-                       settings.relay, settings.delivery,             directory, &metrics};
-    node.children.push_back({"relay:" + m.name, [relay, directory](caf::actor_system& sys) {
-                               auto handle = caf::actor_cast<caf::actor>(spawn_outbox_relay(sys, relay));
-                               caf::anon_send(directory, directory_put_atom::value,
-                                              "relay:" + relay.module, handle);
-                               return handle;
-                             }});
+    relay_config relay{m.name,         module_dsn(settings, m.name),
+                       holder,         subs,
+                       settings.relay, settings.delivery,
+                       directory,      &metrics};
+    node.children.push_back(
+        {"relay:" + m.name, [relay, directory](caf::actor_system& sys) {
+           auto handle = caf::actor_cast<caf::actor>(spawn_outbox_relay(sys, relay));
+           caf::anon_send(directory, directory_put_atom::value, "relay:" + relay.module, handle);
+           return handle;
+         }});
   }
   for (auto& m : local) {
     module_context ctx{m.name, module_dsn(settings, m.name), settings, directory, &metrics};
@@ -118,6 +121,26 @@ supervisor_spec node_spec(const config::app_settings& settings,
                              }});
   }
   return node;
+}
+
+// The node's supervisor registers the modules as it spawns them, after main goes on:
+// the gateway opens only once they are there, so that no first request finds its
+// module missing. Gives up after a few seconds (the supervisor logs why).
+void await_local_modules(caf::actor_system& sys, const caf::actor& directory,
+                         const std::vector<std::string>& names) {
+  caf::scoped_actor self{sys};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+  for (auto& name : names) {
+    while (std::chrono::steady_clock::now() < deadline) {
+      bool found = false;
+      self->request(directory, std::chrono::seconds{1}, directory_local_get_atom::value, name)
+          .receive([&found](const caf::actor& handle) { found = bool(handle); },
+                   [](caf::error&) {});
+      if (found)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+  }
 }
 
 } // namespace
@@ -174,47 +197,49 @@ int main(int argc, char** argv) {
   app_metrics metrics{registry};
   {
     caf::actor_system sys{cfg};
-    auto directory = spawn_directory(sys, {settings.node, settings.nodes, settings.placement,
-                                           settings.remote_request_timeout,
-                                           settings.tls.enabled()});
+    auto directory =
+        spawn_directory(sys, {settings.node, settings.nodes, settings.placement,
+                              settings.remote_request_timeout, settings.tls.enabled()});
     // Peers resolve this node's modules through its directory, on the node's BASP port.
     auto& endpoint = settings.this_node();
-    auto published = settings.tls.enabled()
-                       ? caf::openssl::publish(directory, endpoint.port, endpoint.host.c_str(), true)
-                       : sys.middleman().publish(directory, endpoint.port, endpoint.host.c_str(), true);
+    auto published =
+        settings.tls.enabled()
+            ? caf::openssl::publish(directory, endpoint.port, endpoint.host.c_str(), true)
+            : sys.middleman().publish(directory, endpoint.port, endpoint.host.c_str(), true);
     if (!published) {
-      logging::error("cannot listen", {{"address", endpoint.host + ":" + std::to_string(endpoint.port)},
-                                       {"error", sys.render(published.error())}});
+      logging::error("cannot listen",
+                     {{"address", endpoint.host + ":" + std::to_string(endpoint.port)},
+                      {"error", sys.render(published.error())}});
       caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
       return 1;
     }
     auto node = spawn_supervisor(
-      sys, node_spec(settings, local, all_subscriptions(modules), directory, metrics));
+        sys, node_spec(settings, local, all_subscriptions(modules), directory, metrics));
     std::atomic<bool> node_down{false};
     node->attach_functor([&node_down](const caf::error&) { node_down = true; });
 
     std::vector<std::string> local_names;
     for (auto& m : local)
       local_names.push_back(m.name);
+    await_local_modules(sys, directory, local_names);
     std::unique_ptr<http::gateway> gateway;
     auto& self_node = settings.this_node();
     if (self_node.runs_gateway()) {
       gateway = std::make_unique<http::gateway>(sys, settings, directory, local_names, metrics);
       if (!gateway->start()) {
         logging::error("cannot listen", {{"address", *self_node.http_host + ":" +
-                                                       std::to_string(*self_node.http_port)}});
+                                                         std::to_string(*self_node.http_port)}});
         gateway.reset();
         caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
         caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
         return 1;
       }
     }
-    logging::info("node started",
-                  {{"node", settings.node},
-                   {"modules", local_names},
-                   {"http", gateway ? "http://" + *self_node.http_host + ":" +
-                                        std::to_string(*self_node.http_port)
-                                    : "none"}});
+    logging::info("node started", {{"node", settings.node},
+                                   {"modules", local_names},
+                                   {"http", gateway ? "http://" + *self_node.http_host + ":" +
+                                                          std::to_string(*self_node.http_port)
+                                                    : "none"}});
 
     int signal = 0;
     timespec tick{0, 200 * 1000 * 1000};

@@ -32,15 +32,21 @@ constexpr std::chrono::seconds delivery_timeout{30};
 constexpr std::size_t max_in_memory = 1024;
 
 // Deliveries of one (consumer, aggregate) must go out one at a time, in sequence order.
-using delivery_key = std::pair<std::string, std::string>;
+using chain_key = std::pair<std::string, std::string>;
 
-// The relay sends most deliveries straight from memory, right after publishing them: a
-// delivery whose (consumer, aggregate) has nothing open in the database goes out at once,
-// and later ones of the same key queue behind it in a chain, each sent when the one
-// before was acknowledged. Invariant: while a key has a chain, every open delivery of
-// that key is in the chain. Everything else (retries after backoff, deliveries of a
-// previous leader, those behind a dead letter) is found by the `due` query, which runs
-// only when something may have become due, and on the timer as a safety net.
+// The relay sends deliveries straight from memory, right after claiming their events, and
+// writes no delivery row for them: an event is marked published once every consumer has
+// acknowledged it (or holds a row, see below). After a crash or a change of leader, the
+// events not yet marked are sent again; the consumers' inbox makes that harmless.
+//
+// A delivery whose (consumer, aggregate) has nothing open goes out at once, and later ones
+// of the same key queue behind it in a chain, each sent when the one before was
+// acknowledged. A failure becomes a delivery row (with its backoff), and so does the rest
+// of its chain: from then on the `due` query sends that key's deliveries in order.
+// Invariant: while a key has a chain, it has no open delivery row. Everything in rows
+// (retries after backoff, events behind an open row, dead letters replayed) is found by
+// the `due` query, which runs only when something may have become due, and on the timer
+// as a safety net.
 struct relay_state {
   relay_config cfg;
   std::unique_ptr<persistence::pg_session> session;
@@ -49,22 +55,25 @@ struct relay_state {
   std::optional<int64_t> fencing; // set while we hold the lease
   consumer_api bus;
   struct sent {
-    std::string consumer;
-    int attempts;                      // before this one
-    std::optional<delivery_key> chain; // set when it heads a chain
+    std::uint64_t id; // tells a late answer from the one awaited now
+    persistence::due_delivery delivery;
+    std::optional<chain_key> chain; // set when it heads a chain
   };
-  std::map<std::string, sent> in_flight;                                // by delivery id
-  std::map<delivery_key, std::deque<persistence::due_delivery>> chains; // front: in flight
-  std::size_t queued = 0; // deliveries in chains, not yet sent
+  // By (event position, consumer): one delivery is in flight at most once.
+  std::map<std::pair<int64_t, std::string>, sent> in_flight;
+  std::map<chain_key, std::deque<persistence::due_delivery>> chains; // waiting behind the head
+  std::size_t queued = 0;           // deliveries in chains, not yet sent
+  std::map<int64_t, int> unsettled; // claimed events -> consumers yet to take them
+  persistence::delivery_outcomes outcomes;
+  std::uint64_t next_send = 0;
   std::chrono::steady_clock::time_point gauges_updated;
-  std::vector<std::string> delivered;
-  std::vector<persistence::delivery_failure> failed;
   bool tick_queued = false;
   bool due_wanted = true;
   static inline const char* name = "outbox_relay";
 };
 
 using self_pointer = relay_actor::stateful_pointer<relay_state>;
+using flight_key = std::pair<int64_t, std::string>;
 
 std::string operator_text(const caf::error& err, caf::actor_system& sys) {
   if (err.category() == caf::atom("app")) {
@@ -89,58 +98,87 @@ std::chrono::milliseconds backoff(const config::delivery_settings& policy, int a
 }
 
 void send_delivery(self_pointer self, persistence::due_delivery due,
-                   std::optional<delivery_key> chain);
+                   std::optional<chain_key> chain);
 
-// `id` was acknowledged: the next delivery of its chain may go.
-void on_delivered(self_pointer self, const std::string& id) {
+// One consumer took a claimed event (or holds a row for it): once all have, it is
+// marked published at the next record.
+void settle(self_pointer self, int64_t position) {
   auto& st = self->state;
-  auto sent = st.in_flight.find(id);
-  if (sent == st.in_flight.end())
+  auto event = st.unsettled.find(position);
+  if (event != st.unsettled.end() && --event->second == 0) {
+    st.outcomes.settled.push_back(position);
+    st.unsettled.erase(event);
+  }
+}
+
+// The rest of a chain goes to delivery rows, in order behind its failed (or stranded)
+// head; the due query sends them from now on.
+void hold_chain(self_pointer self, const chain_key& key) {
+  auto& st = self->state;
+  auto chain = st.chains.find(key);
+  if (chain == st.chains.end())
     return;
+  for (auto& d : chain->second) {
+    settle(self, d.position);
+    st.outcomes.held.push_back(std::move(d));
+  }
+  st.queued -= chain->second.size();
+  st.chains.erase(chain);
+  st.due_wanted = true;
+}
+
+// `key` was acknowledged: the next delivery of its chain may go.
+void on_delivered(self_pointer self, const flight_key& key, std::uint64_t id) {
+  auto& st = self->state;
+  auto entry = st.in_flight.find(key);
+  if (entry == st.in_flight.end() || entry->second.id != id)
+    return;
+  auto sent = std::move(entry->second);
+  st.in_flight.erase(entry);
   if (auto m = st.cfg.metrics)
-    m->events_delivered.labels({st.cfg.module, sent->second.consumer}).inc();
-  auto chain_key = sent->second.chain;
-  st.in_flight.erase(sent);
-  st.delivered.push_back(id);
-  if (!chain_key) {
+    m->events_delivered.labels({st.cfg.module, sent.delivery.consumer}).inc();
+  if (sent.delivery.row.empty()) {
+    settle(self, sent.delivery.position);
+  } else {
+    st.outcomes.delivered.push_back(sent.delivery.row);
     st.due_wanted = true; // deliveries behind it are found by the due query
-  } else if (auto chain = st.chains.find(*chain_key); chain != st.chains.end()) {
-    chain->second.pop_front();
+  }
+  if (sent.chain) {
+    auto chain = st.chains.find(*sent.chain);
     if (chain->second.empty()) {
       st.chains.erase(chain);
-    } else if (!st.bus) { // lost: the rest waits in the database for the due query
-      st.queued -= chain->second.size();
-      st.chains.erase(chain);
-      st.due_wanted = true;
+    } else if (!st.bus) { // lost: the rest waits in rows for the due query
+      hold_chain(self, *sent.chain);
     } else {
+      auto next = std::move(chain->second.front());
+      chain->second.pop_front();
       --st.queued;
-      send_delivery(self, chain->second.front(), *chain_key);
+      send_delivery(self, std::move(next), *sent.chain);
     }
   }
   queue_tick(self);
 }
 
-// `id` failed: it goes back to the database with its backoff, and the rest of its chain
-// with it, so that the due query keeps their order from now on.
-void on_failed(self_pointer self, const std::string& id, const caf::error& err) {
+// `key` failed: it becomes (or stays) a row with its backoff, and the rest of its chain
+// goes to rows behind it, so that the due query keeps their order from now on.
+void on_failed(self_pointer self, const flight_key& key, std::uint64_t id, const caf::error& err) {
   auto& st = self->state;
-  auto sent = st.in_flight.find(id);
-  if (sent == st.in_flight.end())
+  auto entry = st.in_flight.find(key);
+  if (entry == st.in_flight.end() || entry->second.id != id)
     return;
-  auto attempts = sent->second.attempts + 1;
+  auto sent = std::move(entry->second);
+  st.in_flight.erase(entry);
+  auto attempts = sent.delivery.attempts + 1;
   if (auto m = st.cfg.metrics) {
     auto& family =
         attempts >= st.cfg.delivery.max_attempts ? m->events_dead_lettered : m->deliveries_retried;
-    family.labels({st.cfg.module, sent->second.consumer}).inc();
+    family.labels({st.cfg.module, sent.delivery.consumer}).inc();
   }
-  if (auto key = sent->second.chain) {
-    if (auto chain = st.chains.find(*key); chain != st.chains.end()) {
-      st.queued -= chain->second.size() - 1;
-      st.chains.erase(chain);
-    }
-  }
-  st.in_flight.erase(sent);
-  st.failed.push_back({id, operator_text(err, self->system())});
+  if (sent.delivery.row.empty())
+    settle(self, sent.delivery.position);
+  st.outcomes.failed.emplace_back(std::move(sent.delivery), operator_text(err, self->system()));
+  if (sent.chain)
+    hold_chain(self, *sent.chain);
   if (err.category() != caf::atom("app"))
     st.bus = nullptr; // the bus itself may be gone: find it again
   if (attempts < st.cfg.delivery.max_attempts)
@@ -149,34 +187,46 @@ void on_failed(self_pointer self, const std::string& id, const caf::error& err) 
 }
 
 void send_delivery(self_pointer self, persistence::due_delivery due,
-                   std::optional<delivery_key> chain) {
+                   std::optional<chain_key> chain) {
   auto& st = self->state;
-  st.in_flight.emplace(due.delivery_id,
-                       relay_state::sent{due.consumer, due.attempts, std::move(chain)});
   auto& e = due.event;
   delivery d{due.consumer,
              {e.id, e.event_name, e.aggregate_id, e.sequence, e.correlation_id, e.causation_id,
               e.payload, e.created_at}};
-  auto id = due.delivery_id;
+  flight_key key{due.position, due.consumer};
+  auto id = ++st.next_send;
+  st.in_flight.insert_or_assign(key, relay_state::sent{id, std::move(due), std::move(chain)});
   self->request(st.bus, delivery_timeout, std::move(d))
-      .then([self, id](const delivery_ack&) { on_delivered(self, id); },
-            [self, id](caf::error& err) { on_failed(self, id, err); });
+      .then([self, key, id](const delivery_ack&) { on_delivered(self, key, id); },
+            [self, key, id](caf::error& err) { on_failed(self, key, id, err); });
 }
 
-// Deliveries just created by publish: each goes out now, queues behind its chain, or
-// (behind an open delivery the relay does not hold) is left to the due query.
-void dispatch_published(self_pointer self, std::vector<persistence::published_delivery> created) {
+// Deliveries of freshly claimed events: each goes out now or queues behind its chain.
+void dispatch_claimed(self_pointer self, std::vector<persistence::due_delivery> claimed) {
   auto& st = self->state;
-  for (auto& p : created) {
-    delivery_key key{p.delivery.consumer, p.delivery.event.aggregate_id};
+  for (auto& d : claimed)
+    ++st.unsettled[d.position];
+  for (auto& d : claimed) {
+    chain_key key{d.consumer, d.event.aggregate_id};
     if (auto chain = st.chains.find(key); chain != st.chains.end()) {
-      chain->second.push_back(std::move(p.delivery));
+      chain->second.push_back(std::move(d));
       ++st.queued;
-    } else if (!p.behind_open && st.bus) {
-      st.chains[key].push_back(p.delivery);
-      send_delivery(self, std::move(p.delivery), key);
+    } else {
+      st.chains.emplace(key, std::deque<persistence::due_delivery>{});
+      send_delivery(self, std::move(d), key);
     }
   }
+}
+
+// Forgets everything in memory: the events not yet marked published go out again from
+// whoever leads next.
+void forget_claims(self_pointer self) {
+  auto& st = self->state;
+  st.in_flight.clear();
+  st.chains.clear();
+  st.queued = 0;
+  st.unsettled.clear();
+  st.outcomes.clear();
 }
 
 // One round: hold the lease, record outcomes, publish new events and send them, and
@@ -192,40 +242,45 @@ bool work(self_pointer self) {
     logging::info("relay leader", {{"module", st.cfg.module}, {"fencing", *st.fencing}});
     st.due_wanted = true;
   }
-  if (!st.delivered.empty() || !st.failed.empty()) {
-    st.store->record(db, st.delivered, st.failed,
-                     {st.cfg.delivery.backoff_initial, st.cfg.delivery.backoff_max,
-                      st.cfg.delivery.max_attempts});
-    st.delivered.clear();
-    st.failed.clear();
+  if (!st.outcomes.empty()) {
+    auto marked = st.store->record(db, st.outcomes,
+                                   {st.cfg.delivery.backoff_initial, st.cfg.delivery.backoff_max,
+                                    st.cfg.delivery.max_attempts});
+    st.outcomes.clear();
+    if (st.cfg.metrics && marked > 0)
+      st.cfg.metrics->events_relayed.labels({st.cfg.module}).inc(marked);
   }
   bool more = false;
   auto in_memory = st.in_flight.size() + st.queued;
-  if (in_memory < max_in_memory) {
+  if (st.bus && in_memory < max_in_memory) {
     auto limit = std::min<int>(st.cfg.relay.batch_size, int(max_in_memory - in_memory));
-    auto published = st.store->publish(db, *st.fencing, limit, st.cfg.subscriptions);
+    std::vector<int64_t> claimed;
+    for (auto& entry : st.unsettled)
+      claimed.push_back(entry.first);
+    auto published = st.store->publish(db, *st.fencing, limit, st.cfg.subscriptions, claimed);
     if (!published) {
       logging::warn("relay lost its lease", {{"module", st.cfg.module}});
       st.fencing.reset();
-      st.chains.clear();
-      st.queued = 0;
+      forget_claims(self);
       return false;
     }
-    if (st.cfg.metrics && published->events > 0)
-      st.cfg.metrics->events_relayed.labels({st.cfg.module}).inc(published->events);
-    dispatch_published(self, std::move(published->deliveries));
+    if (st.cfg.metrics && published->marked > 0)
+      st.cfg.metrics->events_relayed.labels({st.cfg.module}).inc(published->marked);
+    dispatch_claimed(self, std::move(published->deliveries));
     more = published->events == limit;
   }
   in_memory = st.in_flight.size() + st.queued;
   if (st.due_wanted && st.bus && in_memory < max_in_memory) {
     st.due_wanted = false;
-    std::vector<std::string> in_flight;
+    std::vector<std::string> rows_in_flight;
     for (auto& entry : st.in_flight)
-      in_flight.push_back(entry.first);
+      if (!entry.second.delivery.row.empty())
+        rows_in_flight.push_back(entry.second.delivery.row);
     auto limit = std::min<int>(st.cfg.relay.batch_size, int(max_in_memory - in_memory));
-    auto due = st.store->due(db, in_flight, limit);
+    auto due = st.store->due(db, rows_in_flight, limit);
     for (auto& d : due) {
-      if (st.chains.count({d.consumer, d.event.aggregate_id}))
+      if (st.chains.count({d.consumer, d.event.aggregate_id}) ||
+          st.in_flight.count({d.position, d.consumer}))
         continue; // cannot happen while the invariant holds; never send out of order
       send_delivery(self, std::move(d), std::nullopt);
     }

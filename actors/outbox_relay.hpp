@@ -4,7 +4,10 @@
 // - Wakes on LISTEN/NOTIFY (a hint) and on a timer (app.relay.poll-interval).
 // - Publishes in batches (app.relay.batch-size) by scanning for unpublished rows, so an
 //   event that commits out of position order is never skipped.
-// - Sends freshly published deliveries straight from memory; per aggregate and consumer,
+// - Sends claimed events straight from memory and marks them published once every
+//   consumer acknowledged them: the happy path writes no delivery row, and events not
+//   yet marked go out again after a crash (the consumers' inbox drops repeats).
+// - Per aggregate and consumer,
 //   an event is sent only when the earlier ones are done, so consumers see each
 //   aggregate's events in sequence order; a failed delivery backs off
 //   (app.delivery.backoff-initial .. backoff-max) and becomes a dead letter after

@@ -17,7 +17,8 @@ std::vector<framework_migration> framework_migrations(const std::string& schema)
   // `position` orders the relay's scan; `sequence` counts per aggregate from 1 (API.md
   // "Event envelope"), made unique so that two writers can never share a number.
   return {
-    {1, "create_outbox", with_schema(R"sql(
+      {1, "create_outbox",
+       with_schema(R"sql(
 CREATE TABLE {schema}.outbox (
   position       bigserial PRIMARY KEY,
   id             uuid NOT NULL UNIQUE,
@@ -33,12 +34,13 @@ CREATE TABLE {schema}.outbox (
 );
 CREATE INDEX outbox_pending ON {schema}.outbox (position) WHERE published_at IS NULL;
 )sql",
-                                     schema)},
-    // The relay: a NOTIFY wakes it (a hint; it polls too); one delivery row per (event,
-    // consumer) tracks attempts, backoff and dead letters; the lease row elects one
-    // active relay per outbox across processes, its fencing counter stopping a holder
-    // that lost it. The inbox makes this module's consumers effectively-once.
-    {2, "create_relay_and_inbox", with_schema(R"sql(
+                   schema)},
+      // The relay: a NOTIFY wakes it (a hint; it polls too); one delivery row per (event,
+      // consumer) tracks attempts, backoff and dead letters; the lease row elects one
+      // active relay per outbox across processes, its fencing counter stopping a holder
+      // that lost it. The inbox makes this module's consumers effectively-once.
+      {2, "create_relay_and_inbox",
+       with_schema(R"sql(
 CREATE FUNCTION {schema}.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('{schema}_outbox', '');
@@ -81,7 +83,20 @@ CREATE TABLE {schema}.inbox (
   PRIMARY KEY (consumer, event_id)
 );
 )sql",
-                                                      schema)},
+                   schema)},
+      // The relay scans from a watermark below which every position is final (see
+      // relay_store::advance_watermark). Proving that needs every transaction to hold its
+      // transaction id before it takes a position, so the default assigns the id first.
+      {3, "outbox_position_after_xid",
+       with_schema(R"sql(
+CREATE FUNCTION {schema}.next_outbox_position() RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pg_current_xact_id();
+  RETURN nextval('{schema}.outbox_position_seq');
+END $$;
+ALTER TABLE {schema}.outbox ALTER COLUMN position SET DEFAULT {schema}.next_outbox_position();
+)sql",
+                   schema)},
   };
 }
 

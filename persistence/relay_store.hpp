@@ -1,7 +1,8 @@
 // The SQL of an outbox relay (actors/outbox_relay.cpp) over one module's schema: the
 // lease that elects one active relay per outbox, turning published events into one
-// delivery row per (event, consumer), picking the deliveries that are due (in sequence
-// order per aggregate and consumer), recording outcomes, and the operators' views.
+// event into deliveries (rows only where one is needed: after a failure, or behind one),
+// picking the deliveries that are due (in sequence order per aggregate and consumer),
+// recording outcomes, and the operators' views.
 #pragma once
 
 #include "persistence/pg.hpp"
@@ -26,29 +27,32 @@ struct stored_event {
   std::string created_at;   // RFC 3339
 };
 
+// One delivery of an event to one consumer. `row` is the id of its deliveries row, empty
+// while it lives only in the relay's memory (the happy path writes no delivery row).
 struct due_delivery {
-  std::string delivery_id;
+  std::string row;
   std::string consumer;
   int attempts = 0;
+  int64_t position = 0;
   stored_event event;
 };
 
-// A delivery row the relay just created, with whether an earlier delivery of the same
-// (consumer, aggregate) was already open (pending or dead) before this publish.
-struct published_delivery {
-  due_delivery delivery;
-  int64_t position = 0;
-  bool behind_open = false;
-};
-
 struct publish_result {
-  int events = 0;                             // outbox rows marked published
-  std::vector<published_delivery> deliveries; // in outbox position order
+  int events = 0;                       // outbox rows claimed
+  int marked = 0;                       // of which marked published at once (nothing left to send)
+  std::vector<due_delivery> deliveries; // to send from memory, in outbox position order
 };
 
-struct delivery_failure {
-  std::string delivery_id;
-  std::string error; // written for operators
+// What became of deliveries since the last record(), written in one transaction.
+struct delivery_outcomes {
+  std::vector<std::string> delivered;                       // rows acknowledged
+  std::vector<std::pair<due_delivery, std::string>> failed; // with the error, for operators
+  std::vector<due_delivery> held; // behind a failure of their (consumer, aggregate)
+  std::vector<int64_t> settled;   // events every consumer took or holds a row for
+  bool empty() const {
+    return delivered.empty() && failed.empty() && held.empty() && settled.empty();
+  }
+  void clear() { *this = {}; }
 };
 
 struct retry_policy {
@@ -87,22 +91,27 @@ public:
   // Gives the lease up (shutdown), so that a standby takes over at once.
   void release_lease(pg_connection& db);
 
-  // In one transaction that first checks our fencing token: turns up to `limit` events
-  // not yet published into delivery rows and marks them published. Events become
-  // visible out of position order (a sequence value is taken before commit); scanning
-  // for unpublished rows, not "after the last position seen", never skips one.
-  // Returns the events published and the deliveries created (with their events, so
-  // that the relay can send them at once), or nullopt when the lease was lost.
+  // In one transaction that first checks our fencing token: claims up to `limit` events
+  // not yet published (leaving out `in_memory`, those the relay is still sending). Events
+  // become visible out of position order (a sequence value is taken before commit);
+  // scanning for unpublished rows, not "after the last position seen", never skips one.
+  // Per (event, consumer): nothing to do when a row exists (a previous leader's failure:
+  // the due query has it); a pending row when an earlier event of the same (consumer,
+  // aggregate) is still open, so that the due query keeps their order; otherwise a
+  // delivery to send from memory. An event with nothing to send is marked published now.
+  // nullopt when the lease was lost.
   std::optional<publish_result> publish(pg_connection& db, int64_t fencing, int limit,
-                                        const subscriptions& subs);
+                                        const subscriptions& subs,
+                                        const std::vector<int64_t>& in_memory);
 
-  // Deliveries due now whose predecessors (same consumer and aggregate) are all done,
-  // leaving out those in flight.
+  // Delivery rows due now whose predecessors (same consumer and aggregate) are all done,
+  // leaving out the rows in flight.
   std::vector<due_delivery> due(pg_connection& db, const std::vector<std::string>& in_flight,
                                 int limit);
 
-  void record(pg_connection& db, const std::vector<std::string>& delivered,
-              const std::vector<delivery_failure>& failed, const retry_policy& policy);
+  // Writes outcomes and marks settled events published, in one transaction; returns the
+  // number of events marked.
+  int record(pg_connection& db, const delivery_outcomes& outcomes, const retry_policy& policy);
 
   outbox_counts counts(pg_connection& db);
   // Only what the metrics gauges need (pending, oldest pending age): cheap enough to run
@@ -115,10 +124,23 @@ public:
   bool discard(pg_connection& db, const std::string& id);
 
 private:
+  void advance_watermark(pg_connection& db);
+
   std::string holder_;
+  // Every outbox position below it is published and final (committed or rolled back).
+  int64_t watermark_ = 0;
+  // A watermark in waiting: once every transaction that may hold a position up to
+  // `last_position` has ended (no transaction older than `later_xid` runs), the
+  // positions up to it are final.
+  struct watermark_candidate {
+    int64_t last_position;
+    std::optional<std::string> later_xid; // assigned after last_position was read
+  };
+  std::optional<watermark_candidate> candidate_;
   std::chrono::milliseconds lease_ttl_;
-  pg_statement acquire_, release_, fence_, unpublished_, insert_deliveries_, mark_published_, due_,
-      delivered_, failed_, pending_counts_, counts_, dead_, replay_, discard_;
+  pg_statement acquire_, release_, fence_, last_position_, own_xid_, watermark_after_, unpublished_,
+      existing_, hold_, mark_published_, due_, delivered_, failed_, pending_counts_, counts_, dead_,
+      replay_, discard_;
 };
 
 } // namespace persistence

@@ -16,12 +16,12 @@ using persistence::pg_statement;
   "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 const pg_statement insert_notification{
-  "notifications_insert",
-  "WITH n AS (INSERT INTO notifications.notifications "
-  "(event_id, event_name, order_id, customer_id, template) "
-  "VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5) ON CONFLICT (event_id, template) DO NOTHING "
-  "RETURNING position) "
-  "INSERT INTO notifications.unsent SELECT position FROM n"};
+    "notifications_insert",
+    "WITH n AS (INSERT INTO notifications.notifications "
+    "(event_id, event_name, order_id, customer_id, template) "
+    "VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5) ON CONFLICT (event_id, template) DO NOTHING "
+    "RETURNING position) "
+    "INSERT INTO notifications.unsent SELECT position FROM n"};
 
 const pg_statement by_order{"notifications_by_order",
                             "SELECT " NOTIFICATION_COLUMNS " FROM notifications.notifications "
@@ -35,7 +35,7 @@ const pg_statement unsent_rows{"notifications_unsent",
                                "SELECT " NOTIFICATION_COLUMNS ", u.position "
                                "FROM notifications.unsent u "
                                "JOIN notifications.notifications USING (position) "
-                               "ORDER BY u.position LIMIT $1"};
+                               "WHERE u.position > $2 ORDER BY u.position LIMIT $1"};
 
 const pg_statement set_sent{"notifications_sent",
                             "DELETE FROM notifications.unsent WHERE position = ANY($1::bigint[])"};
@@ -69,11 +69,13 @@ std::vector<notification> notification_store::list(persistence::pg_connection& d
   return read(db.exec(by_customer, {request.customer_id}));
 }
 
-unsent_batch notification_store::unsent(persistence::pg_connection& db, int limit) {
-  auto rows = db.exec(unsent_rows, {limit});
-  unsent_batch batch{read(rows), {}};
-  for (int i = 0; i < rows.rows(); ++i)
+unsent_batch notification_store::unsent(persistence::pg_connection& db, int64_t after, int limit) {
+  auto rows = db.exec(unsent_rows, {limit, after});
+  unsent_batch batch{read(rows), {}, after};
+  for (int i = 0; i < rows.rows(); ++i) {
     batch.positions.push_back(rows.string(i, 8));
+    batch.last_position = rows.integer(i, 8);
+  }
   return batch;
 }
 

@@ -16,6 +16,7 @@ namespace notifications {
 struct unsent_batch {
   std::vector<notification> messages;
   std::vector<std::string> positions;
+  int64_t last_position = 0;
 };
 
 class notification_store {
@@ -24,7 +25,8 @@ public:
   caf::error record(persistence::pg_connection& db, const event_envelope& e);
   std::vector<notification> list(persistence::pg_connection& db, const list_notifications& request);
   // Oldest first, for the sender.
-  unsent_batch unsent(persistence::pg_connection& db, int limit);
+  // Up to `limit` queued messages after position `after`, oldest first.
+  unsent_batch unsent(persistence::pg_connection& db, int64_t after, int limit);
   void mark_sent(persistence::pg_connection& db, const unsent_batch& sent);
 };
 
