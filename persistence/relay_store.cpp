@@ -47,7 +47,9 @@ std::string pending_columns(const std::string& s) {
 
 relay_store::relay_store(const std::string& s, std::string holder,
                          std::chrono::milliseconds lease_ttl)
-    : holder_(std::move(holder)), lease_ttl_(lease_ttl),
+    : mark_published_sql_("UPDATE " + s +
+                          ".outbox SET published_at = now() WHERE position = ANY($1::bigint[])"),
+      holder_(std::move(holder)), lease_ttl_(lease_ttl),
       acquire_{"relay_acquire",
                "UPDATE " + s +
                    ".relay_lease SET "
@@ -97,9 +99,6 @@ relay_store::relay_store(const std::string& s, std::string holder,
                               ".deliveries (event_position, consumer, aggregate_id, sequence) "
                               "SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], "
                               "$4::bigint[]) ON CONFLICT DO NOTHING"},
-      mark_published_{"relay_mark_published", "UPDATE " + s +
-                                                  ".outbox SET published_at = now() "
-                                                  "WHERE position = ANY($1::bigint[])"},
       due_{"relay_due",
            "SELECT d.id, d.consumer, d.attempts, d.event_position, o.id, o.event_name, "
            "o.aggregate_id, o.sequence, "
@@ -233,7 +232,7 @@ std::optional<publish_result> relay_store::publish(pg_connection& db, int64_t fe
         done.push_back(std::to_string(position));
   }
   if (!done.empty())
-    db.exec(mark_published_, {array_text(done)});
+    mark_published(db, done);
   result.marked = int(done.size());
   tx.commit();
   return result;
@@ -268,6 +267,10 @@ void relay_store::advance_watermark(pg_connection& db) {
     return; // some transaction that may hold a position up to L is still running
   watermark_ = moved.integer(0, 0);
   candidate_.reset();
+}
+
+void relay_store::mark_published(pg_connection& db, const std::vector<std::string>& positions) {
+  db.exec(mark_published_sql_, {array_text(positions)});
 }
 
 std::vector<due_delivery> relay_store::due(pg_connection& db,
@@ -317,7 +320,7 @@ int relay_store::record(pg_connection& db, const delivery_outcomes& outcomes,
     std::vector<std::string> positions;
     for (auto position : outcomes.settled)
       positions.push_back(std::to_string(position));
-    db.exec(mark_published_, {array_text(positions)});
+    mark_published(db, positions);
   }
   tx.commit();
   return int(outcomes.settled.size());

@@ -125,6 +125,11 @@ public:
 
 private:
   void advance_watermark(pg_connection& db);
+  void mark_published(pg_connection& db, const std::vector<std::string>& positions);
+
+  // Planned at every call, not prepared: a generic plan made while the outbox was still
+  // small scans the whole table for the positions (seen at 40 ms per batch).
+  std::string mark_published_sql_;
 
   std::string holder_;
   // Every outbox position below it is published and final (committed or rolled back).
@@ -139,8 +144,8 @@ private:
   std::optional<watermark_candidate> candidate_;
   std::chrono::milliseconds lease_ttl_;
   pg_statement acquire_, release_, fence_, last_position_, own_xid_, watermark_after_, unpublished_,
-      existing_, hold_, mark_published_, due_, delivered_, failed_, pending_counts_, counts_, dead_,
-      replay_, discard_;
+      existing_, hold_, due_, delivered_, failed_, pending_counts_, counts_, dead_, replay_,
+      discard_;
 };
 
 } // namespace persistence

@@ -31,11 +31,15 @@ const pg_statement by_customer{"notifications_by_customer",
                                "SELECT " NOTIFICATION_COLUMNS " FROM notifications.notifications "
                                "WHERE customer_id = $1::uuid ORDER BY position LIMIT 500"};
 
+// The queue is read first, and each notification looked up by key: a plain join lets
+// the planner hash the whole notifications table for every batch (seen at 5-13 ms).
+// The LIMIT 1 keeps the lookup a separate step that the planner cannot flatten.
 const pg_statement unsent_rows{"notifications_unsent",
-                               "SELECT " NOTIFICATION_COLUMNS ", u.position "
-                               "FROM notifications.unsent u "
-                               "JOIN notifications.notifications USING (position) "
-                               "WHERE u.position > $2 ORDER BY u.position LIMIT $1"};
+                               "SELECT n.* FROM (SELECT position FROM notifications.unsent "
+                               "WHERE position > $2 ORDER BY position LIMIT $1) u "
+                               "CROSS JOIN LATERAL (SELECT " NOTIFICATION_COLUMNS ", position "
+                               "FROM notifications.notifications "
+                               "WHERE position = u.position LIMIT 1) n ORDER BY u.position"};
 
 const pg_statement set_sent{"notifications_sent",
                             "DELETE FROM notifications.unsent WHERE position = ANY($1::bigint[])"};
