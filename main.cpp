@@ -1,6 +1,7 @@
 // The composition root: read and check the configuration, migrate the schemas of the
 // modules placed on this node, start their supervisors and (if this node has an HTTP
 // endpoint) the gateway, then run until SIGINT/SIGTERM or until the node gives up.
+#include "actors/brokers/redis_reader.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/health.hpp"
@@ -22,6 +23,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <iostream>
@@ -78,9 +80,24 @@ persistence::subscriptions all_subscriptions(const std::vector<module_definition
   return subs;
 }
 
-// The node's children: the event bus, one outbox relay per local module, and one
-// supervisor per local module; each registered in the directory when (re)started.
+// The modules that publish any of `events`.
+std::vector<std::string> publishers_of(const std::vector<module_definition>& all,
+                                       const std::vector<std::string>& events) {
+  std::vector<std::string> result;
+  for (auto& m : all)
+    for (auto& e : m.publishes)
+      if (std::find(events.begin(), events.end(), e) != events.end()) {
+        result.push_back(m.name);
+        break;
+      }
+  return result;
+}
+
+// The node's children: the event bus, one outbox relay per local module, one supervisor
+// per local module, and on a broker backend one reader per local consumer; each
+// registered in the directory when (re)started.
 supervisor_spec node_spec(const config::app_settings& settings,
+                          const std::vector<module_definition>& all,
                           const std::vector<module_definition>& local,
                           const persistence::subscriptions& subs, caf::actor directory,
                           app_metrics& metrics) {
@@ -102,7 +119,8 @@ supervisor_spec node_spec(const config::app_settings& settings,
     relay_config relay{m.name,         module_dsn(settings, m.name),
                        holder,         subs,
                        settings.relay, settings.delivery,
-                       directory,      &metrics};
+                       directory,      &metrics,
+                       settings.bus};
     node.children.push_back(
         {"relay:" + m.name, [relay, directory](caf::actor_system& sys) {
            auto handle = caf::actor_cast<caf::actor>(spawn_outbox_relay(sys, relay));
@@ -120,6 +138,22 @@ supervisor_spec node_spec(const config::app_settings& settings,
                                return handle;
                              }});
   }
+  if (settings.bus.on_broker())
+    for (auto& m : local)
+      for (auto& c : m.consumers) {
+        brokers::reader_config reader{c.name,
+                                      c.events,
+                                      publishers_of(all, c.events),
+                                      module_dsn(settings, m.name),
+                                      holder + ":" + c.name,
+                                      settings.bus,
+                                      settings.delivery,
+                                      directory,
+                                      &metrics};
+        node.children.push_back({"reader:" + c.name, [reader](caf::actor_system& sys) {
+                                   return brokers::spawn_redis_reader(sys, reader);
+                                 }});
+      }
   return node;
 }
 
@@ -214,7 +248,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     auto node = spawn_supervisor(
-        sys, node_spec(settings, local, all_subscriptions(modules), directory, metrics));
+        sys, node_spec(settings, modules, local, all_subscriptions(modules), directory, metrics));
     std::atomic<bool> node_down{false};
     node->attach_functor([&node_down](const caf::error&) { node_down = true; });
 

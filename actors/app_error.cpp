@@ -1,6 +1,7 @@
 // See app_error.hpp.
 #include "actors/app_error.hpp"
 
+#include <caf/actor_system.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
@@ -51,4 +52,13 @@ caf::error unavailable_error() {
 caf::error validation_error(field_issues details) {
   return make_app_error(app_error::validation_failed, "VALIDATION_FAILED",
                         "request validation failed", std::move(details));
+}
+
+std::string operator_text(const caf::error& err, caf::actor_system& sys) {
+  if (err.category() == caf::atom("app")) {
+    auto& ctx = err.context();
+    if (ctx.match_elements<std::string, std::string, field_issues>())
+      return ctx.get_as<std::string>(1);
+  }
+  return sys.render(err);
 }

@@ -60,4 +60,7 @@ error_view describe(const caf::error& err);
 // Shorthands for the errors every module uses.
 caf::error not_found_error(const std::string& what);
 caf::error unavailable_error();
+// What operators read about a failed delivery: an application error's message, else
+// CAF's rendering of the error.
+std::string operator_text(const caf::error& err, caf::actor_system& sys);
 caf::error validation_error(field_issues details);

@@ -2,6 +2,7 @@
 #include "actors/outbox_relay.hpp"
 
 #include "actors/app_error.hpp"
+#include "actors/brokers/redis_streams.hpp"
 #include "actors/directory.hpp"
 #include "actors/log.hpp"
 #include "persistence/pg_listener.hpp"
@@ -52,6 +53,8 @@ struct relay_state {
   std::unique_ptr<persistence::pg_session> session;
   std::unique_ptr<persistence::relay_store> store;
   std::unique_ptr<persistence::pg_listener> listener;
+  std::unique_ptr<brokers::redis_publisher> publisher; // set on a broker backend
+  bool broker_down = false;                            // logged once per outage
   std::optional<int64_t> fencing; // set while we hold the lease
   consumer_api bus;
   struct sent {
@@ -74,15 +77,6 @@ struct relay_state {
 
 using self_pointer = relay_actor::stateful_pointer<relay_state>;
 using flight_key = std::pair<int64_t, std::string>;
-
-std::string operator_text(const caf::error& err, caf::actor_system& sys) {
-  if (err.category() == caf::atom("app")) {
-    auto& ctx = err.context();
-    if (ctx.match_elements<std::string, std::string, field_issues>())
-      return ctx.get_as<std::string>(1);
-  }
-  return sys.render(err);
-}
 
 void queue_tick(self_pointer self) {
   if (self->state.tick_queued)
@@ -229,6 +223,38 @@ void forget_claims(self_pointer self) {
   st.outcomes.clear();
 }
 
+// A round on a broker backend: the next batch goes to the broker's streams, then is
+// marked published. A crash in between publishes the batch again; the consumers' inbox
+// drops the repeats, and per aggregate the order holds because a batch always starts at
+// the oldest unpublished event.
+bool publish_to_broker(self_pointer self) {
+  auto& st = self->state;
+  auto& db = st.session->connection();
+  auto claimed = st.store->claim(db, *st.fencing, st.cfg.relay.batch_size);
+  if (!claimed) {
+    logging::warn("relay lost its lease", {{"module", st.cfg.module}});
+    st.fencing.reset();
+    return false;
+  }
+  if (claimed->empty())
+    return false;
+  std::vector<persistence::stored_event> events;
+  std::vector<std::string> positions;
+  for (auto& [position, event] : *claimed) {
+    positions.push_back(std::to_string(position));
+    events.push_back(std::move(event));
+  }
+  st.publisher->publish(events);
+  if (st.broker_down) {
+    st.broker_down = false;
+    logging::info("relay: broker reachable again", {{"module", st.cfg.module}});
+  }
+  st.store->mark_published(db, positions);
+  if (auto m = st.cfg.metrics)
+    m->events_relayed.labels({st.cfg.module}).inc(double(events.size()));
+  return int(events.size()) == st.cfg.relay.batch_size;
+}
+
 // One round: hold the lease, record outcomes, publish new events and send them, and
 // send due deliveries when some may have become due. Returns whether there may be more
 // work right away.
@@ -242,6 +268,8 @@ bool work(self_pointer self) {
     logging::info("relay leader", {{"module", st.cfg.module}, {"fencing", *st.fencing}});
     st.due_wanted = true;
   }
+  if (st.publisher)
+    return publish_to_broker(self);
   if (!st.outcomes.empty()) {
     auto marked = st.store->record(db, st.outcomes,
                                    {st.cfg.delivery.backoff_initial, st.cfg.delivery.backoff_max,
@@ -304,7 +332,7 @@ void find_bus(self_pointer self) {
 
 void run(self_pointer self) {
   auto& st = self->state;
-  if (!st.bus)
+  if (!st.bus && !st.publisher)
     find_bus(self);
   try {
     auto started = std::chrono::steady_clock::now();
@@ -323,6 +351,13 @@ void run(self_pointer self) {
     }
     if (more)
       queue_tick(self);
+  } catch (const brokers::redis_unavailable& e) {
+    // The events stay pending in the outbox; the timer tries again.
+    if (!st.broker_down)
+      logging::warn("relay: broker unreachable", {{"module", st.cfg.module}, {"error", e.what()}});
+    st.broker_down = true;
+  } catch (const brokers::redis_error& e) {
+    logging::error("relay: broker refused events", {{"module", st.cfg.module}, {"error", e.what()}});
   } catch (const persistence::pg_error& e) {
     st.session->discard();
     if (e.sqlstate() == "55P03") // lock_timeout: another relay is busy with the lease row
@@ -357,6 +392,8 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
        {"lock_timeout", std::to_string(std::max<int64_t>(ttl_ms / 10, 20))}});
   st.store = std::make_unique<persistence::relay_store>(st.cfg.module, st.cfg.holder,
                                                         st.cfg.relay.lease_ttl);
+  if (st.cfg.bus.on_broker())
+    st.publisher = std::make_unique<brokers::redis_publisher>(st.cfg.bus, st.cfg.module);
   // The listener's thread only posts a message: all work stays on this actor.
   auto handle = caf::actor_cast<caf::actor>(self);
   st.listener =

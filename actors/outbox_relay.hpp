@@ -15,6 +15,9 @@
 // - At most one relay per outbox is active across processes: a lease row with a fencing
 //   counter (app.relay.lease-ttl); a standby takes over when the lease expires, and a
 //   holder that lost it stops before its next batch.
+// - On a broker backend (app.bus.backend), it appends claimed events to the broker's
+//   streams instead and marks them published once the broker has them; the broker's
+//   readers deliver them (actors/brokers/).
 // - Answers operators' questions about its outbox (counts, dead letters, replay, discard).
 //
 // Runs detached: it blocks on its own database connection.
@@ -84,6 +87,7 @@ struct relay_config {
   config::delivery_settings delivery;
   caf::actor directory; // to find the event bus ("@bus")
   app_metrics* metrics = nullptr; // outlives the actor system
+  config::bus_settings bus;       // on a broker, events go to its streams instead
 };
 
 relay_api spawn_outbox_relay(caf::actor_system& sys, relay_config cfg);

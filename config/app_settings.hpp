@@ -56,6 +56,21 @@ struct delivery_settings {
   millis stale_after{60000};
 };
 
+// The event bus: `actors` (the default: CAF messages, the outbox as the only store) or a
+// broker. On a broker, events are spread by aggregate id over `partitions` streams per
+// publishing module, and each partition is read by one active reader per consumer.
+struct bus_settings {
+  std::string backend = "actors"; // actors | redis
+  int partitions = 8;
+  std::string redis_host = "127.0.0.1";
+  int redis_port = 6379;
+  std::string key_prefix = "monolith";  // stream and lease keys start with it
+  int64_t stream_maxlen = 1000000;      // XADD MAXLEN ~: entries kept per stream
+  millis claim_idle{5000};              // pending entries of a dead reader idle this long are claimed
+  millis reader_lease_ttl{2000};        // one active reader per (consumer, partition)
+  bool on_broker() const { return backend != "actors"; }
+};
+
 struct tls_settings {
   std::string certificate;
   std::string key;
@@ -74,7 +89,7 @@ struct app_settings {
   relay_settings relay;
   delivery_settings delivery;
   std::string notifications_outbox_file = "var/notifications.jsonl";
-  std::string bus_backend = "actors";
+  bus_settings bus;
   millis remote_request_timeout{800};
   tls_settings tls;
 

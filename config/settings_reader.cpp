@@ -122,7 +122,23 @@ const std::map<std::string, key_spec>& fixed_keys() {
               timespan(ms1, day, [](app_settings& s) -> auto& { return s.delivery.stale_after; }));
     k.emplace("app.notifications.outbox-file",
               string([](app_settings& s) -> auto& { return s.notifications_outbox_file; }));
-    k.emplace("app.bus.backend", string([](app_settings& s) -> auto& { return s.bus_backend; }));
+    k.emplace("app.bus.backend", string([](app_settings& s) -> auto& { return s.bus.backend; }));
+    k.emplace("app.bus.partitions",
+              integer(1, 1024, [](app_settings& s, int64_t v) { s.bus.partitions = int(v); }));
+    k.emplace("app.bus.redis.host", string([](app_settings& s) -> auto& { return s.bus.redis_host; }));
+    k.emplace("app.bus.redis.port",
+              integer(1, 65535, [](app_settings& s, int64_t v) { s.bus.redis_port = int(v); }));
+    k.emplace("app.bus.redis.key-prefix",
+              string([](app_settings& s) -> auto& { return s.bus.key_prefix; }));
+    k.emplace("app.bus.redis.stream-maxlen", integer(1000, int64_t{1} << 40, [](app_settings& s, int64_t v) {
+                s.bus.stream_maxlen = v;
+              }));
+    k.emplace("app.bus.redis.claim-idle", timespan(millis{100}, day, [](app_settings& s) -> auto& {
+                return s.bus.claim_idle;
+              }));
+    k.emplace("app.bus.redis.lease-ttl", timespan(millis{300}, millis{600000}, [](app_settings& s) -> auto& {
+                return s.bus.reader_lease_ttl;
+              }));
     k.emplace("app.remote.request-timeout",
               timespan(millis{10}, millis{600000},
                        [](app_settings& s) -> auto& { return s.remote_request_timeout; }));
@@ -303,8 +319,11 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
   if (!s.database.role_prefix.empty() &&
       !std::regex_match(s.database.role_prefix, std::regex{"[a-z_][a-z0-9_]{0,39}"}))
     out.push_back("app.database.role-prefix: must be 1..40 of [a-z0-9_], not starting with a digit");
-  if (s.bus_backend != "actors")
-    out.push_back("app.bus.backend: must be \"actors\" (the broker backends are not built yet)");
+  if (s.bus.backend != "actors" && s.bus.backend != "redis")
+    out.push_back("app.bus.backend: must be \"actors\" or \"redis\" (rabbitmq and nats are not "
+                  "built yet)");
+  if (s.bus.key_prefix.empty() || s.bus.key_prefix.find(':') != std::string::npos)
+    out.push_back("app.bus.redis.key-prefix: must be non-empty, without ':'");
   if (s.notifications_outbox_file.empty())
     out.push_back("app.notifications.outbox-file: must not be empty");
   auto& tls = s.tls;

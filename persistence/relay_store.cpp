@@ -269,6 +269,23 @@ void relay_store::advance_watermark(pg_connection& db) {
   candidate_.reset();
 }
 
+std::optional<std::vector<std::pair<int64_t, stored_event>>>
+relay_store::claim(pg_connection& db, int64_t fencing, int limit) {
+  pg_transaction tx{db};
+  if (db.exec(fence_, {holder_, fencing, int64_t(lease_ttl_.count())}).empty())
+    return std::nullopt;
+  advance_watermark(db);
+  auto rows = db.exec(unpublished_, {limit, std::string{"{}"}, watermark_});
+  std::vector<std::pair<int64_t, stored_event>> result;
+  for (int i = 0; i < rows.rows(); ++i)
+    result.emplace_back(rows.integer(i, 0),
+                        stored_event{rows.string(i, 1), rows.string(i, 2), rows.string(i, 3),
+                                     rows.integer(i, 4), rows.string(i, 5), rows.string(i, 6),
+                                     rows.string(i, 7), rows.string(i, 8)});
+  tx.commit();
+  return result;
+}
+
 void relay_store::mark_published(pg_connection& db, const std::vector<std::string>& positions) {
   db.exec(mark_published_sql_, {array_text(positions)});
 }

@@ -104,6 +104,13 @@ public:
                                         const subscriptions& subs,
                                         const std::vector<int64_t>& in_memory);
 
+  // For a broker backend: in one transaction that first checks our fencing token, the
+  // next `limit` events not yet published, in position order (same scan as publish). The
+  // caller marks them published once the broker has them. nullopt: the lease was lost.
+  std::optional<std::vector<std::pair<int64_t, stored_event>>> claim(pg_connection& db,
+                                                                     int64_t fencing, int limit);
+  void mark_published(pg_connection& db, const std::vector<std::string>& positions);
+
   // Delivery rows due now whose predecessors (same consumer and aggregate) are all done,
   // leaving out the rows in flight.
   std::vector<due_delivery> due(pg_connection& db, const std::vector<std::string>& in_flight,
@@ -125,7 +132,6 @@ public:
 
 private:
   void advance_watermark(pg_connection& db);
-  void mark_published(pg_connection& db, const std::vector<std::string>& positions);
 
   // Planned at every call, not prepared: a generic plan made while the outbox was still
   // small scans the whole table for the positions (seen at 40 ms per batch).

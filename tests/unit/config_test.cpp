@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(an_empty_file_gives_the_documented_defaults) {
   BOOST_TEST(s.delivery.max_attempts == 10);
   BOOST_TEST(s.delivery.stale_after.count() == 60000);
   BOOST_TEST(s.notifications_outbox_file == "var/notifications.jsonl");
-  BOOST_TEST(s.bus_backend == "actors");
+  BOOST_TEST(s.bus.backend == "actors");
   BOOST_TEST(s.remote_request_timeout.count() == 800);
   BOOST_TEST(!s.tls.enabled());
 }
@@ -94,6 +94,17 @@ BOOST_AUTO_TEST_CASE(file_values_are_read) {
   BOOST_TEST(r.settings.http.request_timeout.count() == 250);
   BOOST_TEST(r.settings.database.dsn == "host=db");
   BOOST_TEST(r.settings.database.pool_size == 2);
+}
+
+BOOST_AUTO_TEST_CASE(the_redis_bus_is_chosen_and_tuned_in_the_file) {
+  auto r = load("[app.bus]\nbackend = \"redis\"\npartitions = 4\n"
+                "[app.bus.redis]\nhost = \"10.0.0.5\"\nport = 7000\nclaim-idle = 3s\n");
+  BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
+  BOOST_TEST(r.settings.bus.on_broker());
+  BOOST_TEST(r.settings.bus.partitions == 4);
+  BOOST_TEST(r.settings.bus.redis_host == "10.0.0.5");
+  BOOST_TEST(r.settings.bus.redis_port == 7000);
+  BOOST_TEST(r.settings.bus.claim_idle.count() == 3000);
 }
 
 BOOST_AUTO_TEST_CASE(command_line_overrides_the_file) {
@@ -122,6 +133,8 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
     {"[app.delivery]\nmax-attempts = 0\n", "app.delivery.max-attempts"},
     {"[app.delivery]\nbackoff-initial = 2s\nbackoff-max = 1s\n", "app.delivery.backoff-max"},
     {"[app.bus]\nbackend = \"kafka\"\n", "app.bus.backend"},
+    {"[app.bus]\npartitions = 0\n", "app.bus.partitions"},
+    {"[app.bus.redis]\nkey-prefix = \"a:b\"\n", "app.bus.redis.key-prefix"},
     {"[app.remote]\nrequest-timeout = true\n", "app.remote.request-timeout"},
     {"[app.tls]\ncafile = \"/etc/hosts\"\n", "app.tls"},
     {"[app.http]\nthread = 4\n", "app.http.thread"}, // a typo is an unknown key

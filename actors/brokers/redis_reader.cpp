@@ -1,0 +1,412 @@
+// See redis_reader.hpp.
+#include "actors/brokers/redis_reader.hpp"
+
+#include "actors/app_error.hpp"
+#include "actors/brokers/redis_streams.hpp"
+#include "actors/directory.hpp"
+#include "actors/event_delivery.hpp"
+#include "actors/log.hpp"
+#include "persistence/pg.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <map>
+#include <set>
+
+namespace brokers {
+
+namespace {
+
+using read_atom = caf::atom_constant<caf::atom("read")>;   // one round of reading
+using renew_atom = caf::atom_constant<caf::atom("renew")>; // keep the leases we hold
+
+using clock = std::chrono::steady_clock;
+
+// How long the consumer may take for one entry before it counts as failed.
+constexpr std::chrono::seconds delivery_timeout{30};
+constexpr int batch_size = 200;
+
+// Extends a lease only while it is still ours.
+constexpr const char* renew_script =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then "
+  "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+struct stream_slot {
+  std::string key;
+  std::string publisher;
+  std::string lease_key;
+  bool held = false;
+  bool group_ready = false;
+  clock::time_point claim_due;
+};
+
+struct retry_state {
+  int attempts = 0;
+  clock::time_point next_at;
+};
+
+struct dead_entry {
+  std::size_t stream;
+  std::string entry_id;
+  event_envelope event;
+  int attempts;
+  std::string error;
+};
+
+struct reader_state {
+  reader_config cfg;
+  std::string schema; // the consuming module
+  std::string me;     // this reader's name inside the consumer group
+  std::unique_ptr<redis_connection> redis;
+  std::unique_ptr<persistence::pg_session> db;
+  caf::actor bus;
+  std::vector<stream_slot> streams;
+  std::set<std::string> handled;
+  std::map<std::string, retry_state> retries; // by entry id
+  std::map<std::size_t, std::vector<std::string>> to_ack;
+  std::vector<dead_entry> dead;
+  int in_flight = 0;
+  bool delivered_any = false;
+  bool redis_down = false;
+  std::chrono::milliseconds down_backoff{100};
+  static inline const char* name = "redis_reader";
+};
+
+using self_pointer = caf::stateful_actor<reader_state>*;
+
+std::chrono::milliseconds backoff(const config::delivery_settings& policy, int attempts) {
+  auto wait = policy.backoff_initial * (int64_t{1} << std::min(attempts, 30));
+  return std::min<std::chrono::milliseconds>(wait, policy.backoff_max);
+}
+
+std::chrono::milliseconds block_time(const reader_state& st) {
+  return std::max(std::chrono::milliseconds{50}, st.cfg.bus.reader_lease_ttl / 4);
+}
+
+// Takes the free leases, keeps ours; a stream newly ours gets its consumer group and a
+// claim of what its previous reader left pending.
+void hold_leases(self_pointer self, bool take_new) {
+  auto& st = self->state;
+  auto ttl = std::to_string(st.cfg.bus.reader_lease_ttl.count());
+  std::vector<std::vector<std::string>> commands;
+  std::vector<std::size_t> asked;
+  for (std::size_t i = 0; i < st.streams.size(); ++i) {
+    auto& s = st.streams[i];
+    if (s.held)
+      commands.push_back({"EVAL", renew_script, "1", s.lease_key, st.cfg.holder, ttl});
+    else if (take_new)
+      commands.push_back({"SET", s.lease_key, st.cfg.holder, "NX", "PX", ttl});
+    else
+      continue;
+    asked.push_back(i);
+  }
+  auto outcomes = st.redis->pipeline(commands);
+  for (std::size_t n = 0; n < asked.size(); ++n) {
+    auto& s = st.streams[asked[n]];
+    auto& v = outcomes[n].value;
+    bool ours = outcomes[n].error.empty() && (s.held ? v.integer() == 1 : !v.is_nil());
+    if (ours && !s.held)
+      logging::info("reader leads stream", {{"consumer", st.cfg.consumer}, {"stream", s.key}});
+    if (!ours && s.held)
+      logging::warn("reader lost stream", {{"consumer", st.cfg.consumer}, {"stream", s.key}});
+    if (ours != s.held) {
+      s.held = ours;
+      s.group_ready = false;
+      s.claim_due = clock::now();
+    }
+  }
+  for (auto& s : st.streams) {
+    if (!s.held || s.group_ready)
+      continue;
+    try {
+      st.redis->command({"XGROUP", "CREATE", s.key, st.cfg.consumer, "0", "MKSTREAM"});
+    } catch (const redis_error& e) {
+      if (std::string{e.what()}.rfind("BUSYGROUP", 0) != 0)
+        throw;
+    }
+    s.group_ready = true;
+  }
+}
+
+// Entries a reader that died left pending become ours once idle long enough.
+void claim_abandoned(self_pointer self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  for (auto& s : st.streams) {
+    if (!s.held || !s.group_ready || now < s.claim_due)
+      continue;
+    std::string cursor = "0-0";
+    for (int pages = 0; pages < 10; ++pages) {
+      auto r = st.redis->command({"XAUTOCLAIM", s.key, st.cfg.consumer, st.me,
+                                  std::to_string(st.cfg.bus.claim_idle.count()), cursor, "COUNT",
+                                  std::to_string(batch_size)});
+      cursor = r[0].str();
+      if (cursor == "0-0")
+        break;
+    }
+    s.claim_due = now + st.cfg.bus.claim_idle;
+  }
+}
+
+// XREADGROUP over the held streams from `from` ("0": our pending entries, ">": new ones);
+// appends (stream index, entry) in stream order.
+void read_from(self_pointer self, const std::string& from, std::chrono::milliseconds block,
+               std::vector<std::pair<std::size_t, redis_value>>& out) {
+  auto& st = self->state;
+  std::vector<std::string> args{"XREADGROUP", "GROUP", st.cfg.consumer, st.me, "COUNT",
+                                std::to_string(batch_size)};
+  if (block.count() > 0) {
+    args.push_back("BLOCK");
+    args.push_back(std::to_string(block.count()));
+  }
+  args.push_back("STREAMS");
+  std::vector<std::size_t> held;
+  for (std::size_t i = 0; i < st.streams.size(); ++i)
+    if (st.streams[i].held && st.streams[i].group_ready) {
+      args.push_back(st.streams[i].key);
+      held.push_back(i);
+    }
+  if (held.empty())
+    return;
+  for (std::size_t n = 0; n < held.size(); ++n)
+    args.push_back(from);
+  auto reply = st.redis->command(args);
+  if (reply.is_nil())
+    return;
+  std::map<std::string, std::size_t> index;
+  for (auto i : held)
+    index[st.streams[i].key] = i;
+  for (auto& stream : reply.elements())
+    for (auto& entry : stream[1].elements())
+      out.emplace_back(index.at(stream[0].str()), entry);
+}
+
+void finish_round(self_pointer self);
+
+void deliver(self_pointer self, std::size_t stream, std::string entry_id, event_envelope event) {
+  auto& st = self->state;
+  ++st.in_flight;
+  st.delivered_any = true;
+  auto consumer = st.cfg.consumer;
+  self->request(st.bus, delivery_timeout, delivery{consumer, event})
+    .then(
+      [self, stream, entry_id](const delivery_ack&) {
+        auto& st = self->state;
+        st.retries.erase(entry_id);
+        st.to_ack[stream].push_back(entry_id);
+        if (auto m = st.cfg.metrics)
+          m->events_delivered.labels({st.streams[stream].publisher, st.cfg.consumer}).inc();
+        if (--st.in_flight == 0)
+          finish_round(self);
+      },
+      [self, stream, entry_id, event](caf::error& err) {
+        auto& st = self->state;
+        auto& retry = st.retries[entry_id];
+        ++retry.attempts;
+        bool dead = retry.attempts >= st.cfg.delivery.max_attempts;
+        if (auto m = st.cfg.metrics)
+          (dead ? m->events_dead_lettered : m->deliveries_retried)
+            .labels({st.streams[stream].publisher, st.cfg.consumer})
+            .inc();
+        if (dead) {
+          st.dead.push_back({stream, entry_id, event, retry.attempts, operator_text(err, self->system())});
+          st.retries.erase(entry_id);
+        } else {
+          retry.next_at = clock::now() + backoff(st.cfg.delivery, retry.attempts - 1);
+        }
+        if (err.category() != caf::atom("app"))
+          st.bus = nullptr; // the bus itself may be gone: find it again
+        if (--st.in_flight == 0)
+          finish_round(self);
+      });
+}
+
+// Hands out the round's entries: per stream and aggregate, only the oldest entry that is
+// not done yet, and none while that one waits for its backoff.
+void dispatch(self_pointer self, std::vector<std::pair<std::size_t, redis_value>>& entries) {
+  auto& st = self->state;
+  auto now = clock::now();
+  std::set<std::pair<std::size_t, std::string>> taken; // (stream, aggregate)
+  for (auto& [stream, entry] : entries) {
+    auto id = entry[0].str();
+    auto& fields = entry[1];
+    if (fields.is_nil() || fields.size() == 0) { // trimmed away (MAXLEN) before we got to it
+      st.to_ack[stream].push_back(id);
+      continue;
+    }
+    event_envelope event;
+    try {
+      event = envelope_of(fields);
+    } catch (const std::exception& e) {
+      logging::error("unreadable stream entry", {{"stream", st.streams[stream].key}, {"id", id}, {"error", e.what()}});
+      st.to_ack[stream].push_back(id);
+      continue;
+    }
+    if (!st.handled.count(event.event_name)) {
+      st.to_ack[stream].push_back(id);
+      continue;
+    }
+    if (!taken.emplace(stream, event.aggregate_id).second)
+      continue; // behind an earlier entry of its aggregate
+    if (auto retry = st.retries.find(id); retry != st.retries.end() && retry->second.next_at > now)
+      continue;
+    deliver(self, stream, id, std::move(event));
+  }
+}
+
+void schedule_next(self_pointer self) {
+  auto& st = self->state;
+  if (st.delivered_any) {
+    self->send(self, read_atom::value);
+    return;
+  }
+  bool any_held = false;
+  for (auto& s : st.streams)
+    any_held |= s.held;
+  auto wait = any_held ? std::chrono::milliseconds{1} : st.cfg.bus.reader_lease_ttl / 3;
+  auto now = clock::now();
+  for (auto& [id, retry] : st.retries)
+    if (retry.next_at > now)
+      wait = std::max(wait, std::min<std::chrono::milliseconds>(
+                              std::chrono::duration_cast<std::chrono::milliseconds>(retry.next_at - now),
+                              std::chrono::milliseconds{200}));
+  self->delayed_send(self, wait, read_atom::value);
+}
+
+// Dead letters first, then the acknowledgements: an entry leaves the stream only once
+// the consumer committed it or it is stored as a dead letter.
+void finish_round(self_pointer self) {
+  auto& st = self->state;
+  try {
+    if (!st.dead.empty()) {
+      auto& db = st.db->connection();
+      persistence::pg_transaction tx{db};
+      for (auto& d : st.dead) {
+        db.exec("INSERT INTO " + st.schema +
+                   ".dead_letters (consumer, event_id, event_name, aggregate_id, sequence, "
+                   "correlation_id, causation_id, payload, event_time, attempts, last_error) "
+                   "VALUES ($1, $2::uuid, $3, $4::uuid, $5, $6, nullif($7, '')::uuid, $8::jsonb, "
+                   "$9::timestamptz, $10, $11)",
+                 {st.cfg.consumer, d.event.id, d.event.event_name, d.event.aggregate_id,
+                  d.event.sequence, d.event.correlation_id, d.event.causation_id, d.event.payload,
+                  d.event.timestamp, d.attempts, d.error});
+      }
+      tx.commit();
+      for (auto& d : st.dead)
+        st.to_ack[d.stream].push_back(d.entry_id);
+      st.dead.clear();
+    }
+  } catch (const persistence::pg_error& e) {
+    st.db->discard();
+    logging::warn("reader cannot store dead letters", {{"consumer", st.cfg.consumer}, {"error", e.what()}});
+  }
+  try {
+    std::vector<std::vector<std::string>> acks;
+    for (auto& [stream, ids] : st.to_ack) {
+      if (ids.empty())
+        continue;
+      std::vector<std::string> args{"XACK", st.streams[stream].key, st.cfg.consumer};
+      args.insert(args.end(), ids.begin(), ids.end());
+      acks.push_back(std::move(args));
+    }
+    if (!acks.empty())
+      st.redis->pipeline(acks);
+    st.to_ack.clear();
+  } catch (const redis_unavailable&) {
+    // Unacknowledged entries stay pending and come back: the inbox drops the repeats.
+    st.to_ack.clear();
+  }
+  schedule_next(self);
+}
+
+void find_bus(self_pointer self) {
+  self->request(self->state.cfg.directory, std::chrono::seconds{2}, directory_get_atom::value, std::string{"@bus"})
+    .then([self](const caf::actor& bus) { self->state.bus = bus; }, [](caf::error&) {});
+}
+
+void round(self_pointer self) {
+  auto& st = self->state;
+  st.delivered_any = false;
+  if (!st.bus) {
+    find_bus(self);
+    self->delayed_send(self, std::chrono::milliseconds{100}, read_atom::value);
+    return;
+  }
+  std::vector<std::pair<std::size_t, redis_value>> entries;
+  try {
+    hold_leases(self, true);
+    claim_abandoned(self);
+    read_from(self, "0", {}, entries);
+    if (int(entries.size()) < batch_size)
+      read_from(self, ">", {}, entries);
+    if (entries.empty() && st.retries.empty())
+      read_from(self, ">", block_time(st), entries);
+    if (st.redis_down) {
+      st.redis_down = false;
+      st.down_backoff = std::chrono::milliseconds{100};
+      logging::info("reader: broker reachable again", {{"consumer", st.cfg.consumer}});
+    }
+  } catch (const std::exception& e) { // redis_unavailable, or a refused command
+    if (!st.redis_down)
+      logging::warn("reader: broker unreachable", {{"consumer", st.cfg.consumer}, {"error", e.what()}});
+    st.redis_down = true;
+    for (auto& s : st.streams)
+      s.held = s.group_ready = false; // the leases lapse while we cannot renew them
+    st.redis->disconnect();
+    self->delayed_send(self, st.down_backoff, read_atom::value);
+    st.down_backoff = std::min(st.down_backoff * 2, std::chrono::milliseconds{2000});
+    return;
+  }
+  dispatch(self, entries);
+  if (st.in_flight == 0)
+    finish_round(self);
+}
+
+caf::behavior redis_reader(caf::stateful_actor<reader_state>* self, reader_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.schema = st.cfg.consumer.substr(0, st.cfg.consumer.find('.'));
+  st.me = st.cfg.holder;
+  st.redis = std::make_unique<redis_connection>(redis_endpoint{st.cfg.bus.redis_host, st.cfg.bus.redis_port},
+                                                block_time(st) + std::chrono::seconds{2});
+  st.db = std::make_unique<persistence::pg_session>(st.cfg.dsn);
+  st.handled.insert(st.cfg.events.begin(), st.cfg.events.end());
+  for (auto& publisher : st.cfg.publishers)
+    for (int p = 0; p < st.cfg.bus.partitions; ++p) {
+      auto key = stream_key(st.cfg.bus, publisher, p);
+      st.streams.push_back(
+        {key, publisher, st.cfg.bus.key_prefix + ":lease:" + st.cfg.consumer + ":" + key, false, false, {}});
+    }
+  self->send(self, read_atom::value);
+  auto renew_period = st.cfg.bus.reader_lease_ttl / 3;
+  self->delayed_send(self, renew_period, renew_atom::value);
+  return {
+    [self](read_atom) {
+      if (self->state.in_flight == 0)
+        round(self);
+    },
+    // Rounds wait for the consumer; the leases must not lapse meanwhile.
+    [self, renew_period](renew_atom) {
+      if (self->state.in_flight > 0) {
+        try {
+          hold_leases(self, false);
+        } catch (const std::exception&) {
+          // the next round notices
+        }
+      }
+      self->delayed_send(self, renew_period, renew_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_redis_reader(caf::actor_system& sys, reader_config cfg) {
+  return sys.spawn<caf::detached>(redis_reader, std::move(cfg));
+}
+
+} // namespace brokers

@@ -1,0 +1,47 @@
+// The consumer side of the `redis` bus backend: one reader per consumer
+// ("<module>.<consumer>") on each node that runs the module. It reads the streams of
+// every module that publishes events the consumer handles, one consumer group per
+// consumer, and hands each entry to the consumer through the event bus actor, exactly as
+// the `actors` backend does; the entry is acknowledged (XACK) only after the consumer
+// committed (the consumer's inbox makes a redelivery harmless).
+//
+// - One active reader per (consumer, partition stream) across all nodes: a lease key in
+//   Redis (SET NX PX, renewed while held). A reader that takes a stream over claims the
+//   entries its predecessor left pending once they have been idle app.bus.redis.claim-idle
+//   (XAUTOCLAIM).
+// - Per aggregate, entries reach the consumer in stream order: an entry that failed holds
+//   back the later entries of its aggregate in that stream, and only those. A failed
+//   entry is retried with the delivery backoff and, after app.delivery.max-attempts,
+//   written to the consumer module's dead_letters table and acknowledged.
+// - Redis down: the reader drops its leases, retries with backoff, and carries on where
+//   the consumer group left off.
+//
+// Runs detached: it blocks on Redis (XREADGROUP ... BLOCK) and on its database connection.
+#pragma once
+
+#include "actors/app_metrics.hpp"
+#include "config/app_settings.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <string>
+#include <vector>
+
+namespace brokers {
+
+struct reader_config {
+  std::string consumer;                // "<module>.<consumer>"
+  std::vector<std::string> events;     // the events it handles
+  std::vector<std::string> publishers; // modules that publish any of them
+  std::string dsn;                     // the consuming module's own role (dead letters)
+  std::string holder;                  // unique per process
+  config::bus_settings bus;
+  config::delivery_settings delivery;
+  caf::actor directory; // to find the event bus ("@bus")
+  app_metrics* metrics = nullptr;
+};
+
+caf::actor spawn_redis_reader(caf::actor_system& sys, reader_config cfg);
+
+} // namespace brokers
