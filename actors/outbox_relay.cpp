@@ -55,7 +55,7 @@ struct relay_state {
   std::unique_ptr<persistence::pg_listener> listener;
   std::unique_ptr<brokers::redis_publisher> publisher; // set on a broker backend
   bool broker_down = false;                            // logged once per outage
-  std::optional<int64_t> fencing; // set while we hold the lease
+  std::optional<int64_t> fencing;                      // set while we hold the lease
   consumer_api bus;
   struct sent {
     std::uint64_t id; // tells a late answer from the one awaited now
@@ -268,8 +268,6 @@ bool work(self_pointer self) {
     logging::info("relay leader", {{"module", st.cfg.module}, {"fencing", *st.fencing}});
     st.due_wanted = true;
   }
-  if (st.publisher)
-    return publish_to_broker(self);
   if (!st.outcomes.empty()) {
     auto marked = st.store->record(db, st.outcomes,
                                    {st.cfg.delivery.backoff_initial, st.cfg.delivery.backoff_max,
@@ -280,7 +278,12 @@ bool work(self_pointer self) {
   }
   bool more = false;
   auto in_memory = st.in_flight.size() + st.queued;
-  if (st.bus && in_memory < max_in_memory) {
+  if (st.publisher) {
+    // The broker's readers deliver; only rows (replayed dead letters) go out from here.
+    more = publish_to_broker(self);
+    if (!st.fencing)
+      return false;
+  } else if (st.bus && in_memory < max_in_memory) {
     auto limit = std::min<int>(st.cfg.relay.batch_size, int(max_in_memory - in_memory));
     std::vector<int64_t> claimed;
     for (auto& entry : st.unsettled)
@@ -332,7 +335,7 @@ void find_bus(self_pointer self) {
 
 void run(self_pointer self) {
   auto& st = self->state;
-  if (!st.bus && !st.publisher)
+  if (!st.bus)
     find_bus(self);
   try {
     auto started = std::chrono::steady_clock::now();
@@ -357,7 +360,8 @@ void run(self_pointer self) {
       logging::warn("relay: broker unreachable", {{"module", st.cfg.module}, {"error", e.what()}});
     st.broker_down = true;
   } catch (const brokers::redis_error& e) {
-    logging::error("relay: broker refused events", {{"module", st.cfg.module}, {"error", e.what()}});
+    logging::error("relay: broker refused events",
+                   {{"module", st.cfg.module}, {"error", e.what()}});
   } catch (const persistence::pg_error& e) {
     st.session->discard();
     if (e.sqlstate() == "55P03") // lock_timeout: another relay is busy with the lease row
@@ -438,6 +442,12 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
         self->state.due_wanted = true;
         queue_tick(self);
         return done;
+      },
+      [self](bury_atom, const std::string& event_id, const std::string& consumer, int attempts,
+             const std::string& error) -> caf::result<bool> {
+        return query<bool>(self, [&](auto& store, auto& db) {
+          return store.bury(db, event_id, consumer, attempts, error);
+        });
       },
       [self](discard_atom, const std::string& id) -> caf::result<bool> {
         auto done = query<bool>(self, [&](auto& store, auto& db) { return store.discard(db, id); });

@@ -59,6 +59,8 @@ using outbox_status_atom = caf::atom_constant<caf::atom("obxstatus")>;
 using dead_letters_atom = caf::atom_constant<caf::atom("deadletter")>;
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
 using discard_atom = caf::atom_constant<caf::atom("discard")>;
+// From a broker's reader that gave up on one of this outbox's events.
+using bury_atom = caf::atom_constant<caf::atom("bury")>;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbox_status& x) {
@@ -76,7 +78,12 @@ typename Inspector::result_type inspect(Inspector& f, dead_letter& x) {
 using relay_api = caf::typed_actor<caf::replies_to<outbox_status_atom>::with<outbox_status>,
                                    caf::replies_to<dead_letters_atom>::with<std::vector<dead_letter>>,
                                    caf::replies_to<replay_atom, std::string>::with<bool>,
-                                   caf::replies_to<discard_atom, std::string>::with<bool>>;
+                                   caf::replies_to<discard_atom, std::string>::with<bool>,
+                                   // (bury_atom, event id, consumer, attempts, last error):
+                                   // the event becomes a dead letter of that consumer here,
+                                   // like one of this relay's own; false: no such event.
+                                   caf::replies_to<bury_atom, std::string, std::string, int,
+                                                   std::string>::with<bool>>;
 
 struct relay_config {
   std::string module; // == schema

@@ -18,7 +18,9 @@ namespace {
 
 using problems = std::vector<std::string>;
 
-std::string show(const caf::config_value& value) { return caf::to_string(value); }
+std::string show(const caf::config_value& value) {
+  return caf::to_string(value);
+}
 
 // One checker per value type; each reports "<key> <what is wrong>" on failure.
 struct key_reader {
@@ -76,76 +78,87 @@ const std::map<std::string, key_spec>& fixed_keys() {
                       }};
     };
     auto timespan = [](millis min, millis max, std::function<millis&(app_settings&)> field) {
-      return key_spec{false, [=](key_reader& r, app_settings& s) { r.timespan(min, max, field(s)); }};
+      return key_spec{false,
+                      [=](key_reader& r, app_settings& s) { r.timespan(min, max, field(s)); }};
     };
     auto string = [](std::function<std::string&(app_settings&)> field) {
       return key_spec{true, [=](key_reader& r, app_settings& s) { r.string(field(s)); }};
     };
     using std::chrono::hours;
     const millis ms1{1}, day = hours{24};
-    k.emplace("app.node", string([](app_settings& s) -> auto& { return s.node; }));
+    k.emplace("app.node", string([](app_settings & s) -> auto& { return s.node; }));
     k.emplace("app.http.threads",
               integer(1, 1024, [](app_settings& s, int64_t v) { s.http.threads = int(v); }));
     k.emplace("app.http.max-body-bytes", integer(1024, 1 << 30, [](app_settings& s, int64_t v) {
                 s.http.max_body_bytes = std::size_t(v);
               }));
     k.emplace("app.http.request-timeout",
-              timespan(millis{10}, millis{600000},
-                       [](app_settings& s) -> auto& { return s.http.request_timeout; }));
-    k.emplace("app.admin.token", string([](app_settings& s) -> auto& { return s.admin_token; }));
-    k.emplace("app.database.dsn", string([](app_settings& s) -> auto& { return s.database.dsn; }));
+              timespan(
+                  millis{10}, millis{600000},
+                  [](app_settings & s) -> auto& { return s.http.request_timeout; }));
+    k.emplace("app.admin.token", string([](app_settings & s) -> auto& { return s.admin_token; }));
+    k.emplace("app.database.dsn", string([](app_settings & s) -> auto& { return s.database.dsn; }));
     k.emplace("app.database.role-prefix",
-              string([](app_settings& s) -> auto& { return s.database.role_prefix; }));
+              string([](app_settings & s) -> auto& { return s.database.role_prefix; }));
     k.emplace("app.database.pool-size",
               integer(1, 64, [](app_settings& s, int64_t v) { s.database.pool_size = int(v); }));
     k.emplace("app.supervisor.max-restarts", integer(0, 1000, [](app_settings& s, int64_t v) {
                 s.supervisor.max_restarts = int(v);
               }));
     k.emplace("app.supervisor.restart-window",
-              timespan(ms1, day, [](app_settings& s) -> auto& { return s.supervisor.restart_window; }));
-    k.emplace("app.relay.poll-interval",
-              timespan(ms1, millis{600000},
-                       [](app_settings& s) -> auto& { return s.relay.poll_interval; }));
+              timespan(
+                  ms1, day, [](app_settings & s) -> auto& { return s.supervisor.restart_window; }));
+    k.emplace("app.relay.poll-interval", timespan(
+                                             ms1, millis{600000}, [](app_settings & s) -> auto& {
+                                               return s.relay.poll_interval;
+                                             }));
     k.emplace("app.relay.batch-size",
               integer(1, 100000, [](app_settings& s, int64_t v) { s.relay.batch_size = int(v); }));
-    k.emplace("app.relay.lease-ttl", timespan(millis{100}, millis{600000}, [](app_settings& s) -> auto& {
-                return s.relay.lease_ttl;
-              }));
+    k.emplace("app.relay.lease-ttl",
+              timespan(
+                  millis{100}, millis{600000},
+                  [](app_settings & s) -> auto& { return s.relay.lease_ttl; }));
     k.emplace("app.delivery.backoff-initial",
-              timespan(ms1, day, [](app_settings& s) -> auto& { return s.delivery.backoff_initial; }));
+              timespan(
+                  ms1, day, [](app_settings & s) -> auto& { return s.delivery.backoff_initial; }));
     k.emplace("app.delivery.backoff-max",
-              timespan(ms1, day, [](app_settings& s) -> auto& { return s.delivery.backoff_max; }));
+              timespan(
+                  ms1, day, [](app_settings & s) -> auto& { return s.delivery.backoff_max; }));
     k.emplace("app.delivery.max-attempts", integer(1, 1000, [](app_settings& s, int64_t v) {
                 s.delivery.max_attempts = int(v);
               }));
     k.emplace("app.delivery.stale-after",
-              timespan(ms1, day, [](app_settings& s) -> auto& { return s.delivery.stale_after; }));
+              timespan(
+                  ms1, day, [](app_settings & s) -> auto& { return s.delivery.stale_after; }));
     k.emplace("app.notifications.outbox-file",
-              string([](app_settings& s) -> auto& { return s.notifications_outbox_file; }));
-    k.emplace("app.bus.backend", string([](app_settings& s) -> auto& { return s.bus.backend; }));
+              string([](app_settings & s) -> auto& { return s.notifications_outbox_file; }));
+    k.emplace("app.bus.backend", string([](app_settings & s) -> auto& { return s.bus.backend; }));
     k.emplace("app.bus.partitions",
               integer(1, 1024, [](app_settings& s, int64_t v) { s.bus.partitions = int(v); }));
-    k.emplace("app.bus.redis.host", string([](app_settings& s) -> auto& { return s.bus.redis_host; }));
-    k.emplace("app.bus.redis.port",
+    k.emplace("app.bus.redis-host",
+              string([](app_settings & s) -> auto& { return s.bus.redis_host; }));
+    k.emplace("app.bus.redis-port",
               integer(1, 65535, [](app_settings& s, int64_t v) { s.bus.redis_port = int(v); }));
-    k.emplace("app.bus.redis.key-prefix",
-              string([](app_settings& s) -> auto& { return s.bus.key_prefix; }));
-    k.emplace("app.bus.redis.stream-maxlen", integer(1000, int64_t{1} << 40, [](app_settings& s, int64_t v) {
-                s.bus.stream_maxlen = v;
-              }));
-    k.emplace("app.bus.redis.claim-idle", timespan(millis{100}, day, [](app_settings& s) -> auto& {
-                return s.bus.claim_idle;
-              }));
-    k.emplace("app.bus.redis.lease-ttl", timespan(millis{300}, millis{600000}, [](app_settings& s) -> auto& {
-                return s.bus.reader_lease_ttl;
-              }));
+    k.emplace("app.bus.key-prefix",
+              string([](app_settings & s) -> auto& { return s.bus.key_prefix; }));
+    k.emplace("app.bus.stream-maxlen",
+              integer(1000, int64_t{1} << 40,
+                      [](app_settings& s, int64_t v) { s.bus.stream_maxlen = v; }));
+    k.emplace("app.bus.claim-idle",
+              timespan(
+                  millis{100}, day, [](app_settings & s) -> auto& { return s.bus.claim_idle; }));
+    k.emplace("app.bus.reader-lease-ttl",
+              timespan(
+                  millis{300}, millis{600000},
+                  [](app_settings & s) -> auto& { return s.bus.reader_lease_ttl; }));
     k.emplace("app.remote.request-timeout",
-              timespan(millis{10}, millis{600000},
-                       [](app_settings& s) -> auto& { return s.remote_request_timeout; }));
+              timespan(
+                  millis{10}, millis{600000},
+                  [](app_settings & s) -> auto& { return s.remote_request_timeout; }));
     k.emplace("app.tls.certificate",
-              string([](app_settings& s) -> auto& { return s.tls.certificate; }));
-    k.emplace("app.tls.key", string([](app_settings& s) -> auto& { return s.tls.key; }));
-    k.emplace("app.tls.cafile", string([](app_settings& s) -> auto& { return s.tls.cafile; }));
+              string([](app_settings & s) -> auto& { return s.tls.certificate; }));
+    k.emplace("app.tls.key", string([](app_settings & s) -> auto& { return s.tls.key; }));
+    k.emplace("app.tls.cafile", string([](app_settings & s) -> auto& { return s.tls.cafile; }));
     return k;
   }();
   return keys;
@@ -161,7 +174,8 @@ void read_node(const std::string& name, const caf::config_value& value, app_sett
   const std::string key = "app.nodes." + name;
   auto dict = caf::get_if<caf::config_value::dictionary>(&value);
   if (!dict) {
-    out.push_back(key + ": must be { host = \"...\", port = N, http-host = \"...\", http-port = N }");
+    out.push_back(key +
+                  ": must be { host = \"...\", port = N, http-host = \"...\", http-port = N }");
     return;
   }
   node_endpoint node;
@@ -318,12 +332,13 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
     out.push_back("app.delivery.backoff-max: must not be less than app.delivery.backoff-initial");
   if (!s.database.role_prefix.empty() &&
       !std::regex_match(s.database.role_prefix, std::regex{"[a-z_][a-z0-9_]{0,39}"}))
-    out.push_back("app.database.role-prefix: must be 1..40 of [a-z0-9_], not starting with a digit");
+    out.push_back(
+        "app.database.role-prefix: must be 1..40 of [a-z0-9_], not starting with a digit");
   if (s.bus.backend != "actors" && s.bus.backend != "redis")
     out.push_back("app.bus.backend: must be \"actors\" or \"redis\" (rabbitmq and nats are not "
                   "built yet)");
   if (s.bus.key_prefix.empty() || s.bus.key_prefix.find(':') != std::string::npos)
-    out.push_back("app.bus.redis.key-prefix: must be non-empty, without ':'");
+    out.push_back("app.bus.key-prefix: must be non-empty, without ':'");
   if (s.notifications_outbox_file.empty())
     out.push_back("app.notifications.outbox-file: must not be empty");
   auto& tls = s.tls;

@@ -97,30 +97,6 @@ END $$;
 ALTER TABLE {schema}.outbox ALTER COLUMN position SET DEFAULT {schema}.next_outbox_position();
 )sql",
                    schema)},
-      // On a broker backend the consuming side gives up on an event (there are no
-      // delivery rows then): the event is kept whole, so that an operator can replay it.
-      {4, "create_broker_dead_letters",
-       with_schema(R"sql(
-CREATE TABLE {schema}.dead_letters (
-  id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  consumer       text NOT NULL,
-  event_id       uuid NOT NULL,
-  event_name     text NOT NULL,
-  aggregate_id   uuid NOT NULL,
-  sequence       bigint NOT NULL,
-  correlation_id text NOT NULL,
-  causation_id   uuid,
-  payload        jsonb NOT NULL,
-  event_time     timestamptz NOT NULL,
-  attempts       int NOT NULL,
-  last_error     text NOT NULL,
-  status         text NOT NULL DEFAULT 'dead' CHECK (status IN ('dead', 'replayed', 'discarded')),
-  failed_at      timestamptz NOT NULL DEFAULT now(),
-  updated_at     timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX dead_letters_dead ON {schema}.dead_letters (failed_at) WHERE status = 'dead';
-)sql",
-                   schema)},
   };
 }
 

@@ -99,6 +99,15 @@ relay_store::relay_store(const std::string& s, std::string holder,
                               ".deliveries (event_position, consumer, aggregate_id, sequence) "
                               "SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], "
                               "$4::bigint[]) ON CONFLICT DO NOTHING"},
+      bury_{"relay_bury",
+            "INSERT INTO " + s +
+                ".deliveries AS d (event_position, consumer, aggregate_id, sequence, status, "
+                "attempts, last_error) SELECT position, $2, aggregate_id, sequence, 'dead', $3, $4 "
+                "FROM " +
+                s +
+                ".outbox WHERE id = $1::uuid ON CONFLICT (event_position, consumer) DO UPDATE SET "
+                "status = 'dead', attempts = excluded.attempts, last_error = excluded.last_error, "
+                "updated_at = now() WHERE d.status <> 'delivered' RETURNING 1"},
       due_{"relay_due",
            "SELECT d.id, d.consumer, d.attempts, d.event_position, o.id, o.event_name, "
            "o.aggregate_id, o.sequence, "
@@ -360,6 +369,11 @@ std::vector<dead_letter_row> relay_store::dead_letters(pg_connection& db) {
     result.push_back({rows.string(i, 0), rows.string(i, 1), rows.string(i, 2), rows.string(i, 3),
                       int(rows.integer(i, 4)), rows.string(i, 5), rows.string(i, 6)});
   return result;
+}
+
+bool relay_store::bury(pg_connection& db, const std::string& event_id, const std::string& consumer,
+                       int attempts, const std::string& error) {
+  return !db.exec(bury_, {event_id, consumer, attempts, error}).empty();
 }
 
 bool relay_store::replay(pg_connection& db, const std::string& id) {

@@ -127,6 +127,10 @@ public:
   std::vector<dead_letter_row> dead_letters(pg_connection& db);
   // Dead letter -> pending again (attempts reset): true if `id` was a dead letter here.
   bool replay(pg_connection& db, const std::string& id);
+  // A broker's reader gave up on event `event_id` for `consumer`: a dead delivery row,
+  // like the relay's own. False when the event is not in this outbox.
+  bool bury(pg_connection& db, const std::string& event_id, const std::string& consumer,
+            int attempts, const std::string& error);
   // Dead letter -> discarded (kept as a record), releasing later events of its aggregate.
   bool discard(pg_connection& db, const std::string& id);
 
@@ -150,7 +154,7 @@ private:
   std::optional<watermark_candidate> candidate_;
   std::chrono::milliseconds lease_ttl_;
   pg_statement acquire_, release_, fence_, last_position_, own_xid_, watermark_after_, unpublished_,
-      existing_, hold_, due_, delivered_, failed_, pending_counts_, counts_, dead_, replay_,
+      existing_, hold_, bury_, due_, delivered_, failed_, pending_counts_, counts_, dead_, replay_,
       discard_;
 };
 

@@ -8,7 +8,8 @@ namespace brokers {
 namespace {
 
 timeval to_timeval(std::chrono::milliseconds ms) {
-  return {static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>(ms.count() % 1000 * 1000)};
+  return {static_cast<time_t>(ms.count() / 1000),
+          static_cast<suseconds_t>(ms.count() % 1000 * 1000)};
 }
 
 } // namespace
@@ -16,27 +17,27 @@ timeval to_timeval(std::chrono::milliseconds ms) {
 redis_value redis_value::from(const redisReply& reply) {
   redis_value v;
   switch (reply.type) {
-    case REDIS_REPLY_ERROR:
-      throw redis_error(std::string{reply.str, reply.len});
-    case REDIS_REPLY_STRING:
-      v.kind_ = kind::string;
-      v.text_.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_STATUS:
-      v.kind_ = kind::status;
-      v.text_.assign(reply.str, reply.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      v.kind_ = kind::integer;
-      v.integer_ = reply.integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      v.kind_ = kind::array;
-      for (size_t i = 0; i < reply.elements; ++i)
-        v.elements_.push_back(from(*reply.element[i]));
-      break;
-    default: // REDIS_REPLY_NIL
-      break;
+  case REDIS_REPLY_ERROR:
+    throw redis_error(std::string{reply.str, reply.len});
+  case REDIS_REPLY_STRING:
+    v.kind_ = kind::string;
+    v.text_.assign(reply.str, reply.len);
+    break;
+  case REDIS_REPLY_STATUS:
+    v.kind_ = kind::status;
+    v.text_.assign(reply.str, reply.len);
+    break;
+  case REDIS_REPLY_INTEGER:
+    v.kind_ = kind::integer;
+    v.integer_ = reply.integer;
+    break;
+  case REDIS_REPLY_ARRAY:
+    v.kind_ = kind::array;
+    for (size_t i = 0; i < reply.elements; ++i)
+      v.elements_.push_back(from(*reply.element[i]));
+    break;
+  default: // REDIS_REPLY_NIL
+    break;
   }
   return v;
 }
@@ -57,7 +58,8 @@ void redis_connection::disconnect() {
 redisContext& redis_connection::context() {
   if (context_)
     return *context_;
-  auto* c = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, to_timeval(io_timeout_));
+  auto* c =
+      redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, to_timeval(io_timeout_));
   if (!c || c->err) {
     std::string why = c ? c->errstr : "out of memory";
     if (c)
@@ -78,7 +80,8 @@ void redis_connection::append(const std::vector<std::string>& args) {
     argv.push_back(a.data());
     lengths.push_back(a.size());
   }
-  if (redisAppendCommandArgv(&context(), int(args.size()), argv.data(), lengths.data()) != REDIS_OK) {
+  if (redisAppendCommandArgv(&context(), int(args.size()), argv.data(), lengths.data()) !=
+      REDIS_OK) {
     std::string why = context_->errstr;
     disconnect();
     throw redis_unavailable("Redis: " + why);

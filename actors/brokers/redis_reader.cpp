@@ -6,7 +6,7 @@
 #include "actors/directory.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/log.hpp"
-#include "persistence/pg.hpp"
+#include "actors/outbox_relay.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -32,8 +32,8 @@ constexpr int batch_size = 200;
 
 // Extends a lease only while it is still ours.
 constexpr const char* renew_script =
-  "if redis.call('get', KEYS[1]) == ARGV[1] then "
-  "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
 struct stream_slot {
   std::string key;
@@ -49,26 +49,15 @@ struct retry_state {
   clock::time_point next_at;
 };
 
-struct dead_entry {
-  std::size_t stream;
-  std::string entry_id;
-  event_envelope event;
-  int attempts;
-  std::string error;
-};
-
 struct reader_state {
   reader_config cfg;
-  std::string schema; // the consuming module
-  std::string me;     // this reader's name inside the consumer group
+  std::string me; // this reader's name inside the consumer group
   std::unique_ptr<redis_connection> redis;
-  std::unique_ptr<persistence::pg_session> db;
   caf::actor bus;
   std::vector<stream_slot> streams;
   std::set<std::string> handled;
   std::map<std::string, retry_state> retries; // by entry id
   std::map<std::size_t, std::vector<std::string>> to_ack;
-  std::vector<dead_entry> dead;
   int in_flight = 0;
   bool delivered_any = false;
   bool redis_down = false;
@@ -157,8 +146,8 @@ void claim_abandoned(self_pointer self) {
 void read_from(self_pointer self, const std::string& from, std::chrono::milliseconds block,
                std::vector<std::pair<std::size_t, redis_value>>& out) {
   auto& st = self->state;
-  std::vector<std::string> args{"XREADGROUP", "GROUP", st.cfg.consumer, st.me, "COUNT",
-                                std::to_string(batch_size)};
+  std::vector<std::string> args{"XREADGROUP", "GROUP", st.cfg.consumer,
+                                st.me,        "COUNT", std::to_string(batch_size)};
   if (block.count() > 0) {
     args.push_back("BLOCK");
     args.push_back(std::to_string(block.count()));
@@ -187,42 +176,80 @@ void read_from(self_pointer self, const std::string& from, std::chrono::millisec
 
 void finish_round(self_pointer self);
 
+// The entry becomes a dead letter in its publisher's outbox (its relay owns that table,
+// and the admin API lists, replays and discards it there), then leaves the stream. If the
+// relay cannot be reached, the entry stays pending and is tried once more later.
+void bury(self_pointer self, std::size_t stream, std::string entry_id, const event_envelope& event,
+          int attempts, std::string error) {
+  auto& st = self->state;
+  ++st.in_flight;
+  auto done = [self](bool) {
+    if (--self->state.in_flight == 0)
+      finish_round(self);
+  };
+  auto relay_name = "relay:" + st.streams[stream].publisher;
+  auto request = [self, stream, entry_id, event_id = event.id, attempts, error,
+                  done](const caf::actor& relay) {
+    self->request(caf::actor_cast<relay_api>(relay), std::chrono::seconds{5}, bury_atom::value,
+                  event_id, self->state.cfg.consumer, attempts, error)
+        .then(
+            [self, stream, entry_id, done](bool found) {
+              auto& st = self->state;
+              if (!found)
+                logging::error("dead letter for an event its publisher does not know",
+                               {{"consumer", st.cfg.consumer}, {"entry", entry_id}});
+              st.retries.erase(entry_id);
+              st.to_ack[stream].push_back(entry_id);
+              done(true);
+            },
+            [self, entry_id, done](caf::error&) {
+              auto& retry = self->state.retries[entry_id];
+              retry.attempts = std::max(0, retry.attempts - 1); // one more try, then bury again
+              done(false);
+            });
+  };
+  self->request(st.cfg.directory, std::chrono::seconds{2}, directory_get_atom::value, relay_name)
+      .then(request, [self, entry_id, done](caf::error&) {
+        auto& retry = self->state.retries[entry_id];
+        retry.attempts = std::max(0, retry.attempts - 1);
+        done(false);
+      });
+}
+
 void deliver(self_pointer self, std::size_t stream, std::string entry_id, event_envelope event) {
   auto& st = self->state;
   ++st.in_flight;
   st.delivered_any = true;
   auto consumer = st.cfg.consumer;
   self->request(st.bus, delivery_timeout, delivery{consumer, event})
-    .then(
-      [self, stream, entry_id](const delivery_ack&) {
-        auto& st = self->state;
-        st.retries.erase(entry_id);
-        st.to_ack[stream].push_back(entry_id);
-        if (auto m = st.cfg.metrics)
-          m->events_delivered.labels({st.streams[stream].publisher, st.cfg.consumer}).inc();
-        if (--st.in_flight == 0)
-          finish_round(self);
-      },
-      [self, stream, entry_id, event](caf::error& err) {
-        auto& st = self->state;
-        auto& retry = st.retries[entry_id];
-        ++retry.attempts;
-        bool dead = retry.attempts >= st.cfg.delivery.max_attempts;
-        if (auto m = st.cfg.metrics)
-          (dead ? m->events_dead_lettered : m->deliveries_retried)
-            .labels({st.streams[stream].publisher, st.cfg.consumer})
-            .inc();
-        if (dead) {
-          st.dead.push_back({stream, entry_id, event, retry.attempts, operator_text(err, self->system())});
-          st.retries.erase(entry_id);
-        } else {
-          retry.next_at = clock::now() + backoff(st.cfg.delivery, retry.attempts - 1);
-        }
-        if (err.category() != caf::atom("app"))
-          st.bus = nullptr; // the bus itself may be gone: find it again
-        if (--st.in_flight == 0)
-          finish_round(self);
-      });
+      .then(
+          [self, stream, entry_id](const delivery_ack&) {
+            auto& st = self->state;
+            st.retries.erase(entry_id);
+            st.to_ack[stream].push_back(entry_id);
+            if (auto m = st.cfg.metrics)
+              m->events_delivered.labels({st.streams[stream].publisher, st.cfg.consumer}).inc();
+            if (--st.in_flight == 0)
+              finish_round(self);
+          },
+          [self, stream, entry_id, event](caf::error& err) {
+            auto& st = self->state;
+            auto& retry = st.retries[entry_id];
+            ++retry.attempts;
+            bool dead = retry.attempts >= st.cfg.delivery.max_attempts;
+            if (auto m = st.cfg.metrics)
+              (dead ? m->events_dead_lettered : m->deliveries_retried)
+                  .labels({st.streams[stream].publisher, st.cfg.consumer})
+                  .inc();
+            retry.next_at = clock::now() + backoff(st.cfg.delivery, retry.attempts - 1);
+            if (err.category() != caf::atom("app"))
+              st.bus = nullptr; // the bus itself may be gone: find it again
+            if (dead)
+              bury(self, stream, entry_id, event, retry.attempts,
+                   operator_text(err, self->system()));
+            if (--st.in_flight == 0)
+              finish_round(self);
+          });
 }
 
 // Hands out the round's entries: per stream and aggregate, only the oldest entry that is
@@ -242,7 +269,8 @@ void dispatch(self_pointer self, std::vector<std::pair<std::size_t, redis_value>
     try {
       event = envelope_of(fields);
     } catch (const std::exception& e) {
-      logging::error("unreadable stream entry", {{"stream", st.streams[stream].key}, {"id", id}, {"error", e.what()}});
+      logging::error("unreadable stream entry",
+                     {{"stream", st.streams[stream].key}, {"id", id}, {"error", e.what()}});
       st.to_ack[stream].push_back(id);
       continue;
     }
@@ -271,39 +299,17 @@ void schedule_next(self_pointer self) {
   auto now = clock::now();
   for (auto& [id, retry] : st.retries)
     if (retry.next_at > now)
-      wait = std::max(wait, std::min<std::chrono::milliseconds>(
-                              std::chrono::duration_cast<std::chrono::milliseconds>(retry.next_at - now),
-                              std::chrono::milliseconds{200}));
+      wait = std::max(
+          wait, std::min<std::chrono::milliseconds>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(retry.next_at - now),
+                    std::chrono::milliseconds{200}));
   self->delayed_send(self, wait, read_atom::value);
 }
 
-// Dead letters first, then the acknowledgements: an entry leaves the stream only once
-// the consumer committed it or it is stored as a dead letter.
+// An entry leaves the stream only once the consumer committed it or it is stored as a
+// dead letter.
 void finish_round(self_pointer self) {
   auto& st = self->state;
-  try {
-    if (!st.dead.empty()) {
-      auto& db = st.db->connection();
-      persistence::pg_transaction tx{db};
-      for (auto& d : st.dead) {
-        db.exec("INSERT INTO " + st.schema +
-                   ".dead_letters (consumer, event_id, event_name, aggregate_id, sequence, "
-                   "correlation_id, causation_id, payload, event_time, attempts, last_error) "
-                   "VALUES ($1, $2::uuid, $3, $4::uuid, $5, $6, nullif($7, '')::uuid, $8::jsonb, "
-                   "$9::timestamptz, $10, $11)",
-                 {st.cfg.consumer, d.event.id, d.event.event_name, d.event.aggregate_id,
-                  d.event.sequence, d.event.correlation_id, d.event.causation_id, d.event.payload,
-                  d.event.timestamp, d.attempts, d.error});
-      }
-      tx.commit();
-      for (auto& d : st.dead)
-        st.to_ack[d.stream].push_back(d.entry_id);
-      st.dead.clear();
-    }
-  } catch (const persistence::pg_error& e) {
-    st.db->discard();
-    logging::warn("reader cannot store dead letters", {{"consumer", st.cfg.consumer}, {"error", e.what()}});
-  }
   try {
     std::vector<std::vector<std::string>> acks;
     for (auto& [stream, ids] : st.to_ack) {
@@ -324,8 +330,9 @@ void finish_round(self_pointer self) {
 }
 
 void find_bus(self_pointer self) {
-  self->request(self->state.cfg.directory, std::chrono::seconds{2}, directory_get_atom::value, std::string{"@bus"})
-    .then([self](const caf::actor& bus) { self->state.bus = bus; }, [](caf::error&) {});
+  self->request(self->state.cfg.directory, std::chrono::seconds{2}, directory_get_atom::value,
+                std::string{"@bus"})
+      .then([self](const caf::actor& bus) { self->state.bus = bus; }, [](caf::error&) {});
 }
 
 void round(self_pointer self) {
@@ -352,7 +359,8 @@ void round(self_pointer self) {
     }
   } catch (const std::exception& e) { // redis_unavailable, or a refused command
     if (!st.redis_down)
-      logging::warn("reader: broker unreachable", {{"consumer", st.cfg.consumer}, {"error", e.what()}});
+      logging::warn("reader: broker unreachable",
+                    {{"consumer", st.cfg.consumer}, {"error", e.what()}});
     st.redis_down = true;
     for (auto& s : st.streams)
       s.held = s.group_ready = false; // the leases lapse while we cannot renew them
@@ -369,37 +377,40 @@ void round(self_pointer self) {
 caf::behavior redis_reader(caf::stateful_actor<reader_state>* self, reader_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  st.schema = st.cfg.consumer.substr(0, st.cfg.consumer.find('.'));
   st.me = st.cfg.holder;
-  st.redis = std::make_unique<redis_connection>(redis_endpoint{st.cfg.bus.redis_host, st.cfg.bus.redis_port},
-                                                block_time(st) + std::chrono::seconds{2});
-  st.db = std::make_unique<persistence::pg_session>(st.cfg.dsn);
+  st.redis = std::make_unique<redis_connection>(
+      redis_endpoint{st.cfg.bus.redis_host, st.cfg.bus.redis_port},
+      block_time(st) + std::chrono::seconds{2});
   st.handled.insert(st.cfg.events.begin(), st.cfg.events.end());
   for (auto& publisher : st.cfg.publishers)
     for (int p = 0; p < st.cfg.bus.partitions; ++p) {
       auto key = stream_key(st.cfg.bus, publisher, p);
-      st.streams.push_back(
-        {key, publisher, st.cfg.bus.key_prefix + ":lease:" + st.cfg.consumer + ":" + key, false, false, {}});
+      st.streams.push_back({key,
+                            publisher,
+                            st.cfg.bus.key_prefix + ":lease:" + st.cfg.consumer + ":" + key,
+                            false,
+                            false,
+                            {}});
     }
   self->send(self, read_atom::value);
   auto renew_period = st.cfg.bus.reader_lease_ttl / 3;
   self->delayed_send(self, renew_period, renew_atom::value);
   return {
-    [self](read_atom) {
-      if (self->state.in_flight == 0)
-        round(self);
-    },
-    // Rounds wait for the consumer; the leases must not lapse meanwhile.
-    [self, renew_period](renew_atom) {
-      if (self->state.in_flight > 0) {
-        try {
-          hold_leases(self, false);
-        } catch (const std::exception&) {
-          // the next round notices
+      [self](read_atom) {
+        if (self->state.in_flight == 0)
+          round(self);
+      },
+      // Rounds wait for the consumer; the leases must not lapse meanwhile.
+      [self, renew_period](renew_atom) {
+        if (self->state.in_flight > 0) {
+          try {
+            hold_leases(self, false);
+          } catch (const std::exception&) {
+            // the next round notices
+          }
         }
-      }
-      self->delayed_send(self, renew_period, renew_atom::value);
-    },
+        self->delayed_send(self, renew_period, renew_atom::value);
+      },
   };
 }
 

@@ -7,16 +7,18 @@
 //
 // - One active reader per (consumer, partition stream) across all nodes: a lease key in
 //   Redis (SET NX PX, renewed while held). A reader that takes a stream over claims the
-//   entries its predecessor left pending once they have been idle app.bus.redis.claim-idle
+//   entries its predecessor left pending once they have been idle app.bus.claim-idle
 //   (XAUTOCLAIM).
 // - Per aggregate, entries reach the consumer in stream order: an entry that failed holds
 //   back the later entries of its aggregate in that stream, and only those. A failed
 //   entry is retried with the delivery backoff and, after app.delivery.max-attempts,
-//   written to the consumer module's dead_letters table and acknowledged.
+//   handed to its publisher's relay as a dead letter (listed, replayed and discarded by
+//   the admin API like the `actors` backend's) and acknowledged. Unlike there, a dead
+//   letter no longer holds back the later entries of its aggregate (issue 5).
 // - Redis down: the reader drops its leases, retries with backoff, and carries on where
 //   the consumer group left off.
 //
-// Runs detached: it blocks on Redis (XREADGROUP ... BLOCK) and on its database connection.
+// Runs detached: it blocks on Redis (XREADGROUP ... BLOCK).
 #pragma once
 
 #include "actors/app_metrics.hpp"
@@ -34,7 +36,6 @@ struct reader_config {
   std::string consumer;                // "<module>.<consumer>"
   std::vector<std::string> events;     // the events it handles
   std::vector<std::string> publishers; // modules that publish any of them
-  std::string dsn;                     // the consuming module's own role (dead letters)
   std::string holder;                  // unique per process
   config::bus_settings bus;
   config::delivery_settings delivery;

@@ -15,14 +15,20 @@ int partition_of(const std::string& aggregate_id, int partitions) {
   return int(hash % std::uint32_t(partitions));
 }
 
-std::string stream_key(const config::bus_settings& bus, const std::string& publisher, int partition) {
+std::string stream_key(const config::bus_settings& bus, const std::string& publisher,
+                       int partition) {
   return bus.key_prefix + ":events:" + publisher + ":" + std::to_string(partition);
 }
 
 std::vector<std::string> envelope_fields(const persistence::stored_event& e) {
-  return {"id",          e.id,          "name",      e.event_name,     "aggregate", e.aggregate_id,
-          "sequence",    std::to_string(e.sequence), "correlation", e.correlation_id,
-          "causation",   e.causation_id, "payload",  e.payload,        "timestamp", e.created_at};
+  return {"id",          e.id,
+          "name",        e.event_name,
+          "aggregate",   e.aggregate_id,
+          "sequence",    std::to_string(e.sequence),
+          "correlation", e.correlation_id,
+          "causation",   e.causation_id,
+          "payload",     e.payload,
+          "timestamp",   e.created_at};
 }
 
 event_envelope envelope_of(const redis_value& fields) {
@@ -46,8 +52,13 @@ redis_publisher::redis_publisher(config::bus_settings bus, std::string module)
 void redis_publisher::publish(const std::vector<persistence::stored_event>& events) {
   std::vector<std::vector<std::string>> commands;
   for (auto& e : events) {
-    std::vector<std::string> args{"XADD", stream_key(bus_, module_, partition_of(e.aggregate_id, bus_.partitions)),
-                                  "MAXLEN", "~", std::to_string(bus_.stream_maxlen), "*"};
+    std::vector<std::string> args{
+        "XADD",
+        stream_key(bus_, module_, partition_of(e.aggregate_id, bus_.partitions)),
+        "MAXLEN",
+        "~",
+        std::to_string(bus_.stream_maxlen),
+        "*"};
     auto fields = envelope_fields(e);
     args.insert(args.end(), fields.begin(), fields.end());
     commands.push_back(std::move(args));

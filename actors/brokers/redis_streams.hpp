@@ -18,7 +18,8 @@ namespace brokers {
 // Stable across processes and builds (std::hash is neither).
 int partition_of(const std::string& aggregate_id, int partitions);
 
-std::string stream_key(const config::bus_settings& bus, const std::string& publisher, int partition);
+std::string stream_key(const config::bus_settings& bus, const std::string& publisher,
+                       int partition);
 
 // Entry fields <-> envelope. Throws std::runtime_error on an entry that lacks a field.
 std::vector<std::string> envelope_fields(const persistence::stored_event& e);

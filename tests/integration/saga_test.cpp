@@ -21,6 +21,12 @@ using persistence::pg_connection;
 
 namespace {
 
+// The bus under test (tests/support/node_process.hpp, bus_args).
+bool on_broker() {
+  auto bus = std::getenv("MONOLITH_TEST_BUS");
+  return bus && *bus && std::string{bus} != "actors";
+}
+
 struct saga {
   test_database db{"saga"};
   node_process node{node_options{db.dsn(),
@@ -234,28 +240,32 @@ BOOST_AUTO_TEST_CASE(a_failing_consumer_is_retried_dead_lettered_and_replayed_wi
   auto id = post("/orders", order_body(c, p, 1))["data"]["id"].get<std::string>();
   // Other consumers flow on meanwhile: inventory reserves and the order is confirmed.
   BOOST_TEST(await_order(id)["status"] == "CONFIRMED");
-  // order.created dies for notifications after 3 attempts; order.confirmed of the same
-  // order waits behind it (per-aggregate order), so it is pending, not dead.
+  // order.created dies for notifications after 3 attempts. On the actors bus,
+  // order.confirmed of the same order waits behind it (per-aggregate order), so it is
+  // pending, not dead; on a broker a dead letter holds nothing back (issue 5), so
+  // order.confirmed is tried, fails the same way and dies too.
+  auto expected_letters = on_broker() ? 2u : 1u;
   json letters;
   for (int i = 0; i < 200; ++i) {
     letters = get("/admin/dead-letters")["data"];
-    if (!letters.empty())
+    if (letters.size() >= expected_letters)
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds{25});
   }
-  BOOST_REQUIRE_EQUAL(letters.size(), 1u);
+  BOOST_REQUIRE_EQUAL(letters.size(), expected_letters);
   auto& letter = letters[0];
   BOOST_TEST(letter["consumer"] == "notifications.order-events");
   BOOST_TEST(letter["eventName"] == "order.created");
   BOOST_TEST(letter["attempts"] == 3);
   BOOST_TEST(!letter["lastError"].get<std::string>().empty());
   BOOST_TEST(letter["lastError"].get<std::string>().find("INSERT") == std::string::npos); // no SQL
-  BOOST_TEST(admin.exec("SELECT count(*) FROM orders.deliveries WHERE consumer = 'notifications.order-events' "
-                        "AND status = 'pending'").integer(0, 0) == 1); // order.confirmed, held back
+  if (!on_broker())
+    BOOST_TEST(admin.exec("SELECT count(*) FROM orders.deliveries WHERE consumer = 'notifications.order-events' "
+                          "AND status = 'pending'").integer(0, 0) == 1); // order.confirmed, held back
   auto outbox_status = get("/admin/outbox");
   for (auto& m : outbox_status["data"]["modules"])
     if (m["module"] == "orders") {
-      BOOST_TEST(m["deadLettered"] == 1);
+      BOOST_TEST(m["deadLettered"] == int(expected_letters));
       BOOST_TEST(m["pending"] == 2);
     }
   BOOST_TEST(get("/notifications?orderId=" + id)["data"].empty());
@@ -305,7 +315,11 @@ BOOST_AUTO_TEST_CASE(discarding_a_dead_letter_releases_the_later_events_of_its_a
                             "", "application/json");
   BOOST_REQUIRE(discard);
   BOOST_TEST(discard->status == 200);
-  // The discarded event stays unsent; the later one of the same order now flows.
+  // The discarded event stays unsent; the later one of the same order now flows (on a
+  // broker nothing held it back: it may have died meanwhile, and is replayed then).
+  if (on_broker())
+    for (auto& d : get("/admin/dead-letters")["data"])
+      http->Post(("/admin/dead-letters/" + d["id"].get<std::string>() + "/replay").c_str(), "", "application/json");
   auto templates = templates_of(id, 1);
   BOOST_TEST(templates == (std::vector<std::string>{"order-confirmed"}));
   BOOST_TEST(admin.exec("SELECT count(*) FROM orders.deliveries WHERE status = 'discarded'").integer(0, 0) == 1);

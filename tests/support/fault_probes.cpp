@@ -1,6 +1,8 @@
 // See fault_probes.hpp.
 #include "fault_probes.hpp"
 
+#include <tuple>
+
 #include "persistence/pg.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -63,7 +65,6 @@ std::vector<std::string> relay_schemas(const std::string& dsn) {
   return column(dsn, "SELECT schemaname FROM pg_tables WHERE tablename = 'relay_lease' ORDER BY 1");
 }
 
-
 backlog backlog_of(const std::string& dsn, const std::vector<std::string>& schemas) {
   backlog b;
   try {
@@ -75,6 +76,23 @@ backlog backlog_of(const std::string& dsn, const std::vector<std::string>& schem
     }
     b.unpublished = scalar(dsn, unpublished);
     b.open_deliveries = scalar(dsn, open);
+    // The saga's subscriptions: publisher, its events, the consumer that handles them.
+    std::string unhandled = "SELECT 0";
+    for (auto [publisher, events, consumer] :
+         {std::tuple{"orders", "'order.created', 'order.cancelled'", "inventory.order-events"},
+          std::tuple{"orders",
+                     "'order.created', 'order.confirmed', 'order.rejected', 'order.cancelled'",
+                     "notifications.order-events"},
+          std::tuple{"inventory", "'inventory.reserved', 'inventory.rejected'",
+                     "orders.inventory-events"}}) {
+      std::string consumer_schema{consumer};
+      consumer_schema = consumer_schema.substr(0, consumer_schema.find('.'));
+      unhandled += std::string{" + (SELECT count(*) FROM "} + publisher +
+                   ".outbox o WHERE o.event_name IN (" + events +
+                   ") AND NOT EXISTS (SELECT 1 FROM " + consumer_schema +
+                   ".inbox i WHERE i.event_id = o.id AND i.consumer = '" + consumer + "'))";
+    }
+    b.unhandled = scalar(dsn, unhandled);
   } catch (const std::exception&) {
     // the database may still be coming back: not settled yet
   }
@@ -106,10 +124,9 @@ void require_ready(node_process& node) {
       last = std::to_string(res->status) + " " + res->body;
     return res && res->status == 200;
   });
-  BOOST_REQUIRE_MESSAGE(ready, "/ready within 10 s of start: " << last << "; log:" << problems_in(node.log()));
+  BOOST_REQUIRE_MESSAGE(
+      ready, "/ready within 10 s of start: " << last << "; log:" << problems_in(node.log()));
 }
-
-
 
 catalog make_catalog(node_process& node, int customers, int products, int stock) {
   require_ready(node);
@@ -119,9 +136,10 @@ catalog make_catalog(node_process& node, int customers, int products, int stock)
     auto res = http->Post("/customers",
                           json{{"name", "Load " + std::to_string(i)},
                                {"email", "load" + std::to_string(i) + "@example.com"}}
-                            .dump(),
+                              .dump(),
                           "application/json");
-    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "POST /customers: " << (res ? res->body : "no answer"));
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201,
+                          "POST /customers: " << (res ? res->body : "no answer"));
     c.customers.push_back(body_of(res)["data"]["id"].get<std::string>());
   }
   for (int i = 0; i < products; ++i) {
@@ -130,9 +148,10 @@ catalog make_catalog(node_process& node, int customers, int products, int stock)
                                {"name", "Load product " + std::to_string(i)},
                                {"price", 2.5},
                                {"stock", stock}}
-                            .dump(),
+                              .dump(),
                           "application/json");
-    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "POST /products: " << (res ? res->body : "no answer"));
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201,
+                          "POST /products: " << (res ? res->body : "no answer"));
     c.products.push_back(body_of(res)["data"]["id"].get<std::string>());
   }
   return c;

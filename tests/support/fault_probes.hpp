@@ -24,11 +24,16 @@ std::string joined(const std::vector<std::string>& items, std::size_t most = 10)
 std::vector<std::string> relay_schemas(const std::string& dsn);
 
 struct backlog {
-  long long pending_orders = -1, unpublished = -1, open_deliveries = -1;
-  bool settled() const { return pending_orders == 0 && unpublished == 0 && open_deliveries == 0; }
+  // unhandled: events published but not yet in the inbox of every consumer of theirs (on a
+  // broker, published means handed to the broker, not delivered).
+  long long pending_orders = -1, unpublished = -1, open_deliveries = -1, unhandled = -1;
+  bool settled() const {
+    return pending_orders == 0 && unpublished == 0 && open_deliveries == 0 && unhandled == 0;
+  }
   std::string text() const {
     return "PENDING orders " + std::to_string(pending_orders) + ", unpublished outbox rows " +
-           std::to_string(unpublished) + ", pending deliveries " + std::to_string(open_deliveries);
+           std::to_string(unpublished) + ", pending deliveries " + std::to_string(open_deliveries) +
+           ", events not yet handled by all their consumers " + std::to_string(unhandled);
   }
 };
 

@@ -31,6 +31,23 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+std::vector<std::string> bus_args(const std::string& database_dsn) {
+  const char* bus = std::getenv("MONOLITH_TEST_BUS");
+  if (!bus || !*bus || std::string{bus} == "actors")
+    return {};
+  const char* port = std::getenv("MONOLITH_TEST_REDIS_PORT");
+  if (std::string{bus} != "redis" || !port || !*port)
+    throw std::runtime_error(std::string{"MONOLITH_TEST_BUS="} + bus +
+                             " needs its server: run the tests with scripts/test");
+  // Tests share one server: each database gets streams and leases of its own.
+  auto at = database_dsn.find("dbname=");
+  auto prefix = at == std::string::npos
+                    ? std::string{"monolith"}
+                    : database_dsn.substr(at + 7, database_dsn.find(' ', at) - at - 7);
+  return {"--app.bus.backend=redis", std::string{"--app.bus.redis-port="} + port,
+          "--app.bus.key-prefix=" + prefix};
+}
+
 node_process::node_process(node_options options)
     : options_(std::move(options)), http_port_(free_port()), node_port_(free_port()) {
   char tmpl[] = "/tmp/monolith-test-XXXXXX";
@@ -66,6 +83,8 @@ node_process::~node_process() {
 void node_process::start() {
   std::vector<std::string> args = {MONOLITH_BINARY, "--config-file=" + dir_ + "/node.conf",
                                    "--app.database.dsn=" + options_.database_dsn};
+  auto bus = bus_args(options_.database_dsn);
+  args.insert(args.end(), bus.begin(), bus.end());
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   std::string log_path = dir_ + "/node.log";
   pid_ = ::fork();
@@ -126,7 +145,9 @@ bool node_process::running() {
   return true;
 }
 
-std::string node_process::notifications_file() const { return dir_ + "/notifications.jsonl"; }
+std::string node_process::notifications_file() const {
+  return dir_ + "/notifications.jsonl";
+}
 
 std::string node_process::log() const {
   std::ifstream in{dir_ + "/node.log"};

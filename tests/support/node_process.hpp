@@ -16,6 +16,10 @@ namespace testing_support {
 // A TCP port nobody listens on right now (bound once by the kernel's choice, then freed).
 int free_port();
 
+// The bus the tests run on: MONOLITH_TEST_BUS (unset or "actors": the default; "redis":
+// the server scripts/test started, MONOLITH_TEST_REDIS_PORT), as command-line flags.
+std::vector<std::string> bus_args(const std::string& database_dsn);
+
 struct node_options {
   node_options(std::string dsn, std::vector<std::string> args = {}, std::string conf = {})
       : database_dsn(std::move(dsn)), extra_args(std::move(args)), extra_conf(std::move(conf)) {}

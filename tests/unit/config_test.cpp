@@ -97,8 +97,9 @@ BOOST_AUTO_TEST_CASE(file_values_are_read) {
 }
 
 BOOST_AUTO_TEST_CASE(the_redis_bus_is_chosen_and_tuned_in_the_file) {
-  auto r = load("[app.bus]\nbackend = \"redis\"\npartitions = 4\n"
-                "[app.bus.redis]\nhost = \"10.0.0.5\"\nport = 7000\nclaim-idle = 3s\n");
+  // One section: in CAF 0.17's files a [app.bus.redis] section would replace [app.bus].
+  auto r = load("[app.bus]\nbackend = \"redis\"\npartitions = 4\nredis-host = \"10.0.0.5\"\n"
+                "redis-port = 7000\nclaim-idle = 3s\n");
   BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
   BOOST_TEST(r.settings.bus.on_broker());
   BOOST_TEST(r.settings.bus.partitions == 4);
@@ -134,7 +135,7 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
     {"[app.delivery]\nbackoff-initial = 2s\nbackoff-max = 1s\n", "app.delivery.backoff-max"},
     {"[app.bus]\nbackend = \"kafka\"\n", "app.bus.backend"},
     {"[app.bus]\npartitions = 0\n", "app.bus.partitions"},
-    {"[app.bus.redis]\nkey-prefix = \"a:b\"\n", "app.bus.redis.key-prefix"},
+    {"[app.bus]\nkey-prefix = \"a:b\"\n", "app.bus.key-prefix"},
     {"[app.remote]\nrequest-timeout = true\n", "app.remote.request-timeout"},
     {"[app.tls]\ncafile = \"/etc/hosts\"\n", "app.tls"},
     {"[app.http]\nthread = 4\n", "app.http.thread"}, // a typo is an unknown key
