@@ -55,6 +55,7 @@ struct relay_state {
   std::unique_ptr<persistence::pg_listener> listener;
   std::unique_ptr<brokers::redis_publisher> publisher; // set on a broker backend
   bool broker_down = false;                            // logged once per outage
+  std::chrono::steady_clock::time_point broker_checked;
   std::optional<int64_t> fencing;                      // set while we hold the lease
   consumer_api bus;
   struct sent {
@@ -245,6 +246,7 @@ bool publish_to_broker(self_pointer self) {
     events.push_back(std::move(event));
   }
   st.publisher->publish(events);
+  st.broker_checked = std::chrono::steady_clock::now();
   if (st.broker_down) {
     st.broker_down = false;
     logging::info("relay: broker reachable again", {{"module", st.cfg.module}});
@@ -352,6 +354,15 @@ void run(self_pointer self) {
         st.gauges_updated = now;
       }
     }
+    // Idle or standby, the relay still checks the broker now and then, for /ready.
+    if (st.publisher && std::chrono::steady_clock::now() - st.broker_checked > std::chrono::seconds{1}) {
+      st.broker_checked = std::chrono::steady_clock::now();
+      st.publisher->ping();
+      if (st.broker_down) {
+        st.broker_down = false;
+        logging::info("relay: broker reachable again", {{"module", st.cfg.module}});
+      }
+    }
     if (more)
       queue_tick(self);
   } catch (const brokers::redis_unavailable& e) {
@@ -424,8 +435,10 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
       [self](outbox_status_atom) -> caf::result<outbox_status> {
         return query<outbox_status>(self, [self](auto& store, auto& db) {
           auto c = store.counts(db);
-          return outbox_status{self->state.cfg.module, c.pending, c.oldest_pending_age_ms,
-                               c.published, c.dead_lettered};
+          auto& st = self->state;
+          std::string broker = !st.publisher ? "" : st.broker_down ? "down: unreachable" : "up";
+          return outbox_status{st.cfg.module,         c.pending,          c.oldest_pending_age_ms,
+                               c.published,           c.dead_lettered,    broker};
         });
       },
       [self](dead_letters_atom) -> caf::result<std::vector<dead_letter>> {

@@ -43,6 +43,7 @@ struct outbox_status {
   int64_t oldest_pending_age_ms = 0;
   int64_t published = 0;
   int64_t dead_lettered = 0;
+  std::string broker; // on a broker backend: "up" or "down: ..."; empty on the actors bus
 };
 
 struct dead_letter {
@@ -65,7 +66,7 @@ using bury_atom = caf::atom_constant<caf::atom("bury")>;
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, outbox_status& x) {
   return f(caf::meta::type_name("outbox_status"), x.module, x.pending, x.oldest_pending_age_ms,
-           x.published, x.dead_lettered);
+           x.published, x.dead_lettered, x.broker);
 }
 
 template <class Inspector>

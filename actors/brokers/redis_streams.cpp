@@ -69,3 +69,11 @@ void redis_publisher::publish(const std::vector<persistence::stored_event>& even
 }
 
 } // namespace brokers
+
+namespace brokers {
+
+void redis_publisher::ping() {
+  redis_.command({"PING"});
+}
+
+} // namespace brokers

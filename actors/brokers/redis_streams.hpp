@@ -31,6 +31,8 @@ class redis_publisher {
 public:
   redis_publisher(config::bus_settings bus, std::string module);
   void publish(const std::vector<persistence::stored_event>& events);
+  // Throws redis_unavailable when the server does not answer.
+  void ping();
   bool connected() const { return redis_.connected(); }
 
 private:

@@ -314,6 +314,28 @@ struct private_cluster {
   std::string dsn() const { return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=killload"; }
 };
 
+// A Redis server of this test's own (the shared one of scripts/test must not go down
+// under the other tests), with its append-only file, so that a restart keeps the streams.
+struct private_redis {
+  std::string dir = "/tmp/monolith-killload-redis-" + std::to_string(::getpid());
+  int port = free_port();
+  std::string script = std::string{MONOLITH_SOURCE_DIR} + "/scripts/redis";
+
+  private_redis() { BOOST_REQUIRE(start()); }
+  ~private_redis() {
+    stop();
+    std::filesystem::remove_all(dir);
+  }
+  bool start() { return run(script + " start " + dir + " " + std::to_string(port)) == 0; }
+  void stop() { run(script + " stop " + dir + " " + std::to_string(port)); }
+  std::vector<std::string> flags(const std::string& prefix) const {
+    auto result = node_flags;
+    result.insert(result.end(), {"--app.bus.backend=redis", "--app.bus.redis-port=" + std::to_string(port),
+                                 "--app.bus.key-prefix=" + prefix});
+    return result;
+  }
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_two_kill_minus_nine_under_load) {
@@ -385,4 +407,35 @@ BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_database_restarts_
   require_settled(pg.dsn(), logs);
   check_every_accepted_order(pg.dsn(), node, load);
   BOOST_TEST(node.running());
+}
+
+BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_broker_restarts_under_load) {
+  test_database db{"brokerload"};
+  private_redis redis;
+  node_process node{node_options{db.dsn(), redis.flags(db.name())}};
+  node.start();
+  auto logs = [&] { return problems_in(node.log()); };
+  order_load load{make_catalog(node, 4, 5, 100)};
+  load.target(node.http_port());
+  load.start(4);
+  require_progress(load, 20, 15s, "before the broker went down", logs);
+
+  redis.stop();
+  // The outbox holds the events: orders are still accepted, and /ready says the bus is down.
+  require_progress(load, load.created() + 20, 15s, "while the broker was down", logs);
+  std::string ready_body;
+  BOOST_TEST(eventually(5s, [&] {
+    auto ready = node.client()->Get("/ready");
+    ready_body = ready ? ready->body : "no answer";
+    return ready && ready->status == 503 && ready_body.find("broker unreachable") != std::string::npos;
+  }), "/ready during the broker outage: " << ready_body);
+
+  BOOST_REQUIRE(redis.start());
+  require_progress(load, load.created() + 20, 20s, "after the broker came back", logs);
+  load.finish();
+  // The relays and readers reconnect by themselves: no restart, no operator.
+  require_settled(db.dsn(), logs);
+  check_every_accepted_order(db.dsn(), node, load);
+  auto ready = node.client()->Get("/ready");
+  BOOST_TEST((ready && ready->status == 200), "/ready after the outage: " << (ready ? ready->body : "no answer"));
 }
