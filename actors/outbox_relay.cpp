@@ -56,7 +56,7 @@ struct relay_state {
   std::unique_ptr<brokers::redis_publisher> publisher; // set on a broker backend
   bool broker_down = false;                            // logged once per outage
   std::chrono::steady_clock::time_point broker_checked;
-  std::optional<int64_t> fencing;                      // set while we hold the lease
+  std::optional<int64_t> fencing; // set while we hold the lease
   consumer_api bus;
   struct sent {
     std::uint64_t id; // tells a late answer from the one awaited now
@@ -355,7 +355,8 @@ void run(self_pointer self) {
       }
     }
     // Idle or standby, the relay still checks the broker now and then, for /ready.
-    if (st.publisher && std::chrono::steady_clock::now() - st.broker_checked > std::chrono::seconds{1}) {
+    if (st.publisher &&
+        std::chrono::steady_clock::now() - st.broker_checked > std::chrono::seconds{1}) {
       st.broker_checked = std::chrono::steady_clock::now();
       st.publisher->ping();
       if (st.broker_down) {
@@ -437,8 +438,8 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
           auto c = store.counts(db);
           auto& st = self->state;
           std::string broker = !st.publisher ? "" : st.broker_down ? "down: unreachable" : "up";
-          return outbox_status{st.cfg.module,         c.pending,          c.oldest_pending_age_ms,
-                               c.published,           c.dead_lettered,    broker};
+          return outbox_status{st.cfg.module, c.pending,       c.oldest_pending_age_ms,
+                               c.published,   c.dead_lettered, broker};
         });
       },
       [self](dead_letters_atom) -> caf::result<std::vector<dead_letter>> {

@@ -30,6 +30,9 @@ using clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds delivery_timeout{30};
 constexpr int batch_size = 200;
 
+// Gives a lease up only while it is still ours.
+constexpr const char* release_script = "if redis.call('get', KEYS[1]) == ARGV[1] then return "
+                                       "redis.call('del', KEYS[1]) else return 0 end";
 // Extends a lease only while it is still ours.
 constexpr const char* renew_script =
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -42,6 +45,7 @@ struct stream_slot {
   bool held = false;
   bool group_ready = false;
   clock::time_point claim_due;
+  bool taken_over = false; // claim everything left pending before reading on
 };
 
 struct retry_state {
@@ -76,18 +80,63 @@ std::chrono::milliseconds block_time(const reader_state& st) {
   return std::max(std::chrono::milliseconds{50}, st.cfg.bus.reader_lease_ttl / 4);
 }
 
-// Takes the free leases, keeps ours; a stream newly ours gets its consumer group and a
-// claim of what its previous reader left pending.
+// How many streams this reader should lead: its fair share among the readers of the
+// same consumer that announced themselves within the last few lease periods (the
+// consumers of one module on several nodes share the work, like a Kafka consumer group).
+std::size_t fair_share(self_pointer self) {
+  auto& st = self->state;
+  auto ttl = st.cfg.bus.reader_lease_ttl.count();
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto key = st.cfg.bus.key_prefix + ":readers:" + st.cfg.consumer;
+  auto r = st.redis->pipeline({{"ZADD", key, std::to_string(now), st.cfg.holder},
+                               {"ZREMRANGEBYSCORE", key, "-inf", std::to_string(now - 3 * ttl)},
+                               {"ZCARD", key},
+                               {"PEXPIRE", key, std::to_string(10 * ttl)}});
+  auto readers = std::max<long long>(1, r[2].error.empty() ? r[2].value.integer() : 1);
+  return (st.streams.size() + std::size_t(readers) - 1) / std::size_t(readers);
+}
+
+// Keeps the leases we hold and, in a round, takes free ones up to our fair share or gives
+// up those beyond it (only between rounds, with nothing in flight). A stream newly ours
+// gets its consumer group and a claim of what its previous reader left pending.
 void hold_leases(self_pointer self, bool take_new) {
   auto& st = self->state;
   auto ttl = std::to_string(st.cfg.bus.reader_lease_ttl.count());
+  std::size_t share = take_new ? fair_share(self) : st.streams.size();
+  std::size_t held = 0;
+  for (auto& s : st.streams)
+    held += s.held;
+  // Which leases are free: only those are worth asking for, up to our share.
+  std::set<std::size_t> wanted;
+  if (take_new && held < share) {
+    std::vector<std::vector<std::string>> gets;
+    std::vector<std::size_t> free_candidates;
+    for (std::size_t i = 0; i < st.streams.size(); ++i)
+      if (!st.streams[i].held) {
+        gets.push_back({"EXISTS", st.streams[i].lease_key});
+        free_candidates.push_back(i);
+      }
+    auto exists = st.redis->pipeline(gets);
+    for (std::size_t n = 0; n < free_candidates.size() && held + wanted.size() < share; ++n)
+      if (exists[n].error.empty() && exists[n].value.integer() == 0)
+        wanted.insert(free_candidates[n]);
+  }
   std::vector<std::vector<std::string>> commands;
   std::vector<std::size_t> asked;
   for (std::size_t i = 0; i < st.streams.size(); ++i) {
     auto& s = st.streams[i];
+    if (s.held && take_new && held > share && st.in_flight == 0) {
+      st.redis->command({"EVAL", release_script, "1", s.lease_key, st.cfg.holder});
+      logging::info("reader hands stream over", {{"consumer", st.cfg.consumer}, {"stream", s.key}});
+      s.held = s.group_ready = false;
+      --held;
+      continue;
+    }
     if (s.held)
       commands.push_back({"EVAL", renew_script, "1", s.lease_key, st.cfg.holder, ttl});
-    else if (take_new)
+    else if (wanted.count(i))
       commands.push_back({"SET", s.lease_key, st.cfg.holder, "NX", "PX", ttl});
     else
       continue;
@@ -106,6 +155,7 @@ void hold_leases(self_pointer self, bool take_new) {
       s.held = ours;
       s.group_ready = false;
       s.claim_due = clock::now();
+      s.taken_over = ours;
     }
   }
   for (auto& s : st.streams) {
@@ -121,22 +171,26 @@ void hold_leases(self_pointer self, bool take_new) {
   }
 }
 
-// Entries a reader that died left pending become ours once idle long enough.
+// Entries other readers of the stream left pending become ours. Right after taking the
+// stream over, all of them at once (the lease proves their reader gone, and they are older
+// than anything new, so they must go first for per-aggregate order); later, as a sweep,
+// those idle for app.bus.claim-idle.
 void claim_abandoned(self_pointer self) {
   auto& st = self->state;
   auto now = clock::now();
   for (auto& s : st.streams) {
     if (!s.held || !s.group_ready || now < s.claim_due)
       continue;
+    auto min_idle = s.taken_over ? std::string{"0"} : std::to_string(st.cfg.bus.claim_idle.count());
     std::string cursor = "0-0";
-    for (int pages = 0; pages < 10; ++pages) {
-      auto r = st.redis->command({"XAUTOCLAIM", s.key, st.cfg.consumer, st.me,
-                                  std::to_string(st.cfg.bus.claim_idle.count()), cursor, "COUNT",
-                                  std::to_string(batch_size)});
+    for (int pages = 0; s.taken_over || pages < 10; ++pages) {
+      auto r = st.redis->command({"XAUTOCLAIM", s.key, st.cfg.consumer, st.me, min_idle, cursor,
+                                  "COUNT", std::to_string(batch_size)});
       cursor = r[0].str();
       if (cursor == "0-0")
         break;
     }
+    s.taken_over = false;
     s.claim_due = now + st.cfg.bus.claim_idle;
   }
 }

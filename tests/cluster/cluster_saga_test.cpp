@@ -13,9 +13,9 @@
 #include <stdlib.h>
 
 #include <chrono>
-#include <set>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,8 +27,8 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::vector<std::string> fast_flags = {
-  "--app.delivery.backoff-initial=50ms", "--app.delivery.backoff-max=500ms",
-  "--app.delivery.max-attempts=100", "--app.relay.poll-interval=200ms"};
+    "--app.delivery.backoff-initial=50ms", "--app.delivery.backoff-max=500ms",
+    "--app.delivery.max-attempts=100", "--app.relay.poll-interval=200ms"};
 
 // The HTTP side of a test: one gateway node.
 struct api {
@@ -45,28 +45,36 @@ struct api {
   // registered its modules yet (503 until it has).
   httplib::Result post_settled(const std::string& path, const json& body) {
     httplib::Result res = post(path, body);
-    eventually(10s, [&] {
-      if (res && res->status != 503)
-        return true;
-      res = post(path, body);
-      return false;
-    }, 100ms);
+    eventually(
+        10s,
+        [&] {
+          if (res && res->status != 503)
+            return true;
+          res = post(path, body);
+          return false;
+        },
+        100ms);
     return res;
   }
 
   std::string customer(const std::string& email) {
     auto res = post_settled("/customers", {{"name", "C"}, {"email", email}});
-    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "customer not created: " << (res ? res->body : "no response"));
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201,
+                          "customer not created: " << (res ? res->body : "no response"));
     return data(res)["id"];
   }
   std::string product(const std::string& sku, int stock) {
-    auto res = post_settled("/products", {{"sku", sku}, {"name", "P"}, {"price", 2.5}, {"stock", stock}});
-    BOOST_REQUIRE_MESSAGE(res && res->status == 201, "product not created: " << (res ? res->body : "no response"));
+    auto res =
+        post_settled("/products", {{"sku", sku}, {"name", "P"}, {"price", 2.5}, {"stock", stock}});
+    BOOST_REQUIRE_MESSAGE(res && res->status == 201,
+                          "product not created: " << (res ? res->body : "no response"));
     return data(res)["id"];
   }
-  httplib::Result order(const std::string& customer_id, const std::string& product_id, int quantity) {
-    return post("/orders", {{"customerId", customer_id},
-                            {"items", {{{"productId", product_id}, {"quantity", quantity}, {"price", 2.5}}}}});
+  httplib::Result order(const std::string& customer_id, const std::string& product_id,
+                        int quantity) {
+    return post("/orders",
+                {{"customerId", customer_id},
+                 {"items", {{{"productId", product_id}, {"quantity", quantity}, {"price", 2.5}}}}});
   }
   std::string status_of(const std::string& order_id) {
     auto res = http->Get(("/orders/" + order_id).c_str());
@@ -136,10 +144,12 @@ void whole_saga(api& a, const std::string& tag) {
   BOOST_REQUIRE(cancel);
   BOOST_TEST(cancel->status == 200);
   BOOST_TEST(a.await_final(confirmed, 1s) == "CANCELLED");
-  BOOST_TEST(eventually(15s, [&] {
-    auto res = a.http->Get(("/products/" + product).c_str());
-    return res && res->status == 200 && a.data(res)["available"] == 5;
-  }), "the cancelled order's stock is available again");
+  BOOST_TEST(eventually(15s,
+                        [&] {
+                          auto res = a.http->Get(("/products/" + product).c_str());
+                          return res && res->status == 200 && a.data(res)["available"] == 5;
+                        }),
+             "the cancelled order's stock is available again");
 
   std::multiset<std::string> want_confirmed{"order-cancelled", "order-confirmed", "order-created"};
   std::multiset<std::string> want_rejected{"order-created", "order-rejected"};
@@ -164,28 +174,32 @@ void whole_saga(api& a, const std::string& tag) {
 // Gateway, customers and orders on a, inventory on b, notifications where the test says
 // (two-nodes.conf and three-nodes.conf, with that one line varied).
 std::map<std::string, std::string> placement_with_notifications_on(const std::string& node) {
-  return {{"customers", "\"a\""}, {"orders", "\"a\""}, {"inventory", "\"b\""},
+  return {{"customers", "\"a\""},
+          {"orders", "\"a\""},
+          {"inventory", "\"b\""},
           {"notifications", "\"" + node + "\""}};
 }
-
 
 } // namespace
 
 BOOST_AUTO_TEST_CASE(whole_saga_with_inventory_and_notifications_on_another_node) {
   test_database db{"cluster_two"};
-  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, placement_with_notifications_on("b"), fast_flags};
+  cluster nodes{
+      db.dsn(), {{"a", true}, {"b", false}}, placement_with_notifications_on("b"), fast_flags};
   nodes.start();
   api a{nodes["a"]};
   whole_saga(a, "two");
 
   // Rule 1 across nodes: every module connects as its own role, whichever node runs it.
-  auto sessions = column(db.dsn(), "SELECT application_name || ' as ' || usename FROM pg_stat_activity "
-                                   "WHERE datname = current_database() AND application_name LIKE 'monolith:%' "
-                                   "GROUP BY 1 ORDER BY 1");
+  auto sessions =
+      column(db.dsn(), "SELECT application_name || ' as ' || usename FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND application_name LIKE 'monolith:%' "
+                       "GROUP BY 1 ORDER BY 1");
   std::set<std::string> seen(sessions.begin(), sessions.end());
-  for (auto [node, module] : {std::pair{"a", "customers"}, {"a", "orders"}, {"b", "inventory"},
-                              {"b", "notifications"}})
-    BOOST_TEST(seen.count(std::string{"monolith:"} + node + ":" + module + " as " + db.name() + "_" + module) == 1u,
+  for (auto [node, module] :
+       {std::pair{"a", "customers"}, {"a", "orders"}, {"b", "inventory"}, {"b", "notifications"}})
+    BOOST_TEST(seen.count(std::string{"monolith:"} + node + ":" + module + " as " + db.name() +
+                          "_" + module) == 1u,
                node << ":" << module << " in " << joined(sessions, 20));
   BOOST_TEST(seen.size() == 4u, joined(sessions, 20));
   // Shutdown never hangs on a node linked to others (STACK.md's shutdown pitfall).
@@ -197,7 +211,10 @@ BOOST_AUTO_TEST_CASE(whole_saga_with_inventory_and_notifications_on_another_node
 
 BOOST_AUTO_TEST_CASE(three_nodes) {
   test_database db{"cluster_three"};
-  cluster nodes{db.dsn(), {{"a", true}, {"b", false}, {"c", false}}, placement_with_notifications_on("c"), fast_flags};
+  cluster nodes{db.dsn(),
+                {{"a", true}, {"b", false}, {"c", false}},
+                placement_with_notifications_on("c"),
+                fast_flags};
   nodes.start();
   api a{nodes["a"]};
   whole_saga(a, "three");
@@ -206,7 +223,10 @@ BOOST_AUTO_TEST_CASE(three_nodes) {
 // three-nodes.conf puts notifications on c; moving it to a is one line of configuration.
 BOOST_AUTO_TEST_CASE(notifications_moved_from_c_to_a_by_configuration_only) {
   test_database db{"cluster_moved"};
-  cluster nodes{db.dsn(), {{"a", true}, {"b", false}, {"c", false}}, placement_with_notifications_on("a"), fast_flags};
+  cluster nodes{db.dsn(),
+                {{"a", true}, {"b", false}, {"c", false}},
+                placement_with_notifications_on("a"),
+                fast_flags};
   nodes.start();
   api a{nodes["a"]};
   whole_saga(a, "moved");
@@ -214,7 +234,8 @@ BOOST_AUTO_TEST_CASE(notifications_moved_from_c_to_a_by_configuration_only) {
 
 BOOST_AUTO_TEST_CASE(killed_consumer_node_fails_fast_and_catches_up_after_restart) {
   test_database db{"cluster_kill"};
-  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, placement_with_notifications_on("b"), fast_flags};
+  cluster nodes{
+      db.dsn(), {{"a", true}, {"b", false}}, placement_with_notifications_on("b"), fast_flags};
   nodes.start();
   api a{nodes["a"]};
   auto customer = a.customer("kill@cluster.io");
@@ -231,12 +252,15 @@ BOOST_AUTO_TEST_CASE(killed_consumer_node_fails_fast_and_catches_up_after_restar
   BOOST_REQUIRE(nodes["b"].wait_exit(5s) != -1);
 
   // Calls to inventory (on b) fail fast once the link is gone.
-  BOOST_TEST(eventually(3s, [&] {
-    auto started = std::chrono::steady_clock::now();
-    auto res = a.http->Get(("/products/" + product).c_str());
-    auto took = std::chrono::steady_clock::now() - started;
-    return res && res->status == 503 && took < 2s && body_of(res)["error"]["code"] == "UNAVAILABLE";
-  }), "GET /products answers 503 UNAVAILABLE within 2 s while its node is down");
+  BOOST_TEST(eventually(3s,
+                        [&] {
+                          auto started = std::chrono::steady_clock::now();
+                          auto res = a.http->Get(("/products/" + product).c_str());
+                          auto took = std::chrono::steady_clock::now() - started;
+                          return res && res->status == 503 && took < 2s &&
+                                 body_of(res)["error"]["code"] == "UNAVAILABLE";
+                        }),
+             "GET /products answers 503 UNAVAILABLE within 2 s while its node is down");
   auto ready = body_of(a.http->Get("/ready"));
   BOOST_TEST(ready["checks"]["peer:b"] == "unreachable");
 
@@ -246,14 +270,14 @@ BOOST_AUTO_TEST_CASE(killed_consumer_node_fails_fast_and_catches_up_after_restar
 
   nodes["b"].start();
   a.expect_confirmed_once(accepted, product);
-  BOOST_TEST(eventually(10s, [&] {
-    return body_of(a.http->Get("/ready"))["checks"]["peer:b"] == "reachable";
-  }));
+  BOOST_TEST(eventually(
+      10s, [&] { return body_of(a.http->Get("/ready"))["checks"]["peer:b"] == "reachable"; }));
 }
 
 BOOST_AUTO_TEST_CASE(frozen_node_gives_503_within_the_bound_and_is_used_again_after_sigcont) {
   test_database db{"cluster_freeze"};
-  cluster nodes{db.dsn(), {{"a", true}, {"b", false}}, placement_with_notifications_on("b"), fast_flags};
+  cluster nodes{
+      db.dsn(), {{"a", true}, {"b", false}}, placement_with_notifications_on("b"), fast_flags};
   nodes.start();
   api a{nodes["a"]};
   auto product = a.product("SKU-freeze", 10);
@@ -269,15 +293,18 @@ BOOST_AUTO_TEST_CASE(frozen_node_gives_503_within_the_bound_and_is_used_again_af
     BOOST_TEST(res->status == 503);
     BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 2000);
   }
-  BOOST_TEST(eventually(4s, [&] {
-    return body_of(a.http->Get("/ready"))["checks"]["peer:b"] == "unreachable";
-  }), "b is reported unreachable by /ready");
+  BOOST_TEST(
+      eventually(
+          4s, [&] { return body_of(a.http->Get("/ready"))["checks"]["peer:b"] == "unreachable"; }),
+      "b is reported unreachable by /ready");
 
   nodes["b"].signal(SIGCONT);
-  BOOST_TEST(eventually(10s, [&] {
-    auto res = a.http->Get(("/products/" + product).c_str());
-    return res && res->status == 200;
-  }), "inventory on b answers again after SIGCONT");
+  BOOST_TEST(eventually(10s,
+                        [&] {
+                          auto res = a.http->Get(("/products/" + product).c_str());
+                          return res && res->status == 200;
+                        }),
+             "inventory on b answers again after SIGCONT");
   BOOST_TEST(body_of(a.http->Get("/ready"))["checks"]["peer:b"] == "reachable");
 }
 
@@ -288,7 +315,9 @@ BOOST_AUTO_TEST_CASE(orders_replicated_on_two_nodes_survive_the_lease_holder_bei
   test_database db{"cluster_replicas"};
   cluster nodes{db.dsn(),
                 {{"c", false}, {"a", true}, {"b", true}},
-                {{"customers", "\"c\""}, {"inventory", "\"c\""}, {"notifications", "\"c\""},
+                {{"customers", "\"c\""},
+                 {"inventory", "\"c\""},
+                 {"notifications", "\"c\""},
                  {"orders", "[\"a\", \"b\"]"}},
                 {"--app.delivery.backoff-initial=50ms", "--app.delivery.backoff-max=500ms",
                  "--app.delivery.max-attempts=100", "--app.relay.poll-interval=200ms",
@@ -328,35 +357,77 @@ BOOST_AUTO_TEST_CASE(orders_replicated_on_two_nodes_survive_the_lease_holder_bei
   alive.expect_confirmed_once(accepted, product);
 }
 
+// Every module on two nodes, both on one Redis (the article's "multiple instances behind
+// a load balancer"): each consumer's readers on the two nodes split its streams between
+// them (one consumer group per consumer), and every event is handled once.
+BOOST_AUTO_TEST_CASE(two_nodes_sharing_one_redis_split_the_streams_and_handle_each_event_once) {
+  test_database db{"cluster_redis"};
+  auto redis_port = std::getenv("MONOLITH_TEST_REDIS_PORT");
+  BOOST_REQUIRE_MESSAGE(redis_port && *redis_port,
+                        "MONOLITH_TEST_REDIS_PORT: run the tests with scripts/test");
+  auto both = std::string{"[\"a\", \"b\"]"};
+  cluster nodes{
+      db.dsn(),
+      {{"a", true}, {"b", true}},
+      {{"customers", both}, {"inventory", both}, {"notifications", both}, {"orders", both}},
+      {"--app.bus.backend=redis", std::string{"--app.bus.redis-port="} + redis_port,
+       "--app.bus.key-prefix=" + db.name(), "--app.bus.reader-lease-ttl=1s"}};
+  nodes.start();
+  // b came up after a had taken every stream: a hands half of them over.
+  auto leads = [&](const std::string& node) {
+    return nodes[node].log().find(
+               "\"consumer\":\"inventory.order-events\",\"level\":\"info\",\"msg\":"
+               "\"reader leads stream\"") != std::string::npos;
+  };
+  BOOST_TEST(eventually(10s, [&] { return leads("a") && leads("b"); }),
+             "inventory.order-events led on a: " << leads("a") << ", on b: " << leads("b"));
+  api via_a{nodes["a"]}, via_b{nodes["b"]};
+  auto customer = via_a.customer("shared@redis.io");
+  auto product = via_a.product("SKU-shared", 1000);
+  std::vector<std::string> accepted;
+  for (int i = 0; i < 15; ++i)
+    for (auto* through : {&via_a, &via_b})
+      if (auto res = through->order(customer, product, 1); res && res->status == 201)
+        accepted.push_back(through->data(res)["id"]);
+  BOOST_REQUIRE_EQUAL(accepted.size(), 30u);
+  via_b.expect_confirmed_once(accepted, product);
+}
+
 // TLS between nodes (app.tls): the saga runs over mutually authenticated links; a node
 // whose certificate comes from another CA cannot link, and the refused side says so.
 BOOST_AUTO_TEST_CASE(tls_links_work_and_refuse_a_certificate_from_another_ca) {
   char tmpl[] = "/tmp/monolith-tls-XXXXXX";
   std::string dir = ::mkdtemp(tmpl);
   auto make = [&](const std::string& sub, const std::string& nodes) {
-    auto cmd = std::string{MONOLITH_SOURCE_DIR} + "/scripts/tls-certs " + dir + "/" + sub + " " + nodes;
+    auto cmd =
+        std::string{MONOLITH_SOURCE_DIR} + "/scripts/tls-certs " + dir + "/" + sub + " " + nodes;
     BOOST_REQUIRE_EQUAL(std::system(cmd.c_str()), 0);
   };
   make("ours", "a b");
   make("theirs", "b");
   auto tls = [&](const std::string& sub, const std::string& node, const std::string& ca_of) {
-    return std::vector<std::string>{"--app.tls.certificate=" + dir + "/" + sub + "/" + node + ".pem",
+    return std::vector<std::string>{"--app.tls.certificate=" + dir + "/" + sub + "/" + node +
+                                        ".pem",
                                     "--app.tls.key=" + dir + "/" + sub + "/" + node + ".key",
                                     "--app.tls.cafile=" + dir + "/" + ca_of + "/ca.pem"};
   };
   {
     test_database db{"cluster_tls"};
-    cluster nodes{db.dsn(), {{"a", true, tls("ours", "a", "ours")}, {"b", false, tls("ours", "b", "ours")}},
-                  placement_with_notifications_on("b"), fast_flags};
+    cluster nodes{db.dsn(),
+                  {{"a", true, tls("ours", "a", "ours")}, {"b", false, tls("ours", "b", "ours")}},
+                  placement_with_notifications_on("b"),
+                  fast_flags};
     nodes.start();
     api a{nodes["a"]};
     whole_saga(a, "tls");
   }
   {
     test_database db{"cluster_tls_refused"};
-    cluster nodes{db.dsn(),
-                  {{"a", true, tls("ours", "a", "ours")}, {"b", false, tls("theirs", "b", "theirs")}},
-                  placement_with_notifications_on("b"), fast_flags};
+    cluster nodes{
+        db.dsn(),
+        {{"a", true, tls("ours", "a", "ours")}, {"b", false, tls("theirs", "b", "theirs")}},
+        placement_with_notifications_on("b"),
+        fast_flags};
     bool linked = true;
     try {
       nodes.start(3s);

@@ -1,4 +1,6 @@
-// Kill -9 and a PostgreSQL restart under order load: every order that got a 201 exists, reaches a final state, has exactly one order-created notification, and stock reservations match confirmed orders.
+// Kill -9 and a PostgreSQL restart under order load: every order that got a 201 exists, reaches a
+// final state, has exactly one order-created notification, and stock reservations match confirmed
+// orders.
 #include "fault_probes.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
@@ -42,7 +44,6 @@ BOOST_TEST_GLOBAL_FIXTURE(ignore_sigpipe);
 const std::vector<std::string> node_flags = {"--app.http.request-timeout=2s",
                                              "--app.relay.lease-ttl=2s"};
 
-
 // Client threads placing orders against whatever port `target` holds (0: wait), tolerating
 // connection errors and 503 while the node or the database is down. Each client pauses
 // `pace` after an answer: the point is kills mid-load, not a backlog the relay needs
@@ -85,8 +86,9 @@ public:
 
   std::string summary() const {
     return std::to_string(created_) + " x 201, " + std::to_string(unavailable_) + " x 503, " +
-           std::to_string(connection_errors_) + " connection errors, " + std::to_string(read_errors_) +
-           " read errors, slowest answer " + std::to_string(slowest_ms_) + " ms";
+           std::to_string(connection_errors_) + " connection errors, " +
+           std::to_string(read_errors_) + " read errors, slowest answer " +
+           std::to_string(slowest_ms_) + " ms";
   }
 
 private:
@@ -118,8 +120,10 @@ private:
         std::this_thread::sleep_for(20ms);
         continue;
       }
-      long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count();
-      for (long long seen = slowest_ms_; ms > seen && !slowest_ms_.compare_exchange_weak(seen, ms);) {
+      long long ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count();
+      for (long long seen = slowest_ms_;
+           ms > seen && !slowest_ms_.compare_exchange_weak(seen, ms);) {
       }
       if (res->status == 201) {
         std::string id;
@@ -178,7 +182,8 @@ private:
 // Waits until `count()` reached `at_least` (bounded), reporting what the load saw otherwise.
 void require_progress(order_load& load, int at_least, std::chrono::milliseconds limit,
                       const std::string& when, const std::function<std::string()>& logs) {
-  BOOST_REQUIRE_MESSAGE(eventually(limit, [&] { return load.created() >= at_least; }, 20ms),
+  BOOST_REQUIRE_MESSAGE(eventually(
+                            limit, [&] { return load.created() >= at_least; }, 20ms),
                         "fewer than " << at_least << " orders accepted " << when << " within "
                                       << limit.count() << " ms; load: " << load.summary()
                                       << "; node problems:" << logs());
@@ -200,7 +205,8 @@ void check_every_accepted_order(const std::string& dsn, node_process& node, orde
   for (auto& id : ids) {
     auto got = http->Get(("/orders/" + id).c_str());
     if (!got || got->status != 200) {
-      missing.push_back(id + " -> " + (got ? std::to_string(got->status) + " " + got->body : "no answer"));
+      missing.push_back(id + " -> " +
+                        (got ? std::to_string(got->status) + " " + got->body : "no answer"));
       continue;
     }
     auto status = json::parse(got->body)["data"]["status"].get<std::string>();
@@ -217,62 +223,83 @@ void check_every_accepted_order(const std::string& dsn, node_process& node, orde
     for (auto& n : list["data"])
       created += n["template"] == "order-created";
     if (created != 1)
-      notifications_wrong.push_back(id + " has " + std::to_string(created) + " order-created notifications");
+      notifications_wrong.push_back(id + " has " + std::to_string(created) +
+                                    " order-created notifications");
   }
   BOOST_TEST(missing.empty(), "orders answered 201 but not found: " << joined(missing));
   BOOST_TEST(not_final.empty(), "orders not CONFIRMED or REJECTED: " << joined(not_final));
-  BOOST_TEST(notifications_wrong.empty(), "order-created notifications: " << joined(notifications_wrong));
+  BOOST_TEST(notifications_wrong.empty(),
+             "order-created notifications: " << joined(notifications_wrong));
 
   // In the database: one notification per (event, template), one order-created per order.
-  auto duplicates = column(dsn, "SELECT event_id || ' ' || template || ' x' || count(*) FROM "
-                                "notifications.notifications GROUP BY event_id, template HAVING count(*) <> 1");
-  BOOST_TEST(duplicates.empty(), "(event, template) pairs with more than one notification: " << joined(duplicates));
-  auto without_one = column(dsn, "SELECT o.id || ' x' || (SELECT count(*) FROM notifications.notifications n "
-                                 "WHERE n.order_id = o.id AND n.template = 'order-created') FROM orders.orders o "
-                                 "WHERE (SELECT count(*) FROM notifications.notifications n WHERE n.order_id = "
-                                 "o.id AND n.template = 'order-created') <> 1");
-  BOOST_TEST(without_one.empty(), "orders without exactly one order-created notification row: " << joined(without_one));
-  auto unnotified = column(dsn, "SELECT o.event_name || ' ' || o.id FROM orders.outbox o WHERE o.event_name LIKE "
-                                "'order.%' AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE "
-                                "n.event_id = o.id)");
+  auto duplicates =
+      column(dsn, "SELECT event_id || ' ' || template || ' x' || count(*) FROM "
+                  "notifications.notifications GROUP BY event_id, template HAVING count(*) <> 1");
+  BOOST_TEST(duplicates.empty(),
+             "(event, template) pairs with more than one notification: " << joined(duplicates));
+  auto without_one =
+      column(dsn, "SELECT o.id || ' x' || (SELECT count(*) FROM notifications.notifications n "
+                  "WHERE n.order_id = o.id AND n.template = 'order-created') FROM orders.orders o "
+                  "WHERE (SELECT count(*) FROM notifications.notifications n WHERE n.order_id = "
+                  "o.id AND n.template = 'order-created') <> 1");
+  BOOST_TEST(without_one.empty(),
+             "orders without exactly one order-created notification row: " << joined(without_one));
+  auto unnotified =
+      column(dsn, "SELECT o.event_name || ' ' || o.id FROM orders.outbox o WHERE o.event_name LIKE "
+                  "'order.%' AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE "
+                  "n.event_id = o.id)");
   BOOST_TEST(unnotified.empty(), "order events without their notification: " << joined(unnotified));
 
   // No order.created lost: exactly one per order, each delivered to inventory.
   auto orders = scalar(dsn, "SELECT count(*) FROM orders.orders");
-  auto created_events = scalar(dsn, "SELECT count(*) FROM orders.outbox WHERE event_name = 'order.created'");
-  auto created_aggregates =
-    scalar(dsn, "SELECT count(DISTINCT aggregate_id) FROM orders.outbox WHERE event_name = 'order.created'");
-  BOOST_TEST(created_events == orders, "order.created rows " << created_events << " for " << orders << " orders");
+  auto created_events =
+      scalar(dsn, "SELECT count(*) FROM orders.outbox WHERE event_name = 'order.created'");
+  auto created_aggregates = scalar(
+      dsn,
+      "SELECT count(DISTINCT aggregate_id) FROM orders.outbox WHERE event_name = 'order.created'");
+  BOOST_TEST(created_events == orders,
+             "order.created rows " << created_events << " for " << orders << " orders");
   BOOST_TEST(created_aggregates == orders);
   BOOST_TEST(orders >= static_cast<long long>(ids.size()));
-  auto unreserved = column(dsn, "SELECT o.id FROM orders.outbox o WHERE o.event_name = 'order.created' AND NOT "
-                                "EXISTS (SELECT 1 FROM inventory.inbox i WHERE i.event_id = o.id AND i.consumer = "
-                                "'inventory.order-events')");
-  BOOST_TEST(unreserved.empty(), "order.created never handled by inventory: " << joined(unreserved));
-  auto dead = column(dsn, "SELECT 'orders ' || consumer || ' ' || coalesce(last_error, '') FROM orders.deliveries "
-                          "WHERE status = 'dead' UNION ALL SELECT 'inventory ' || consumer || ' ' || "
-                          "coalesce(last_error, '') FROM inventory.deliveries WHERE status = 'dead'");
+  auto unreserved = column(
+      dsn, "SELECT o.id FROM orders.outbox o WHERE o.event_name = 'order.created' AND NOT "
+           "EXISTS (SELECT 1 FROM inventory.inbox i WHERE i.event_id = o.id AND i.consumer = "
+           "'inventory.order-events')");
+  BOOST_TEST(unreserved.empty(),
+             "order.created never handled by inventory: " << joined(unreserved));
+  auto dead = column(
+      dsn, "SELECT 'orders ' || consumer || ' ' || coalesce(last_error, '') FROM orders.deliveries "
+           "WHERE status = 'dead' UNION ALL SELECT 'inventory ' || consumer || ' ' || "
+           "coalesce(last_error, '') FROM inventory.deliveries WHERE status = 'dead'");
   BOOST_TEST(dead.empty(), "dead-lettered deliveries: " << joined(dead));
 
   // Stock: reserved equals what the confirmed orders hold.
   auto mismatched = column(
-    dsn, "SELECT p.sku || ' reserved ' || p.reserved || ' but confirmed orders hold ' || coalesce(c.q, 0) "
-         "FROM inventory.products p LEFT JOIN (SELECT (i->>'productId')::uuid AS product, "
-         "sum((i->>'quantity')::bigint) AS q FROM orders.orders o, jsonb_array_elements(o.items) i "
-         "WHERE o.status = 'CONFIRMED' GROUP BY 1) c ON c.product = p.id WHERE p.reserved <> coalesce(c.q, 0)");
-  BOOST_TEST(mismatched.empty(), "reservations do not match confirmed orders: " << joined(mismatched));
-  BOOST_TEST_MESSAGE("final states: " << joined(column(dsn, "SELECT status || ' ' || count(*) FROM orders.orders "
-                                                            "GROUP BY status ORDER BY 1")));
+      dsn,
+      "SELECT p.sku || ' reserved ' || p.reserved || ' but confirmed orders hold ' || "
+      "coalesce(c.q, 0) "
+      "FROM inventory.products p LEFT JOIN (SELECT (i->>'productId')::uuid AS product, "
+      "sum((i->>'quantity')::bigint) AS q FROM orders.orders o, jsonb_array_elements(o.items) i "
+      "WHERE o.status = 'CONFIRMED' GROUP BY 1) c ON c.product = p.id WHERE p.reserved <> "
+      "coalesce(c.q, 0)");
+  BOOST_TEST(mismatched.empty(),
+             "reservations do not match confirmed orders: " << joined(mismatched));
+  BOOST_TEST_MESSAGE(
+      "final states: " << joined(column(dsn, "SELECT status || ' ' || count(*) FROM orders.orders "
+                                             "GROUP BY status ORDER BY 1")));
 }
 
 // What the deliveries still open look like, per publisher and consumer.
 std::string open_deliveries(const std::string& dsn, const std::vector<std::string>& schemas) {
   std::string sql = "SELECT ''";
   for (auto& s : schemas)
-    sql += " UNION ALL SELECT '" + s + " -> ' || consumer || ': ' || count(*) || ' pending, attempts ' || "
+    sql += " UNION ALL SELECT '" + s +
+           " -> ' || consumer || ': ' || count(*) || ' pending, attempts ' || "
            "min(attempts) || '..' || max(attempts) || ', next attempt in ' || "
-           "round(extract(epoch FROM max(next_attempt_at) - clock_timestamp())::numeric, 1) || ' s, last error ' "
-           "|| coalesce(max(last_error), '-') FROM " + s + ".deliveries WHERE status = 'pending' GROUP BY consumer";
+           "round(extract(epoch FROM max(next_attempt_at) - clock_timestamp())::numeric, 1) || ' "
+           "s, last error ' "
+           "|| coalesce(max(last_error), '-') FROM " +
+           s + ".deliveries WHERE status = 'pending' GROUP BY consumer";
   try {
     return joined(column(dsn, sql), 20);
   } catch (const std::exception& e) {
@@ -284,14 +311,20 @@ void require_settled(const std::string& dsn, const std::function<std::string()>&
   auto schemas = relay_schemas(dsn);
   backlog last;
   auto started = steady::now();
-  bool settled = eventually(30s, [&] { return (last = backlog_of(dsn, schemas)).settled(); }, 100ms);
-  BOOST_REQUIRE_MESSAGE(settled, "not settled 30 s after the load stopped: " << last.text() << " ("
-                                   << open_deliveries(dsn, schemas) << "); node problems:" << logs());
-  BOOST_TEST_MESSAGE("settled " << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count()
-                                << " ms after the load stopped");
+  bool settled = eventually(
+      30s, [&] { return (last = backlog_of(dsn, schemas)).settled(); }, 100ms);
+  BOOST_REQUIRE_MESSAGE(settled, "not settled 30 s after the load stopped: "
+                                     << last.text() << " (" << open_deliveries(dsn, schemas)
+                                     << "); node problems:" << logs());
+  BOOST_TEST_MESSAGE(
+      "settled "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count()
+      << " ms after the load stopped");
 }
 
-int run(const std::string& command) { return std::system(command.c_str()); }
+int run(const std::string& command) {
+  return std::system(command.c_str());
+}
 
 // A PostgreSQL cluster of this test alone, so that stopping it disturbs nobody else.
 struct private_cluster {
@@ -308,10 +341,13 @@ struct private_cluster {
     std::filesystem::remove_all(dir);
   }
   bool start() {
-    return run(script + " start " + dir + " " + std::to_string(port) + " fsync=off synchronous_commit=off") == 0;
+    return run(script + " start " + dir + " " + std::to_string(port) +
+               " fsync=off synchronous_commit=off") == 0;
   }
   void stop() { run(script + " stop " + dir); }
-  std::string dsn() const { return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=killload"; }
+  std::string dsn() const {
+    return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=killload";
+  }
 };
 
 // A Redis server of this test's own (the shared one of scripts/test must not go down
@@ -330,8 +366,9 @@ struct private_redis {
   void stop() { run(script + " stop " + dir + " " + std::to_string(port)); }
   std::vector<std::string> flags(const std::string& prefix) const {
     auto result = node_flags;
-    result.insert(result.end(), {"--app.bus.backend=redis", "--app.bus.redis-port=" + std::to_string(port),
-                                 "--app.bus.key-prefix=" + prefix});
+    result.insert(result.end(),
+                  {"--app.bus.backend=redis", "--app.bus.redis-port=" + std::to_string(port),
+                   "--app.bus.key-prefix=" + prefix});
     return result;
   }
 };
@@ -361,9 +398,12 @@ BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_two_kill_minus_nine_un
     auto serving_since = steady::now();
     int before = load.created();
     // About a second of load on this node, with orders really flowing.
-    BOOST_REQUIRE_MESSAGE(eventually(15s, [&] {
-      return load.created() >= before + 20 && steady::now() - serving_since >= 1s;
-    }, 20ms), "no load on node " << kill - 1 << ": " << load.summary() << logs());
+    BOOST_REQUIRE_MESSAGE(
+        eventually(
+            15s,
+            [&] { return load.created() >= before + 20 && steady::now() - serving_since >= 1s; },
+            20ms),
+        "no load on node " << kill - 1 << ": " << load.summary() << logs());
     node->signal(SIGKILL);
     BOOST_TEST(node->wait_exit(5s) == 128 + SIGKILL, "kill " << kill);
     BOOST_TEST_MESSAGE("kill " << kill << " after " << load.created() << " accepted orders");
@@ -391,18 +431,21 @@ BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_database_restarts_
   pg.stop();
   int refused_before = load.unavailable();
   // The node answers 503 meanwhile (within the request timeout, never a hang).
-  BOOST_TEST(eventually(15s, [&] { return load.unavailable() >= refused_before + 20; }, 20ms),
+  BOOST_TEST(eventually(
+                 15s, [&] { return load.unavailable() >= refused_before + 20; }, 20ms),
              "503s during the outage: " << load.summary());
   BOOST_TEST(node.running());
   auto ready = node.client()->Get("/ready");
-  BOOST_TEST((ready && ready->status == 503), "/ready during the outage: " << (ready ? ready->body : "no answer"));
+  BOOST_TEST((ready && ready->status == 503),
+             "/ready during the outage: " << (ready ? ready->body : "no answer"));
 
   BOOST_REQUIRE(pg.start());
   require_progress(load, load.created() + 20, 20s, "after the database came back", logs);
   load.finish();
 
   BOOST_TEST(load.read_errors() == 0, "requests without an answer within 8 s: " << load.summary());
-  BOOST_TEST(load.slowest_answer_ms() < 4000, "slowest answer (request timeout 2 s): " << load.summary());
+  BOOST_TEST(load.slowest_answer_ms() < 4000,
+             "slowest answer (request timeout 2 s): " << load.summary());
   // The relay resumes by itself: no restart, no operator.
   require_settled(pg.dsn(), logs);
   check_every_accepted_order(pg.dsn(), node, load);
@@ -424,11 +467,14 @@ BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_broker_restarts_un
   // The outbox holds the events: orders are still accepted, and /ready says the bus is down.
   require_progress(load, load.created() + 20, 15s, "while the broker was down", logs);
   std::string ready_body;
-  BOOST_TEST(eventually(5s, [&] {
-    auto ready = node.client()->Get("/ready");
-    ready_body = ready ? ready->body : "no answer";
-    return ready && ready->status == 503 && ready_body.find("broker unreachable") != std::string::npos;
-  }), "/ready during the broker outage: " << ready_body);
+  BOOST_TEST(eventually(5s,
+                        [&] {
+                          auto ready = node.client()->Get("/ready");
+                          ready_body = ready ? ready->body : "no answer";
+                          return ready && ready->status == 503 &&
+                                 ready_body.find("broker unreachable") != std::string::npos;
+                        }),
+             "/ready during the broker outage: " << ready_body);
 
   BOOST_REQUIRE(redis.start());
   require_progress(load, load.created() + 20, 20s, "after the broker came back", logs);
@@ -437,5 +483,6 @@ BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_broker_restarts_un
   require_settled(db.dsn(), logs);
   check_every_accepted_order(db.dsn(), node, load);
   auto ready = node.client()->Get("/ready");
-  BOOST_TEST((ready && ready->status == 200), "/ready after the outage: " << (ready ? ready->body : "no answer"));
+  BOOST_TEST((ready && ready->status == 200),
+             "/ready after the outage: " << (ready ? ready->body : "no answer"));
 }
