@@ -1,7 +1,7 @@
 // The composition root: read and check the configuration, migrate the schemas of the
 // modules placed on this node, start their supervisors and (if this node has an HTTP
 // endpoint) the gateway, then run until SIGINT/SIGTERM or until the node gives up.
-#include "actors/brokers/redis_reader.hpp"
+#include "actors/brokers/broker.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_bus.hpp"
 #include "actors/health.hpp"
@@ -150,7 +150,7 @@ supervisor_spec node_spec(const config::app_settings& settings,
                                       directory,
                                       &metrics};
         node.children.push_back({"reader:" + c.name, [reader](caf::actor_system& sys) {
-                                   return brokers::spawn_redis_reader(sys, reader);
+                                   return brokers::spawn_reader(sys, reader);
                                  }});
       }
   return node;

@@ -2,7 +2,7 @@
 #include "actors/outbox_relay.hpp"
 
 #include "actors/app_error.hpp"
-#include "actors/brokers/redis_streams.hpp"
+#include "actors/brokers/broker.hpp"
 #include "actors/directory.hpp"
 #include "actors/log.hpp"
 #include "persistence/pg_listener.hpp"
@@ -53,7 +53,7 @@ struct relay_state {
   std::unique_ptr<persistence::pg_session> session;
   std::unique_ptr<persistence::relay_store> store;
   std::unique_ptr<persistence::pg_listener> listener;
-  std::unique_ptr<brokers::redis_publisher> publisher; // set on a broker backend
+  std::unique_ptr<brokers::event_publisher> publisher; // set on a broker backend
   bool broker_down = false;                            // logged once per outage
   std::chrono::steady_clock::time_point broker_checked;
   std::optional<int64_t> fencing; // set while we hold the lease
@@ -366,12 +366,12 @@ void run(self_pointer self) {
     }
     if (more)
       queue_tick(self);
-  } catch (const brokers::redis_unavailable& e) {
+  } catch (const brokers::broker_unavailable& e) {
     // The events stay pending in the outbox; the timer tries again.
     if (!st.broker_down)
       logging::warn("relay: broker unreachable", {{"module", st.cfg.module}, {"error", e.what()}});
     st.broker_down = true;
-  } catch (const brokers::redis_error& e) {
+  } catch (const brokers::broker_refused& e) {
     logging::error("relay: broker refused events",
                    {{"module", st.cfg.module}, {"error", e.what()}});
   } catch (const persistence::pg_error& e) {
@@ -409,7 +409,7 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
   st.store = std::make_unique<persistence::relay_store>(st.cfg.module, st.cfg.holder,
                                                         st.cfg.relay.lease_ttl);
   if (st.cfg.bus.on_broker())
-    st.publisher = std::make_unique<brokers::redis_publisher>(st.cfg.bus, st.cfg.module);
+    st.publisher = brokers::make_publisher(st.cfg.bus, st.cfg.module);
   // The listener's thread only posts a message: all work stays on this actor.
   auto handle = caf::actor_cast<caf::actor>(self);
   st.listener =

@@ -4,6 +4,8 @@
 // broken connection, so the next command connects again.
 #pragma once
 
+#include "actors/brokers/broker.hpp"
+
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -16,15 +18,15 @@ struct redisReply;
 namespace brokers {
 
 // The server is unreachable or the connection broke; the command may or may not have run.
-class redis_unavailable : public std::runtime_error {
+class redis_unavailable : public broker_unavailable {
 public:
-  using std::runtime_error::runtime_error;
+  using broker_unavailable::broker_unavailable;
 };
 
 // The server answered with an error reply (e.g. NOGROUP, BUSYGROUP).
-class redis_error : public std::runtime_error {
+class redis_error : public broker_refused {
 public:
-  using std::runtime_error::runtime_error;
+  using broker_refused::broker_refused;
 };
 
 // A reply tree, read-only. Arrays nest; nil is its own kind.

@@ -21,27 +21,9 @@
 // Runs detached: it blocks on Redis (XREADGROUP ... BLOCK).
 #pragma once
 
-#include "actors/app_metrics.hpp"
-#include "config/app_settings.hpp"
-
-#include <caf/actor.hpp>
-#include <caf/fwd.hpp>
-
-#include <string>
-#include <vector>
+#include "actors/brokers/broker.hpp"
 
 namespace brokers {
-
-struct reader_config {
-  std::string consumer;                // "<module>.<consumer>"
-  std::vector<std::string> events;     // the events it handles
-  std::vector<std::string> publishers; // modules that publish any of them
-  std::string holder;                  // unique per process
-  config::bus_settings bus;
-  config::delivery_settings delivery;
-  caf::actor directory; // to find the event bus ("@bus")
-  app_metrics* metrics = nullptr;
-};
 
 caf::actor spawn_redis_reader(caf::actor_system& sys, reader_config cfg);
 

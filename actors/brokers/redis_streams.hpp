@@ -27,12 +27,11 @@ event_envelope envelope_of(const redis_value& fields);
 
 // Appends a module's events to its streams, and returns only once Redis has them (the
 // relay marks them published after that). Throws redis_unavailable or redis_error.
-class redis_publisher {
+class redis_publisher : public event_publisher {
 public:
   redis_publisher(config::bus_settings bus, std::string module);
-  void publish(const std::vector<persistence::stored_event>& events);
-  // Throws redis_unavailable when the server does not answer.
-  void ping();
+  void publish(const std::vector<persistence::stored_event>& events) override;
+  void ping() override;
   bool connected() const { return redis_.connected(); }
 
 private:
