@@ -20,5 +20,6 @@ struct app_metrics {
   metrics::gauge_family& outbox_pending;             // module
   metrics::gauge_family& outbox_oldest_pending_age;  // module, seconds
   metrics::histogram_family& relay_batch_duration;   // module, seconds
+  metrics::gauge_family& broker_backlog;             // stream, consumer (broker backends)
   metrics::counter_family& supervisor_restarts;      // supervisor
 };

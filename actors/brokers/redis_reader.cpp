@@ -65,6 +65,7 @@ struct reader_state {
   int in_flight = 0;
   bool delivered_any = false;
   bool redis_down = false;
+  clock::time_point backlog_due;
   std::chrono::milliseconds down_backoff{100};
   static inline const char* name = "redis_reader";
 };
@@ -315,7 +316,12 @@ void dispatch(self_pointer self, std::vector<std::pair<std::size_t, redis_value>
   for (auto& [stream, entry] : entries) {
     auto id = entry[0].str();
     auto& fields = entry[1];
-    if (fields.is_nil() || fields.size() == 0) { // trimmed away (MAXLEN) before we got to it
+    if (fields.is_nil() || fields.size() == 0) {
+      // Trimmed away (app.bus.stream-maxlen) before this consumer handled it: the event is
+      // still in its publisher's outbox, but this consumer will not see it. Say so loudly.
+      logging::error(
+          "stream entry trimmed before it was handled",
+          {{"consumer", st.cfg.consumer}, {"stream", st.streams[stream].key}, {"id", id}});
       st.to_ack[stream].push_back(id);
       continue;
     }
@@ -383,6 +389,41 @@ void finish_round(self_pointer self) {
   schedule_next(self);
 }
 
+// Every second: how far behind this consumer is on the streams it leads (XINFO GROUPS:
+// the group's unread lag plus its unacknowledged entries), for /metrics.
+void report_backlog(self_pointer self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  if (!st.cfg.metrics || now < st.backlog_due)
+    return;
+  st.backlog_due = now + std::chrono::seconds{1};
+  std::vector<std::vector<std::string>> commands;
+  std::vector<std::size_t> held;
+  for (std::size_t i = 0; i < st.streams.size(); ++i)
+    if (st.streams[i].held && st.streams[i].group_ready) {
+      commands.push_back({"XINFO", "GROUPS", st.streams[i].key});
+      held.push_back(i);
+    }
+  auto outcomes = st.redis->pipeline(commands);
+  for (std::size_t n = 0; n < held.size(); ++n) {
+    if (!outcomes[n].error.empty())
+      continue;
+    for (auto& group : outcomes[n].value.elements()) {
+      std::map<std::string, const redis_value*> fields;
+      for (std::size_t i = 0; i + 1 < group.size(); i += 2)
+        fields[group[i].str()] = &group[i + 1];
+      if (!fields.count("name") || fields["name"]->str() != st.cfg.consumer)
+        continue;
+      long long backlog = 0;
+      for (auto* key : {"pending", "lag"})
+        if (fields.count(key) && fields[key]->type() == redis_value::kind::integer)
+          backlog += fields[key]->integer();
+      st.cfg.metrics->broker_backlog.labels({st.streams[held[n]].key, st.cfg.consumer})
+          .set(double(backlog));
+    }
+  }
+}
+
 void find_bus(self_pointer self) {
   self->request(self->state.cfg.directory, std::chrono::seconds{2}, directory_get_atom::value,
                 std::string{"@bus"})
@@ -401,6 +442,7 @@ void round(self_pointer self) {
   try {
     hold_leases(self, true);
     claim_abandoned(self);
+    report_backlog(self);
     read_from(self, "0", {}, entries);
     if (int(entries.size()) < batch_size)
       read_from(self, ">", {}, entries);

@@ -10,6 +10,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <functional>
 #include <future>
 #include <map>
 #include <set>
@@ -27,11 +28,21 @@ bool on_broker() {
   return bus && *bus && std::string{bus} != "actors";
 }
 
+bool eventually_true(const std::function<bool()>& condition) {
+  for (int i = 0; i < 200; ++i) {
+    if (condition())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  }
+  return false;
+}
+
 struct saga {
   test_database db{"saga"};
-  node_process node{node_options{db.dsn(),
-                                 {"--app.delivery.max-attempts=3", "--app.delivery.backoff-initial=20ms",
-                                  "--app.delivery.backoff-max=100ms", "--app.relay.poll-interval=100ms"}}};
+  node_process node{
+      node_options{db.dsn(),
+                   {"--app.delivery.max-attempts=3", "--app.delivery.backoff-initial=20ms",
+                    "--app.delivery.backoff-max=100ms", "--app.relay.poll-interval=100ms"}}};
   std::unique_ptr<httplib::Client> http;
 
   saga() {
@@ -53,12 +64,16 @@ struct saga {
 
   std::string customer() {
     static int n = 0;
-    return post("/customers", {{"name", "C"}, {"email", "c" + std::to_string(++n) + "@saga.io"}})["data"]["id"];
+    return post("/customers",
+                {{"name", "C"}, {"email", "c" + std::to_string(++n) + "@saga.io"}})["data"]["id"];
   }
 
   std::string product(int64_t stock) {
     static int n = 0;
-    return post("/products", {{"sku", "SKU-" + std::to_string(++n)}, {"name", "P"}, {"price", 2.5}, {"stock", stock}})["data"]["id"];
+    return post("/products", {{"sku", "SKU-" + std::to_string(++n)},
+                              {"name", "P"},
+                              {"price", 2.5},
+                              {"stock", stock}})["data"]["id"];
   }
 
   json order_body(const std::string& customer_id, const std::string& product_id, int quantity) {
@@ -132,10 +147,11 @@ BOOST_AUTO_TEST_CASE(an_order_beyond_stock_is_rejected_with_insufficient_stock) 
 BOOST_AUTO_TEST_CASE(an_order_of_an_unknown_product_is_rejected_with_unknown_product) {
   auto c = customer();
   auto p = product(5);
-  json body = {{"customerId", c},
-               {"items",
-                {{{"productId", p}, {"quantity", 1}, {"price", 2.5}},
-                 {{"productId", "3f2504e0-4f89-41d3-9a0c-0305e82c3301"}, {"quantity", 1}, {"price", 1}}}}};
+  json body = {
+      {"customerId", c},
+      {"items",
+       {{{"productId", p}, {"quantity", 1}, {"price", 2.5}},
+        {{"productId", "3f2504e0-4f89-41d3-9a0c-0305e82c3301"}, {"quantity", 1}, {"price", 1}}}}};
   auto id = post("/orders", body)["data"]["id"].get<std::string>();
   auto order = await_order(id);
   BOOST_TEST(order["status"] == "REJECTED");
@@ -159,12 +175,17 @@ BOOST_AUTO_TEST_CASE(cancelling_releases_exactly_the_reserved_stock_once) {
   BOOST_TEST(templates_of(id, 3) ==
              (std::vector<std::string>{"order-created", "order-confirmed", "order-cancelled"}));
   pg_connection admin{db.dsn()};
-  BOOST_TEST(admin.exec("SELECT count(*) FROM inventory.outbox WHERE event_name = 'inventory.released' "
-                        "AND aggregate_id = $1::uuid", {id}).integer(0, 0) == 1);
+  BOOST_TEST(
+      admin
+          .exec("SELECT count(*) FROM inventory.outbox WHERE event_name = 'inventory.released' "
+                "AND aggregate_id = $1::uuid",
+                {id})
+          .integer(0, 0) == 1);
   BOOST_TEST(await_order(id)["status"] == "CANCELLED"); // a late inventory event changes nothing
 }
 
-BOOST_AUTO_TEST_CASE(forty_concurrent_orders_of_two_against_stock_fifty_confirm_exactly_twenty_five) {
+BOOST_AUTO_TEST_CASE(
+    forty_concurrent_orders_of_two_against_stock_fifty_confirm_exactly_twenty_five) {
   auto c = customer();
   auto p = product(50);
   // 40 orders in flight together from 8 connections (cpp-httplib 0.11 listens with a
@@ -203,9 +224,11 @@ BOOST_AUTO_TEST_CASE(forty_concurrent_orders_of_two_against_stock_fifty_confirm_
 
 BOOST_AUTO_TEST_CASE(events_committed_out_of_position_order_are_never_skipped) {
   pg_connection first{db.dsn()}, second{db.dsn()};
-  auto insert = "INSERT INTO customers.outbox (id, event_name, aggregate_id, sequence, correlation_id, payload) "
-                "VALUES (gen_random_uuid(), 'customer.registered', gen_random_uuid(), 1, 'ooo', '{}') "
-                "RETURNING position";
+  auto insert =
+      "INSERT INTO customers.outbox (id, event_name, aggregate_id, sequence, correlation_id, "
+      "payload) "
+      "VALUES (gen_random_uuid(), 'customer.registered', gen_random_uuid(), 1, 'ooo', '{}') "
+      "RETURNING position";
   persistence::pg_transaction early{first};
   auto early_position = first.exec(insert).integer(0, 0);
   // For a while the early transaction is the newest of all, across many relay rounds:
@@ -217,8 +240,10 @@ BOOST_AUTO_TEST_CASE(events_committed_out_of_position_order_are_never_skipped) {
   late.commit(); // the higher position becomes visible first
   pg_connection admin{db.dsn()};
   auto published = [&](int64_t position) {
-    return admin.exec("SELECT published_at IS NOT NULL FROM customers.outbox WHERE position = $1",
-                      {position}).boolean(0, 0);
+    return admin
+        .exec("SELECT published_at IS NOT NULL FROM customers.outbox WHERE position = $1",
+              {position})
+        .boolean(0, 0);
   };
   for (int i = 0; i < 200 && !published(late_position); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds{25});
@@ -229,7 +254,8 @@ BOOST_AUTO_TEST_CASE(events_committed_out_of_position_order_are_never_skipped) {
   BOOST_TEST(published(early_position), "the event that committed late was skipped");
 }
 
-BOOST_AUTO_TEST_CASE(a_failing_consumer_is_retried_dead_lettered_and_replayed_without_blocking_others) {
+BOOST_AUTO_TEST_CASE(
+    a_failing_consumer_is_retried_dead_lettered_and_replayed_without_blocking_others) {
   // The fault: the notifications role loses the right to write its table (a consumer that
   // fails on every attempt); it is given back before the replay.
   pg_connection admin{db.dsn()};
@@ -260,8 +286,11 @@ BOOST_AUTO_TEST_CASE(a_failing_consumer_is_retried_dead_lettered_and_replayed_wi
   BOOST_TEST(!letter["lastError"].get<std::string>().empty());
   BOOST_TEST(letter["lastError"].get<std::string>().find("INSERT") == std::string::npos); // no SQL
   if (!on_broker())
-    BOOST_TEST(admin.exec("SELECT count(*) FROM orders.deliveries WHERE consumer = 'notifications.order-events' "
-                          "AND status = 'pending'").integer(0, 0) == 1); // order.confirmed, held back
+    BOOST_TEST(admin
+                   .exec("SELECT count(*) FROM orders.deliveries WHERE consumer = "
+                         "'notifications.order-events' "
+                         "AND status = 'pending'")
+                   .integer(0, 0) == 1); // order.confirmed, held back
   auto outbox_status = get("/admin/outbox");
   for (auto& m : outbox_status["data"]["modules"])
     if (m["module"] == "orders") {
@@ -272,8 +301,9 @@ BOOST_AUTO_TEST_CASE(a_failing_consumer_is_retried_dead_lettered_and_replayed_wi
 
   admin.exec("GRANT INSERT ON notifications.notifications TO " + admin.quote_identifier(role));
   for (auto& d : letters) {
-    auto replay = http->Post(("/admin/dead-letters/" + d["id"].get<std::string>() + "/replay").c_str(), "",
-                             "application/json");
+    auto replay =
+        http->Post(("/admin/dead-letters/" + d["id"].get<std::string>() + "/replay").c_str(), "",
+                   "application/json");
     BOOST_REQUIRE(replay);
     BOOST_TEST(replay->status == 202);
     BOOST_TEST(json::parse(replay->body)["data"]["status"] == "REPLAYING");
@@ -311,18 +341,21 @@ BOOST_AUTO_TEST_CASE(discarding_a_dead_letter_releases_the_later_events_of_its_a
       created_letter = d;
   BOOST_REQUIRE(!created_letter.is_null());
   admin.exec("GRANT INSERT ON notifications.notifications TO " + admin.quote_identifier(role));
-  auto discard = http->Post(("/admin/dead-letters/" + created_letter["id"].get<std::string>() + "/discard").c_str(),
-                            "", "application/json");
+  auto discard = http->Post(
+      ("/admin/dead-letters/" + created_letter["id"].get<std::string>() + "/discard").c_str(), "",
+      "application/json");
   BOOST_REQUIRE(discard);
   BOOST_TEST(discard->status == 200);
   // The discarded event stays unsent; the later one of the same order now flows (on a
   // broker nothing held it back: it may have died meanwhile, and is replayed then).
   if (on_broker())
     for (auto& d : get("/admin/dead-letters")["data"])
-      http->Post(("/admin/dead-letters/" + d["id"].get<std::string>() + "/replay").c_str(), "", "application/json");
+      http->Post(("/admin/dead-letters/" + d["id"].get<std::string>() + "/replay").c_str(), "",
+                 "application/json");
   auto templates = templates_of(id, 1);
   BOOST_TEST(templates == (std::vector<std::string>{"order-confirmed"}));
-  BOOST_TEST(admin.exec("SELECT count(*) FROM orders.deliveries WHERE status = 'discarded'").integer(0, 0) == 1);
+  BOOST_TEST(admin.exec("SELECT count(*) FROM orders.deliveries WHERE status = 'discarded'")
+                 .integer(0, 0) == 1);
 }
 
 BOOST_AUTO_TEST_CASE(metrics_count_what_happens) {
@@ -337,8 +370,10 @@ BOOST_AUTO_TEST_CASE(metrics_count_what_happens) {
   const std::string requests = R"(http_requests_total{route="/orders",method="POST",status="201"})";
   const std::string appended = R"(events_appended_total{module="orders"})";
   const std::string relayed = R"(events_relayed_total{module="orders"})";
-  const std::string delivered = R"(events_delivered_total{module="orders",consumer="inventory.order-events"})";
-  const std::string notified = R"(events_delivered_total{module="orders",consumer="notifications.order-events"})";
+  const std::string delivered =
+      R"(events_delivered_total{module="orders",consumer="inventory.order-events"})";
+  const std::string notified =
+      R"(events_delivered_total{module="orders",consumer="notifications.order-events"})";
   std::map<std::string, double> before;
   for (auto& s : {placed, requests, appended, relayed, delivered, notified})
     before[s] = sample(s);
@@ -355,9 +390,20 @@ BOOST_AUTO_TEST_CASE(metrics_count_what_happens) {
   BOOST_TEST(sample(notified) == before[notified] + 2);
   auto text = http->Get("/metrics")->body;
   BOOST_TEST(text.find("# TYPE http_request_duration_seconds histogram") != std::string::npos);
-  BOOST_TEST(text.find(R"(http_request_duration_seconds_bucket{route="/orders",le="+Inf"})") != std::string::npos);
-  BOOST_TEST(text.find(R"(relay_batch_duration_seconds_count{module="orders"})") != std::string::npos);
+  BOOST_TEST(text.find(R"(http_request_duration_seconds_bucket{route="/orders",le="+Inf"})") !=
+             std::string::npos);
+  BOOST_TEST(text.find(R"(relay_batch_duration_seconds_count{module="orders"})") !=
+             std::string::npos);
   BOOST_TEST(text.find(R"(outbox_pending_events{module="orders"})") != std::string::npos);
+  if (on_broker()) // each reader reports the backlog of the streams it leads, drained by now
+    BOOST_TEST(
+        eventually_true([&] {
+          auto body = http->Get("/metrics")->body;
+          auto at = body.find("broker_backlog_entries{stream=\"" + db.name() + ":events:orders:");
+          return at != std::string::npos &&
+                 body.find("consumer=\"notifications.order-events\"} 0", at) != std::string::npos;
+        }),
+        "no broker_backlog_entries of 0 for notifications.order-events");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
