@@ -14,6 +14,7 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -66,6 +67,7 @@ struct reader_state {
   bool delivered_any = false;
   bool redis_down = false;
   clock::time_point backlog_due;
+  clock::time_point renewed_at; // last time every lease we hold was confirmed
   std::chrono::milliseconds down_backoff{100};
   static inline const char* name = "redis_reader";
 };
@@ -170,6 +172,7 @@ void hold_leases(self_pointer self, bool take_new) {
     }
     s.group_ready = true;
   }
+  st.renewed_at = clock::now();
 }
 
 // Entries other readers of the stream left pending become ours. Right after taking the
@@ -430,6 +433,21 @@ void find_bus(self_pointer self) {
       .then([self](const caf::actor& bus) { self->state.bus = bus; }, [](caf::error&) {});
 }
 
+// Acting on a lease is safe only while it is surely still ours: a reader that was frozen
+// (or slow) since it last renewed confirms its leases before handing anything out, so
+// that it never delivers behind the back of a reader that took over meanwhile.
+bool leases_fresh(self_pointer self) {
+  auto& st = self->state;
+  if (clock::now() - st.renewed_at <= st.cfg.bus.reader_lease_ttl / 2)
+    return true;
+  try {
+    hold_leases(self, false);
+    return true;
+  } catch (const std::exception&) {
+    return false; // the next round deals with the broker being away
+  }
+}
+
 void round(self_pointer self) {
   auto& st = self->state;
   st.delivered_any = false;
@@ -465,6 +483,14 @@ void round(self_pointer self) {
     st.down_backoff = std::min(st.down_backoff * 2, std::chrono::milliseconds{2000});
     return;
   }
+  if (!leases_fresh(self)) {
+    schedule_next(self);
+    return;
+  }
+  // Only what comes from streams we still lead.
+  entries.erase(std::remove_if(entries.begin(), entries.end(),
+                               [&st](auto& e) { return !st.streams[e.first].held; }),
+                entries.end());
   dispatch(self, entries);
   if (st.in_flight == 0)
     finish_round(self);

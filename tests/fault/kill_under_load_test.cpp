@@ -350,15 +350,21 @@ struct private_cluster {
   }
 };
 
-// A Redis server of this test's own (the shared one of scripts/test must not go down
-// under the other tests), with its append-only file, so that a restart keeps the streams.
-struct private_redis {
-  std::string dir = "/tmp/monolith-killload-redis-" + std::to_string(::getpid());
+// A broker server of this test's own (the shared one of scripts/test must not go down
+// under the other tests): Redis with its append-only file, or NATS with JetStream on
+// disk, so that a restart keeps what it stored. The backend is the one under test
+// (MONOLITH_TEST_BUS), Redis when the suite runs on the actors bus.
+struct private_broker {
+  std::string backend = [] {
+    auto bus = std::getenv("MONOLITH_TEST_BUS");
+    return bus && std::string{bus} == "nats" ? std::string{"nats"} : std::string{"redis"};
+  }();
+  std::string dir = "/tmp/monolith-killload-" + backend + "-" + std::to_string(::getpid());
   int port = free_port();
-  std::string script = std::string{MONOLITH_SOURCE_DIR} + "/scripts/redis";
+  std::string script = std::string{MONOLITH_SOURCE_DIR} + "/scripts/" + backend;
 
-  private_redis() { BOOST_REQUIRE(start()); }
-  ~private_redis() {
+  private_broker() { BOOST_REQUIRE(start()); }
+  ~private_broker() {
     stop();
     std::filesystem::remove_all(dir);
   }
@@ -366,9 +372,9 @@ struct private_redis {
   void stop() { run(script + " stop " + dir + " " + std::to_string(port)); }
   std::vector<std::string> flags(const std::string& prefix) const {
     auto result = node_flags;
-    result.insert(result.end(),
-                  {"--app.bus.backend=redis", "--app.bus.redis-port=" + std::to_string(port),
-                   "--app.bus.key-prefix=" + prefix});
+    result.insert(result.end(), {"--app.bus.backend=" + backend,
+                                 "--app.bus." + backend + "-port=" + std::to_string(port),
+                                 "--app.bus.key-prefix=" + prefix});
     return result;
   }
 };
@@ -454,8 +460,9 @@ BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_database_restarts_
 
 BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_broker_restarts_under_load) {
   test_database db{"brokerload"};
-  private_redis redis;
-  node_process node{node_options{db.dsn(), redis.flags(db.name())}};
+  private_broker broker;
+  BOOST_TEST_MESSAGE("broker: " << broker.backend);
+  node_process node{node_options{db.dsn(), broker.flags(db.name())}};
   node.start();
   auto logs = [&] { return problems_in(node.log()); };
   order_load load{make_catalog(node, 4, 5, 100)};
@@ -463,7 +470,7 @@ BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_broker_restarts_un
   load.start(4);
   require_progress(load, 20, 15s, "before the broker went down", logs);
 
-  redis.stop();
+  broker.stop();
   // The outbox holds the events: orders are still accepted, and /ready says the bus is down.
   require_progress(load, load.created() + 20, 15s, "while the broker was down", logs);
   std::string ready_body;
@@ -476,7 +483,7 @@ BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_broker_restarts_un
                         }),
              "/ready during the broker outage: " << ready_body);
 
-  BOOST_REQUIRE(redis.start());
+  BOOST_REQUIRE(broker.start());
   require_progress(load, load.created() + 20, 20s, "after the broker came back", logs);
   load.finish();
   // The relays and readers reconnect by themselves: no restart, no operator.

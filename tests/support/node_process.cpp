@@ -35,16 +35,18 @@ std::vector<std::string> bus_args(const std::string& database_dsn) {
   const char* bus = std::getenv("MONOLITH_TEST_BUS");
   if (!bus || !*bus || std::string{bus} == "actors")
     return {};
-  const char* port = std::getenv("MONOLITH_TEST_REDIS_PORT");
-  if (std::string{bus} != "redis" || !port || !*port)
-    throw std::runtime_error(std::string{"MONOLITH_TEST_BUS="} + bus +
+  std::string backend{bus};
+  const char* port =
+      std::getenv(backend == "redis" ? "MONOLITH_TEST_REDIS_PORT" : "MONOLITH_TEST_NATS_PORT");
+  if ((backend != "redis" && backend != "nats") || !port || !*port)
+    throw std::runtime_error("MONOLITH_TEST_BUS=" + backend +
                              " needs its server: run the tests with scripts/test");
   // Tests share one server: each database gets streams and leases of its own.
   auto at = database_dsn.find("dbname=");
   auto prefix = at == std::string::npos
                     ? std::string{"monolith"}
                     : database_dsn.substr(at + 7, database_dsn.find(' ', at) - at - 7);
-  return {"--app.bus.backend=redis", std::string{"--app.bus.redis-port="} + port,
+  return {"--app.bus.backend=" + backend, "--app.bus." + backend + "-port=" + port,
           "--app.bus.key-prefix=" + prefix};
 }
 

@@ -1,0 +1,165 @@
+// See nats_jetstream.hpp.
+#include "actors/brokers/nats_jetstream.hpp"
+
+#include "actors/brokers/redis_streams.hpp" // partition_of
+
+#include <nats/nats.h>
+#include <nlohmann/json.hpp>
+
+namespace brokers {
+
+void nats_check(int status, const std::string& what) {
+  auto s = natsStatus(status);
+  if (s == NATS_OK)
+    return;
+  std::string text = what + ": " + natsStatus_GetText(s);
+  if (s == NATS_NO_SERVER || s == NATS_CONNECTION_CLOSED || s == NATS_TIMEOUT ||
+      s == NATS_NOT_YET_CONNECTED || s == NATS_NO_RESPONDERS || s == NATS_CONNECTION_DISCONNECTED ||
+      s == NATS_IO_ERROR || s == NATS_STALE_CONNECTION)
+    throw broker_unavailable(text);
+  throw broker_refused(text);
+}
+
+nats_session::nats_session(const config::bus_settings& bus) : bus_(bus) {}
+
+nats_session::~nats_session() {
+  reset();
+}
+
+void nats_session::reset() {
+  if (js_)
+    jsCtx_Destroy(js_);
+  if (connection_)
+    natsConnection_Destroy(connection_);
+  js_ = nullptr;
+  connection_ = nullptr;
+  stream_ready_ = false;
+}
+
+natsConnection* nats_session::connection() {
+  if (connection_ && natsConnection_Status(connection_) == NATS_CONN_STATUS_CLOSED)
+    reset();
+  if (connection_)
+    return connection_;
+  natsOptions* opts = nullptr;
+  nats_check(natsOptions_Create(&opts), "NATS options");
+  std::unique_ptr<natsOptions, void (*)(natsOptions*)> options{opts, natsOptions_Destroy};
+  auto url = "nats://" + bus_.nats_host + ":" + std::to_string(bus_.nats_port);
+  natsOptions_SetURL(opts, url.c_str());
+  natsOptions_SetTimeout(opts, 2000);
+  natsOptions_SetAllowReconnect(opts, true);
+  natsOptions_SetMaxReconnect(opts, -1); // keep trying while the connection lives
+  natsOptions_SetReconnectWait(opts, 250);
+  natsConnection* nc = nullptr;
+  nats_check(natsConnection_Connect(&nc, opts), "cannot connect to NATS at " + url);
+  connection_ = nc;
+  return connection_;
+}
+
+jsCtx* nats_session::jetstream() {
+  auto* nc = connection();
+  if (js_)
+    return js_;
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Wait = 5000;
+  jsCtx* js = nullptr;
+  nats_check(natsConnection_JetStream(&js, nc, &options), "JetStream context");
+  js_ = js;
+  return js_;
+}
+
+std::string nats_session::stream_name() const {
+  std::string name = bus_.key_prefix + "_events";
+  for (auto& c : name)
+    if (c == '.' || c == ' ' || c == '*' || c == '>')
+      c = '_';
+  return name;
+}
+
+std::string nats_session::subject(const std::string& publisher, int partition) const {
+  return bus_.key_prefix + ".events." + publisher + "." + std::to_string(partition);
+}
+
+void nats_session::ensure_stream() {
+  if (stream_ready_)
+    return;
+  auto* js = jetstream();
+  auto name = stream_name();
+  jsStreamInfo* info = nullptr;
+  jsErrCode code = jsErrCode(0);
+  auto found = js_GetStreamInfo(&info, js, name.c_str(), nullptr, &code);
+  if (found == NATS_OK) {
+    jsStreamInfo_Destroy(info);
+  } else if (found == NATS_NOT_FOUND) {
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    auto subjects = bus_.key_prefix + ".events.>";
+    const char* list[] = {subjects.c_str()};
+    cfg.Name = name.c_str();
+    cfg.Subjects = list;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.MaxMsgsPerSubject = bus_.stream_maxlen;
+    cfg.Duplicates = int64_t(120) * 1000 * 1000 * 1000; // MsgId dedupe window: 2 min (ns)
+    auto added = js_AddStream(&info, js, &cfg, nullptr, &code);
+    if (added == NATS_OK)
+      jsStreamInfo_Destroy(info);
+    else if (code != 10058) // JSStreamNameExistErr: another node was first
+      nats_check(added, "cannot create the stream " + name);
+  } else {
+    nats_check(found, "stream " + name);
+  }
+  stream_ready_ = true;
+}
+
+std::string envelope_json(const persistence::stored_event& e) {
+  return nlohmann::json{{"id", e.id},
+                        {"name", e.event_name},
+                        {"aggregate", e.aggregate_id},
+                        {"sequence", e.sequence},
+                        {"correlation", e.correlation_id},
+                        {"causation", e.causation_id},
+                        {"payload", e.payload},
+                        {"timestamp", e.created_at}}
+      .dump();
+}
+
+event_envelope envelope_from_json(const std::string& text) {
+  auto j = nlohmann::json::parse(text);
+  return {j.at("id"),          j.at("name"),      j.at("aggregate"), j.at("sequence"),
+          j.at("correlation"), j.at("causation"), j.at("payload"),   j.at("timestamp")};
+}
+
+nats_publisher::nats_publisher(const config::bus_settings& bus, std::string module)
+    : session_(bus), module_(std::move(module)) {}
+
+void nats_publisher::publish(const std::vector<persistence::stored_event>& events) {
+  try {
+    session_.ensure_stream();
+    auto* js = session_.jetstream();
+    for (auto& e : events) {
+      auto subject =
+          session_.subject(module_, partition_of(e.aggregate_id, session_.bus().partitions));
+      auto body = envelope_json(e);
+      jsPubOptions options;
+      jsPubOptions_Init(&options);
+      options.MsgId = e.id.c_str(); // a retried publish is stored once
+      jsPubAck* ack = nullptr;
+      jsErrCode code = jsErrCode(0);
+      nats_check(
+          js_Publish(&ack, js, subject.c_str(), body.data(), int(body.size()), &options, &code),
+          "publish to " + subject);
+      jsPubAck_Destroy(ack);
+    }
+  } catch (const broker_unavailable&) {
+    session_.reset(); // a fresh connection next time
+    throw;
+  }
+}
+
+void nats_publisher::ping() {
+  nats_check(natsConnection_FlushTimeout(session_.connection(), 1000), "NATS ping");
+}
+
+} // namespace brokers

@@ -1,0 +1,64 @@
+// How events sit in NATS JetStream (backend `nats`): one stream over the subjects
+// `<prefix>.events.<publishing module>.<partition>`, the partition chosen by aggregate id
+// (redis_streams.hpp's partition_of); each message carries the event envelope as JSON and
+// the event id as its MsgId, so a publish retried after a timeout is stored once. The
+// relay publishes (nats_publisher); one reader per (consumer, partition) takes the
+// messages out (nats_reader.hpp). A KV bucket holds the readers' leases.
+#pragma once
+
+#include "actors/brokers/broker.hpp"
+#include "actors/event_delivery.hpp"
+
+#include <memory>
+#include <string>
+
+struct __natsConnection;
+struct __jsCtx;
+
+namespace brokers {
+
+// The connection and its JetStream context; connects lazily and again after a failure.
+// nats.c reconnects by itself while a connection lives; a dead one is dropped here.
+class nats_session {
+public:
+  explicit nats_session(const config::bus_settings& bus);
+  ~nats_session();
+  nats_session(const nats_session&) = delete;
+  nats_session& operator=(const nats_session&) = delete;
+
+  __jsCtx* jetstream();           // throws broker_unavailable
+  __natsConnection* connection(); // throws broker_unavailable
+  void reset();
+  // Creates the events stream (and the leases bucket) when missing.
+  void ensure_stream();
+
+  const config::bus_settings& bus() const { return bus_; }
+  std::string stream_name() const;
+  std::string subject(const std::string& publisher, int partition) const;
+
+private:
+  config::bus_settings bus_;
+  __natsConnection* connection_ = nullptr;
+  __jsCtx* js_ = nullptr;
+  bool stream_ready_ = false;
+};
+
+// Throws broker_unavailable for the statuses that mean "no server" (or no answer), and
+// broker_refused for the others.
+void nats_check(int status, const std::string& what);
+
+std::string envelope_json(const persistence::stored_event& e);
+event_envelope envelope_from_json(const std::string& text);
+
+class nats_publisher : public event_publisher {
+public:
+  nats_publisher(const config::bus_settings& bus, std::string module);
+  void publish(const std::vector<persistence::stored_event>& events) override;
+  void ping() override;
+
+private:
+  nats_session session_;
+  std::string module_;
+};
+
+} // namespace brokers

@@ -1,0 +1,519 @@
+// See nats_reader.hpp.
+#include "actors/brokers/nats_reader.hpp"
+
+#include "actors/app_error.hpp"
+#include "actors/brokers/nats_jetstream.hpp"
+#include "actors/directory.hpp"
+#include "actors/event_delivery.hpp"
+#include "actors/log.hpp"
+#include "actors/outbox_relay.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <nats/nats.h>
+
+#include <map>
+#include <set>
+
+namespace brokers {
+
+namespace {
+
+using read_atom = caf::atom_constant<caf::atom("read")>;
+using renew_atom = caf::atom_constant<caf::atom("renew")>;
+
+using clock = std::chrono::steady_clock;
+
+constexpr std::chrono::seconds delivery_timeout{30};
+constexpr int batch_size = 200;
+
+struct message_deleter {
+  void operator()(natsMsg* m) const { natsMsg_Destroy(m); }
+};
+
+// A message taken from the broker and not yet acknowledged.
+struct held_message {
+  std::unique_ptr<natsMsg, message_deleter> msg;
+  event_envelope event;
+  bool handled = false; // the event is not for this consumer, or unreadable: just ack
+  bool in_flight = false;
+  int attempts = 0;
+  clock::time_point next_at;
+};
+
+struct partition_slot {
+  std::string publisher;
+  std::string subject;
+  std::string durable;
+  std::string lease_key;
+  bool held = false;
+  uint64_t lease_revision = 0;
+  clock::time_point fetch_from; // after a takeover: once the old reader's messages are due
+  std::unique_ptr<natsSubscription, void (*)(natsSubscription*)> sub{nullptr,
+                                                                     natsSubscription_Destroy};
+  std::map<uint64_t, held_message> messages; // by stream sequence
+};
+
+struct reader_state {
+  reader_config cfg;
+  std::unique_ptr<nats_session> nats;
+  std::unique_ptr<kvStore, void (*)(kvStore*)> leases{nullptr, kvStore_Destroy};
+  caf::actor bus;
+  std::vector<partition_slot> slots;
+  std::set<std::string> handled;
+  int in_flight = 0;
+  bool delivered_any = false;
+  bool waited = false;
+  clock::time_point leases_due;
+  clock::time_point renewed_at; // last time every lease we hold was confirmed
+  clock::time_point backlog_due;
+  bool down = false;
+  std::chrono::milliseconds down_backoff{100};
+  static inline const char* name = "nats_reader";
+};
+
+using self_pointer = caf::stateful_actor<reader_state>*;
+
+std::string sanitized(std::string name) {
+  for (auto& c : name)
+    if (c == '.' || c == '*' || c == '>' || c == ' ' || c == ':')
+      c = '_';
+  return name;
+}
+
+std::chrono::milliseconds backoff(const config::delivery_settings& policy, int attempts) {
+  auto wait = policy.backoff_initial * (int64_t{1} << std::min(attempts, 30));
+  return std::min<std::chrono::milliseconds>(wait, policy.backoff_max);
+}
+
+int64_t nanos(std::chrono::milliseconds ms) {
+  return int64_t(ms.count()) * 1000 * 1000;
+}
+
+kvStore* lease_bucket(self_pointer self) {
+  auto& st = self->state;
+  if (st.leases)
+    return st.leases.get();
+  auto* js = st.nats->jetstream();
+  auto bucket = sanitized(st.cfg.bus.key_prefix) + "_leases";
+  kvStore* kv = nullptr;
+  auto found = js_KeyValue(&kv, js, bucket.c_str());
+  if (found == NATS_NOT_FOUND) {
+    kvConfig cfg;
+    kvConfig_Init(&cfg);
+    cfg.Bucket = bucket.c_str();
+    cfg.TTL = nanos(st.cfg.bus.reader_lease_ttl);
+    cfg.History = 1;
+    found = js_CreateKeyValue(&kv, js, &cfg);
+    if (found != NATS_OK) // another node may have created it meanwhile
+      found = js_KeyValue(&kv, js, bucket.c_str());
+  }
+  nats_check(found, "lease bucket " + bucket);
+  st.leases.reset(kv);
+  return kv;
+}
+
+// Keeps the leases we hold, takes free ones; a partition newly ours gets its pull
+// subscription, and fetching waits one AckWait so that the old reader's messages are due.
+void hold_leases(self_pointer self, bool take_new) {
+  auto& st = self->state;
+  auto* kv = lease_bucket(self);
+  for (auto& s : st.slots) {
+    uint64_t revision = 0;
+    bool ours = false;
+    if (s.held) {
+      ours = kvStore_UpdateString(&revision, kv, s.lease_key.c_str(), st.cfg.holder.c_str(),
+                                  s.lease_revision) == NATS_OK;
+    } else if (take_new) {
+      ours = kvStore_CreateString(&revision, kv, s.lease_key.c_str(), st.cfg.holder.c_str()) ==
+             NATS_OK;
+    } else {
+      continue;
+    }
+    if (ours)
+      s.lease_revision = revision;
+    if (ours == s.held)
+      continue;
+    s.held = ours;
+    if (!ours) {
+      logging::warn("reader lost partition",
+                    {{"consumer", st.cfg.consumer}, {"subject", s.subject}});
+      s.sub.reset();
+      s.messages.clear(); // unacknowledged: redelivered to whoever leads it next
+      continue;
+    }
+    logging::info("reader leads partition",
+                  {{"consumer", st.cfg.consumer}, {"subject", s.subject}});
+    st.nats->ensure_stream();
+    jsSubOptions options;
+    jsSubOptions_Init(&options);
+    options.Stream = nullptr;
+    options.Config.AckPolicy = js_AckExplicit;
+    options.Config.AckWait = nanos(st.cfg.bus.reader_lease_ttl);
+    options.Config.MaxDeliver = -1; // the reader counts attempts and buries itself
+    natsSubscription* sub = nullptr;
+    jsErrCode code = jsErrCode(0);
+    auto subscribed = js_PullSubscribe(&sub, st.nats->jetstream(), s.subject.c_str(),
+                                       s.durable.c_str(), nullptr, &options, &code);
+    if (subscribed != NATS_OK) {
+      s.held = false;
+      nats_check(subscribed, "pull subscription " + s.durable);
+    }
+    s.sub.reset(sub);
+    // Messages the previous reader took and never acknowledged come back once AckWait
+    // has passed; fetch only then, so that they go out before anything newer. With none
+    // outstanding (a new consumer, a clean hand-over) there is nothing to wait for.
+    s.fetch_from = clock::now();
+    jsConsumerInfo* info = nullptr;
+    if (natsSubscription_GetConsumerInfo(&info, sub, nullptr, &code) != NATS_OK ||
+        info->NumAckPending > 0)
+      s.fetch_from += st.cfg.bus.reader_lease_ttl;
+    if (info)
+      jsConsumerInfo_Destroy(info);
+  }
+  st.renewed_at = clock::now();
+}
+
+// In-progress acks keep held messages from being redelivered while we still lead.
+void keep_alive(self_pointer self) {
+  for (auto& s : self->state.slots)
+    if (s.held)
+      for (auto& [seq, m] : s.messages)
+        natsMsg_InProgress(m.msg.get(), nullptr);
+}
+
+void finish_round(self_pointer self);
+
+void acknowledge(self_pointer self, std::size_t slot, uint64_t seq) {
+  auto& s = self->state.slots[slot];
+  auto found = s.messages.find(seq);
+  if (found == s.messages.end())
+    return;
+  natsMsg_Ack(found->second.msg.get(), nullptr); // a lost ack means one redelivery: harmless
+  s.messages.erase(found);
+}
+
+void bury(self_pointer self, std::size_t slot, uint64_t seq, int attempts, std::string error) {
+  auto& st = self->state;
+  auto& m = st.slots[slot].messages.at(seq);
+  ++st.in_flight;
+  auto done = [self] {
+    if (--self->state.in_flight == 0)
+      finish_round(self);
+  };
+  auto event_id = m.event.id;
+  self->request(st.cfg.directory, std::chrono::seconds{2}, directory_get_atom::value,
+                "relay:" + st.slots[slot].publisher)
+      .then(
+          [self, slot, seq, event_id, attempts, error, done](const caf::actor& relay) {
+            self->request(caf::actor_cast<relay_api>(relay), std::chrono::seconds{5},
+                          bury_atom::value, event_id, self->state.cfg.consumer, attempts, error)
+                .then([self, slot, seq, done](bool) { acknowledge(self, slot, seq), done(); },
+                      [done](caf::error&) { done(); });
+          },
+          [done](caf::error&) { done(); });
+}
+
+void deliver(self_pointer self, std::size_t slot, uint64_t seq) {
+  auto& st = self->state;
+  auto& m = st.slots[slot].messages.at(seq);
+  m.in_flight = true;
+  ++st.in_flight;
+  st.delivered_any = true;
+  self->request(st.bus, delivery_timeout, delivery{st.cfg.consumer, m.event})
+      .then(
+          [self, slot, seq](const delivery_ack&) {
+            auto& st = self->state;
+            if (auto m = st.cfg.metrics)
+              m->events_delivered.labels({st.slots[slot].publisher, st.cfg.consumer}).inc();
+            acknowledge(self, slot, seq);
+            if (--st.in_flight == 0)
+              finish_round(self);
+          },
+          [self, slot, seq](caf::error& err) {
+            auto& st = self->state;
+            auto& messages = st.slots[slot].messages;
+            if (auto found = messages.find(seq); found != messages.end()) {
+              auto& m = found->second;
+              m.in_flight = false;
+              ++m.attempts;
+              bool dead = m.attempts >= st.cfg.delivery.max_attempts;
+              if (auto metrics = st.cfg.metrics)
+                (dead ? metrics->events_dead_lettered : metrics->deliveries_retried)
+                    .labels({st.slots[slot].publisher, st.cfg.consumer})
+                    .inc();
+              m.next_at = clock::now() + backoff(st.cfg.delivery, m.attempts - 1);
+              if (dead)
+                bury(self, slot, seq, m.attempts, operator_text(err, self->system()));
+            }
+            if (err.category() != caf::atom("app"))
+              st.bus = nullptr;
+            if (--st.in_flight == 0)
+              finish_round(self);
+          });
+}
+
+// Per partition and aggregate, only the oldest message not done yet goes out, and none
+// while it waits for its backoff.
+void dispatch(self_pointer self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  for (std::size_t i = 0; i < st.slots.size(); ++i) {
+    auto& s = st.slots[i];
+    std::set<std::string> taken;
+    std::vector<uint64_t> skip, send;
+    for (auto& [seq, m] : s.messages) {
+      if (!m.handled) {
+        skip.push_back(seq);
+        continue;
+      }
+      if (!taken.insert(m.event.aggregate_id).second || m.in_flight || m.next_at > now)
+        continue;
+      send.push_back(seq);
+    }
+    for (auto seq : skip)
+      acknowledge(self, i, seq);
+    for (auto seq : send)
+      deliver(self, i, seq);
+  }
+}
+
+// Takes what each led partition has ready (no waiting); if nothing anywhere, waits on
+// one partition for a while. Returns whether it waited.
+bool fetch(self_pointer self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  std::size_t fetched = 0;
+  partition_slot* wait_on = nullptr;
+  for (auto& s : st.slots) {
+    if (!s.held || !s.sub || now < s.fetch_from)
+      continue;
+    wait_on = wait_on ? wait_on : &s;
+    jsFetchRequest request;
+    jsFetchRequest_Init(&request);
+    request.Batch = batch_size;
+    request.NoWait = true; // without Expires: the server answers at once, with what it has
+    natsMsgList list{nullptr, 0};
+    auto status = natsSubscription_FetchRequest(&list, s.sub.get(), &request);
+    // An empty no-wait fetch comes back as an error status ("no messages"): only a
+    // connection that is down makes it a real one.
+    if (status != NATS_OK && list.Count == 0 &&
+        natsConnection_Status(st.nats->connection()) != NATS_CONN_STATUS_CONNECTED)
+      nats_check(status, "fetch " + s.durable);
+    for (int i = 0; i < list.Count; ++i) {
+      held_message m;
+      m.msg.reset(list.Msgs[i]);
+      list.Msgs[i] = nullptr;
+      jsMsgMetaData* meta = nullptr;
+      uint64_t seq = 0;
+      if (natsMsg_GetMetaData(&meta, m.msg.get()) == NATS_OK) {
+        seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+      }
+      try {
+        m.event = envelope_from_json(std::string{natsMsg_GetData(m.msg.get()),
+                                                 std::size_t(natsMsg_GetDataLength(m.msg.get()))});
+        m.handled = st.handled.count(m.event.event_name) > 0;
+      } catch (const std::exception& e) {
+        logging::error("unreadable message", {{"subject", s.subject}, {"error", e.what()}});
+      }
+      if (!s.messages.count(seq)) // a redelivery of one we hold already: keep ours
+        s.messages.emplace(seq, std::move(m));
+      ++fetched;
+    }
+    natsMsgList_Destroy(&list);
+  }
+  bool waiting_retries = false;
+  for (auto& s : st.slots)
+    waiting_retries |= !s.messages.empty();
+  if (fetched == 0 && !waiting_retries && wait_on) {
+    jsFetchRequest request;
+    jsFetchRequest_Init(&request);
+    request.Batch = 1; // back as soon as one arrives; the next round takes the rest
+    request.Expires =
+        nanos(std::max(std::chrono::milliseconds{50}, st.cfg.bus.reader_lease_ttl / 4));
+    natsMsgList list{nullptr, 0};
+    auto status = natsSubscription_FetchRequest(&list, wait_on->sub.get(), &request);
+    if (status != NATS_OK && list.Count == 0 &&
+        natsConnection_Status(st.nats->connection()) != NATS_CONN_STATUS_CONNECTED)
+      nats_check(status, "fetch " + wait_on->durable);
+    // Put back what came: the next round takes it in order with the rest.
+    for (int i = 0; i < list.Count; ++i) {
+      held_message m;
+      m.msg.reset(list.Msgs[i]);
+      list.Msgs[i] = nullptr;
+      jsMsgMetaData* meta = nullptr;
+      uint64_t seq = 0;
+      if (natsMsg_GetMetaData(&meta, m.msg.get()) == NATS_OK) {
+        seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+      }
+      try {
+        m.event = envelope_from_json(std::string{natsMsg_GetData(m.msg.get()),
+                                                 std::size_t(natsMsg_GetDataLength(m.msg.get()))});
+        m.handled = st.handled.count(m.event.event_name) > 0;
+      } catch (const std::exception&) {
+      }
+      if (!wait_on->messages.count(seq))
+        wait_on->messages.emplace(seq, std::move(m));
+    }
+    natsMsgList_Destroy(&list);
+    return true;
+  }
+  return false;
+}
+
+void schedule_next(self_pointer self) {
+  auto& st = self->state;
+  if (st.delivered_any) {
+    self->send(self, read_atom::value);
+    return;
+  }
+  bool any_held = false;
+  for (auto& s : st.slots)
+    any_held |= s.held;
+  // After a fetch that waited, go on at once; otherwise (retries in backoff, partitions
+  // not yet fetchable after a takeover) look again shortly.
+  auto wait = !any_held   ? st.cfg.bus.reader_lease_ttl / 3
+              : st.waited ? std::chrono::milliseconds{0}
+                          : std::chrono::milliseconds{20};
+  self->delayed_send(self, wait, read_atom::value);
+}
+
+void finish_round(self_pointer self) {
+  schedule_next(self);
+}
+
+// Every second: how far behind this consumer is on the partitions it leads (the pull
+// consumer's pending plus unacknowledged messages), for /metrics.
+void report_backlog(self_pointer self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  if (!st.cfg.metrics || now < st.backlog_due)
+    return;
+  st.backlog_due = now + std::chrono::seconds{1};
+  for (auto& s : st.slots) {
+    if (!s.held || !s.sub)
+      continue;
+    jsConsumerInfo* info = nullptr;
+    jsErrCode code = jsErrCode(0);
+    if (natsSubscription_GetConsumerInfo(&info, s.sub.get(), nullptr, &code) != NATS_OK)
+      continue;
+    st.cfg.metrics->broker_backlog.labels({s.subject, st.cfg.consumer})
+        .set(double(info->NumPending) + double(info->NumAckPending));
+    jsConsumerInfo_Destroy(info);
+  }
+}
+
+void find_bus(self_pointer self) {
+  self->request(self->state.cfg.directory, std::chrono::seconds{2}, directory_get_atom::value,
+                std::string{"@bus"})
+      .then([self](const caf::actor& bus) { self->state.bus = bus; }, [](caf::error&) {});
+}
+
+// Acting on a lease is safe only while it is surely still ours: a reader that was frozen
+// (or slow) since it last renewed confirms its leases before handing anything out, so
+// that it never delivers behind the back of a reader that took over meanwhile.
+bool leases_fresh(self_pointer self) {
+  auto& st = self->state;
+  if (clock::now() - st.renewed_at <= st.cfg.bus.reader_lease_ttl / 2)
+    return true;
+  try {
+    hold_leases(self, false);
+    return true;
+  } catch (const std::exception&) {
+    return false; // the next round deals with the broker being away
+  }
+}
+
+void round(self_pointer self) {
+  auto& st = self->state;
+  st.delivered_any = false;
+  if (!st.bus) {
+    find_bus(self);
+    self->delayed_send(self, std::chrono::milliseconds{100}, read_atom::value);
+    return;
+  }
+  try {
+    if (clock::now() >= st.leases_due) {
+      hold_leases(self, true);
+      st.leases_due = clock::now() + st.cfg.bus.reader_lease_ttl / 3;
+    }
+    report_backlog(self);
+    st.waited = fetch(self);
+    if (st.down) {
+      st.down = false;
+      st.down_backoff = std::chrono::milliseconds{100};
+      logging::info("reader: broker reachable again", {{"consumer", st.cfg.consumer}});
+    }
+  } catch (const std::exception& e) {
+    if (!st.down)
+      logging::warn("reader: broker unreachable",
+                    {{"consumer", st.cfg.consumer}, {"error", e.what()}});
+    st.down = true;
+    for (auto& s : st.slots) {
+      s.held = false;
+      s.sub.reset();
+      s.messages.clear();
+    }
+    st.leases.reset();
+    st.nats->reset();
+    self->delayed_send(self, st.down_backoff, read_atom::value);
+    st.down_backoff = std::min(st.down_backoff * 2, std::chrono::milliseconds{2000});
+    return;
+  }
+  if (!leases_fresh(self)) {
+    schedule_next(self);
+    return;
+  }
+  dispatch(self);
+  if (st.in_flight == 0)
+    finish_round(self);
+}
+
+caf::behavior nats_reader(caf::stateful_actor<reader_state>* self, reader_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.nats = std::make_unique<nats_session>(st.cfg.bus);
+  st.handled.insert(st.cfg.events.begin(), st.cfg.events.end());
+  for (auto& publisher : st.cfg.publishers)
+    for (int p = 0; p < st.cfg.bus.partitions; ++p) {
+      partition_slot s;
+      s.publisher = publisher;
+      s.subject = st.nats->subject(publisher, p);
+      s.durable = sanitized(st.cfg.consumer + "_" + publisher + "_" + std::to_string(p));
+      s.lease_key = st.cfg.consumer + "." + publisher + "." + std::to_string(p);
+      st.slots.push_back(std::move(s));
+    }
+  self->send(self, read_atom::value);
+  auto renew_period = st.cfg.bus.reader_lease_ttl / 3;
+  self->delayed_send(self, renew_period, renew_atom::value);
+  return {
+      [self](read_atom) {
+        if (self->state.in_flight == 0)
+          round(self);
+      },
+      [self, renew_period](renew_atom) {
+        try {
+          if (self->state.in_flight > 0)
+            hold_leases(self, false);
+          keep_alive(self);
+        } catch (const std::exception&) {
+          // the next round notices
+        }
+        self->delayed_send(self, renew_period, renew_atom::value);
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_nats_reader(caf::actor_system& sys, reader_config cfg) {
+  return sys.spawn<caf::detached>(nats_reader, std::move(cfg));
+}
+
+} // namespace brokers
