@@ -3,6 +3,7 @@
 
 #include "actors/app_error.hpp"
 #include "actors/brokers/broker.hpp"
+#include "actors/delivery_backoff.hpp"
 #include "actors/directory.hpp"
 #include "actors/log.hpp"
 #include "persistence/pg_listener.hpp"
@@ -84,12 +85,6 @@ void queue_tick(self_pointer self) {
     return;
   self->state.tick_queued = true;
   self->send(self, tick_atom::value);
-}
-
-// The wait before retrying after `attempts` failures, as relay_store::record computes it.
-std::chrono::milliseconds backoff(const config::delivery_settings& policy, int attempts) {
-  auto wait = policy.backoff_initial * (int64_t{1} << std::min(attempts, 30));
-  return std::min<std::chrono::milliseconds>(wait, policy.backoff_max);
 }
 
 void send_delivery(self_pointer self, persistence::due_delivery due,
@@ -177,7 +172,7 @@ void on_failed(self_pointer self, const flight_key& key, std::uint64_t id, const
   if (err.category() != caf::atom("app"))
     st.bus = nullptr; // the bus itself may be gone: find it again
   if (attempts < st.cfg.delivery.max_attempts)
-    self->delayed_send(self, backoff(st.cfg.delivery, attempts - 1), due_atom::value);
+    self->delayed_send(self, delivery_backoff(st.cfg.delivery, attempts - 1), due_atom::value);
   queue_tick(self);
 }
 

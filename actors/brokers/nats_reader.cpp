@@ -3,6 +3,8 @@
 
 #include "actors/app_error.hpp"
 #include "actors/brokers/nats_jetstream.hpp"
+#include "actors/brokers/reader_support.hpp"
+#include "actors/delivery_backoff.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/log.hpp"
@@ -83,11 +85,6 @@ std::string sanitized(std::string name) {
     if (c == '.' || c == '*' || c == '>' || c == ' ' || c == ':')
       c = '_';
   return name;
-}
-
-std::chrono::milliseconds backoff(const config::delivery_settings& policy, int attempts) {
-  auto wait = policy.backoff_initial * (int64_t{1} << std::min(attempts, 30));
-  return std::min<std::chrono::milliseconds>(wait, policy.backoff_max);
 }
 
 int64_t nanos(std::chrono::milliseconds ms) {
@@ -246,7 +243,7 @@ void deliver(self_pointer self, std::size_t slot, uint64_t seq) {
                 (dead ? metrics->events_dead_lettered : metrics->deliveries_retried)
                     .labels({st.slots[slot].publisher, st.cfg.consumer})
                     .inc();
-              m.next_at = clock::now() + backoff(st.cfg.delivery, m.attempts - 1);
+              m.next_at = clock::now() + delivery_backoff(st.cfg.delivery, m.attempts - 1);
               if (dead)
                 bury(self, slot, seq, m.attempts, operator_text(err, self->system()));
             }
@@ -282,14 +279,52 @@ void dispatch(self_pointer self) {
   }
 }
 
+// One fetch request on one partition; what comes is kept, in stream order, beside what
+// the partition already holds. Returns how many messages came.
+int fetch_into(self_pointer self, partition_slot& s, jsFetchRequest& request) {
+  auto& st = self->state;
+  natsMsgList list{nullptr, 0};
+  auto status = natsSubscription_FetchRequest(&list, s.sub.get(), &request);
+  // An empty fetch comes back as an error status ("no messages", "timeout"): only a
+  // connection that is down makes it a real one.
+  if (status != NATS_OK && list.Count == 0 &&
+      natsConnection_Status(st.nats->connection()) != NATS_CONN_STATUS_CONNECTED)
+    nats_check(status, "fetch " + s.durable);
+  for (int i = 0; i < list.Count; ++i) {
+    held_message m;
+    m.msg.reset(list.Msgs[i]);
+    list.Msgs[i] = nullptr;
+    jsMsgMetaData* meta = nullptr;
+    uint64_t seq = 0;
+    if (natsMsg_GetMetaData(&meta, m.msg.get()) == NATS_OK) {
+      seq = meta->Sequence.Stream;
+      jsMsgMetaData_Destroy(meta);
+    }
+    try {
+      m.event = envelope_from_json(std::string{natsMsg_GetData(m.msg.get()),
+                                               std::size_t(natsMsg_GetDataLength(m.msg.get()))});
+      m.handled = st.handled.count(m.event.event_name) > 0;
+    } catch (const std::exception& e) {
+      logging::error("unreadable message", {{"subject", s.subject}, {"error", e.what()}});
+    }
+    if (!s.messages.count(seq)) // a redelivery of one we hold already: keep ours
+      s.messages.emplace(seq, std::move(m));
+  }
+  auto count = list.Count;
+  natsMsgList_Destroy(&list);
+  return count;
+}
+
 // Takes what each led partition has ready (no waiting); if nothing anywhere, waits on
 // one partition for a while. Returns whether it waited.
 bool fetch(self_pointer self) {
   auto& st = self->state;
   auto now = clock::now();
-  std::size_t fetched = 0;
+  int fetched = 0;
   partition_slot* wait_on = nullptr;
+  bool holding = false;
   for (auto& s : st.slots) {
+    holding |= !s.messages.empty();
     if (!s.held || !s.sub || now < s.fetch_from)
       continue;
     wait_on = wait_on ? wait_on : &s;
@@ -297,74 +332,16 @@ bool fetch(self_pointer self) {
     jsFetchRequest_Init(&request);
     request.Batch = batch_size;
     request.NoWait = true; // without Expires: the server answers at once, with what it has
-    natsMsgList list{nullptr, 0};
-    auto status = natsSubscription_FetchRequest(&list, s.sub.get(), &request);
-    // An empty no-wait fetch comes back as an error status ("no messages"): only a
-    // connection that is down makes it a real one.
-    if (status != NATS_OK && list.Count == 0 &&
-        natsConnection_Status(st.nats->connection()) != NATS_CONN_STATUS_CONNECTED)
-      nats_check(status, "fetch " + s.durable);
-    for (int i = 0; i < list.Count; ++i) {
-      held_message m;
-      m.msg.reset(list.Msgs[i]);
-      list.Msgs[i] = nullptr;
-      jsMsgMetaData* meta = nullptr;
-      uint64_t seq = 0;
-      if (natsMsg_GetMetaData(&meta, m.msg.get()) == NATS_OK) {
-        seq = meta->Sequence.Stream;
-        jsMsgMetaData_Destroy(meta);
-      }
-      try {
-        m.event = envelope_from_json(std::string{natsMsg_GetData(m.msg.get()),
-                                                 std::size_t(natsMsg_GetDataLength(m.msg.get()))});
-        m.handled = st.handled.count(m.event.event_name) > 0;
-      } catch (const std::exception& e) {
-        logging::error("unreadable message", {{"subject", s.subject}, {"error", e.what()}});
-      }
-      if (!s.messages.count(seq)) // a redelivery of one we hold already: keep ours
-        s.messages.emplace(seq, std::move(m));
-      ++fetched;
-    }
-    natsMsgList_Destroy(&list);
+    fetched += fetch_into(self, s, request);
   }
-  bool waiting_retries = false;
-  for (auto& s : st.slots)
-    waiting_retries |= !s.messages.empty();
-  if (fetched == 0 && !waiting_retries && wait_on) {
-    jsFetchRequest request;
-    jsFetchRequest_Init(&request);
-    request.Batch = 1; // back as soon as one arrives; the next round takes the rest
-    request.Expires =
-        nanos(std::max(std::chrono::milliseconds{50}, st.cfg.bus.reader_lease_ttl / 4));
-    natsMsgList list{nullptr, 0};
-    auto status = natsSubscription_FetchRequest(&list, wait_on->sub.get(), &request);
-    if (status != NATS_OK && list.Count == 0 &&
-        natsConnection_Status(st.nats->connection()) != NATS_CONN_STATUS_CONNECTED)
-      nats_check(status, "fetch " + wait_on->durable);
-    // Put back what came: the next round takes it in order with the rest.
-    for (int i = 0; i < list.Count; ++i) {
-      held_message m;
-      m.msg.reset(list.Msgs[i]);
-      list.Msgs[i] = nullptr;
-      jsMsgMetaData* meta = nullptr;
-      uint64_t seq = 0;
-      if (natsMsg_GetMetaData(&meta, m.msg.get()) == NATS_OK) {
-        seq = meta->Sequence.Stream;
-        jsMsgMetaData_Destroy(meta);
-      }
-      try {
-        m.event = envelope_from_json(std::string{natsMsg_GetData(m.msg.get()),
-                                                 std::size_t(natsMsg_GetDataLength(m.msg.get()))});
-        m.handled = st.handled.count(m.event.event_name) > 0;
-      } catch (const std::exception&) {
-      }
-      if (!wait_on->messages.count(seq))
-        wait_on->messages.emplace(seq, std::move(m));
-    }
-    natsMsgList_Destroy(&list);
-    return true;
-  }
-  return false;
+  if (fetched > 0 || holding || !wait_on)
+    return false;
+  jsFetchRequest request;
+  jsFetchRequest_Init(&request);
+  request.Batch = 1; // back as soon as one arrives; the next round takes the rest
+  request.Expires = nanos(std::max(std::chrono::milliseconds{50}, st.cfg.bus.reader_lease_ttl / 4));
+  fetch_into(self, *wait_on, request);
+  return true;
 }
 
 void schedule_next(self_pointer self) {
@@ -409,27 +386,6 @@ void report_backlog(self_pointer self) {
   }
 }
 
-void find_bus(self_pointer self) {
-  self->request(self->state.cfg.directory, std::chrono::seconds{2}, directory_get_atom::value,
-                std::string{"@bus"})
-      .then([self](const caf::actor& bus) { self->state.bus = bus; }, [](caf::error&) {});
-}
-
-// Acting on a lease is safe only while it is surely still ours: a reader that was frozen
-// (or slow) since it last renewed confirms its leases before handing anything out, so
-// that it never delivers behind the back of a reader that took over meanwhile.
-bool leases_fresh(self_pointer self) {
-  auto& st = self->state;
-  if (clock::now() - st.renewed_at <= st.cfg.bus.reader_lease_ttl / 2)
-    return true;
-  try {
-    hold_leases(self, false);
-    return true;
-  } catch (const std::exception&) {
-    return false; // the next round deals with the broker being away
-  }
-}
-
 void round(self_pointer self) {
   auto& st = self->state;
   st.delivered_any = false;
@@ -466,7 +422,7 @@ void round(self_pointer self) {
     st.down_backoff = std::min(st.down_backoff * 2, std::chrono::milliseconds{2000});
     return;
   }
-  if (!leases_fresh(self)) {
+  if (!leases_fresh(self, [self] { hold_leases(self, false); })) {
     schedule_next(self);
     return;
   }

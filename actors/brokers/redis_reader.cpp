@@ -2,7 +2,9 @@
 #include "actors/brokers/redis_reader.hpp"
 
 #include "actors/app_error.hpp"
+#include "actors/brokers/reader_support.hpp"
 #include "actors/brokers/redis_streams.hpp"
+#include "actors/delivery_backoff.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/log.hpp"
@@ -73,11 +75,6 @@ struct reader_state {
 };
 
 using self_pointer = caf::stateful_actor<reader_state>*;
-
-std::chrono::milliseconds backoff(const config::delivery_settings& policy, int attempts) {
-  auto wait = policy.backoff_initial * (int64_t{1} << std::min(attempts, 30));
-  return std::min<std::chrono::milliseconds>(wait, policy.backoff_max);
-}
 
 std::chrono::milliseconds block_time(const reader_state& st) {
   return std::max(std::chrono::milliseconds{50}, st.cfg.bus.reader_lease_ttl / 4);
@@ -299,7 +296,7 @@ void deliver(self_pointer self, std::size_t stream, std::string entry_id, event_
               (dead ? m->events_dead_lettered : m->deliveries_retried)
                   .labels({st.streams[stream].publisher, st.cfg.consumer})
                   .inc();
-            retry.next_at = clock::now() + backoff(st.cfg.delivery, retry.attempts - 1);
+            retry.next_at = clock::now() + delivery_backoff(st.cfg.delivery, retry.attempts - 1);
             if (err.category() != caf::atom("app"))
               st.bus = nullptr; // the bus itself may be gone: find it again
             if (dead)
@@ -427,27 +424,6 @@ void report_backlog(self_pointer self) {
   }
 }
 
-void find_bus(self_pointer self) {
-  self->request(self->state.cfg.directory, std::chrono::seconds{2}, directory_get_atom::value,
-                std::string{"@bus"})
-      .then([self](const caf::actor& bus) { self->state.bus = bus; }, [](caf::error&) {});
-}
-
-// Acting on a lease is safe only while it is surely still ours: a reader that was frozen
-// (or slow) since it last renewed confirms its leases before handing anything out, so
-// that it never delivers behind the back of a reader that took over meanwhile.
-bool leases_fresh(self_pointer self) {
-  auto& st = self->state;
-  if (clock::now() - st.renewed_at <= st.cfg.bus.reader_lease_ttl / 2)
-    return true;
-  try {
-    hold_leases(self, false);
-    return true;
-  } catch (const std::exception&) {
-    return false; // the next round deals with the broker being away
-  }
-}
-
 void round(self_pointer self) {
   auto& st = self->state;
   st.delivered_any = false;
@@ -483,7 +459,7 @@ void round(self_pointer self) {
     st.down_backoff = std::min(st.down_backoff * 2, std::chrono::milliseconds{2000});
     return;
   }
-  if (!leases_fresh(self)) {
+  if (!leases_fresh(self, [self] { hold_leases(self, false); })) {
     schedule_next(self);
     return;
   }

@@ -368,7 +368,12 @@ struct private_broker {
     stop();
     std::filesystem::remove_all(dir);
   }
-  bool start() { return run(script + " start " + dir + " " + std::to_string(port)) == 0; }
+  int monitor_port = free_port(); // NATS's readiness check; unused by Redis
+
+  bool start() {
+    return run(script + " start " + dir + " " + std::to_string(port) + " " +
+               std::to_string(monitor_port)) == 0;
+  }
   void stop() { run(script + " stop " + dir + " " + std::to_string(port)); }
   std::vector<std::string> flags(const std::string& prefix) const {
     auto result = node_flags;
