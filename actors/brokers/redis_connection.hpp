@@ -74,7 +74,6 @@ public:
   };
   std::vector<outcome> pipeline(const std::vector<std::vector<std::string>>& commands);
 
-  bool connected() const { return context_ != nullptr; }
   void disconnect();
 
 private:

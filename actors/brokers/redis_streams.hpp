@@ -32,7 +32,6 @@ public:
   redis_publisher(config::bus_settings bus, std::string module);
   void publish(const std::vector<persistence::stored_event>& events) override;
   void ping() override;
-  bool connected() const { return redis_.connected(); }
 
 private:
   config::bus_settings bus_;
