@@ -116,18 +116,56 @@ kvStore* lease_bucket(self_pointer self) {
 
 // Keeps the leases we hold, takes free ones; a partition newly ours gets its pull
 // subscription, and fetching waits one AckWait so that the old reader's messages are due.
+// How many partitions this reader should lead: its fair share among the readers of the
+// same consumer that announced themselves in the bucket within the lease time (entries
+// expire with the bucket's TTL), as the Redis readers do with a sorted set.
+std::size_t fair_share(self_pointer self, kvStore* kv) {
+  auto& st = self->state;
+  auto prefix = "presence." + sanitized(st.cfg.consumer) + ".";
+  auto me = prefix + sanitized(st.cfg.holder);
+  uint64_t revision = 0;
+  kvStore_PutString(&revision, kv, me.c_str(), "1");
+  kvKeysList keys{nullptr, 0};
+  std::size_t readers = 1;
+  if (kvStore_Keys(&keys, kv, nullptr) == NATS_OK) {
+    readers = 0;
+    for (int i = 0; i < keys.Count; ++i)
+      readers += std::string{keys.Keys[i]}.rfind(prefix, 0) == 0;
+    kvKeysList_Destroy(&keys);
+  }
+  readers = std::max<std::size_t>(readers, 1);
+  return (st.slots.size() + readers - 1) / readers;
+}
+
+// Keeps the leases we hold and, in a round, takes free ones up to our fair share or gives
+// up those beyond it (only partitions with nothing in hand); a partition newly ours gets
+// its pull subscription.
 void hold_leases(self_pointer self, bool take_new) {
   auto& st = self->state;
   auto* kv = lease_bucket(self);
+  std::size_t share = take_new ? fair_share(self, kv) : st.slots.size();
+  std::size_t held = 0;
+  for (auto& s : st.slots)
+    held += s.held;
   for (auto& s : st.slots) {
     uint64_t revision = 0;
     bool ours = false;
+    if (s.held && take_new && held > share && s.messages.empty()) {
+      kvStore_Delete(kv, s.lease_key.c_str());
+      logging::info("reader hands partition over",
+                    {{"consumer", st.cfg.consumer}, {"subject", s.subject}});
+      s.held = false;
+      s.sub.reset();
+      --held;
+      continue;
+    }
     if (s.held) {
       ours = kvStore_UpdateString(&revision, kv, s.lease_key.c_str(), st.cfg.holder.c_str(),
                                   s.lease_revision) == NATS_OK;
-    } else if (take_new) {
+    } else if (take_new && held < share) {
       ours = kvStore_CreateString(&revision, kv, s.lease_key.c_str(), st.cfg.holder.c_str()) ==
              NATS_OK;
+      held += ours;
     } else {
       continue;
     }

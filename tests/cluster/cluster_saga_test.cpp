@@ -357,32 +357,34 @@ BOOST_AUTO_TEST_CASE(orders_replicated_on_two_nodes_survive_the_lease_holder_bei
   alive.expect_confirmed_once(accepted, product);
 }
 
-// Every module on two nodes, both on one Redis (the article's "multiple instances behind
-// a load balancer"): each consumer's readers on the two nodes split its streams between
-// them (one consumer group per consumer), and every event is handled once.
-BOOST_AUTO_TEST_CASE(two_nodes_sharing_one_redis_split_the_streams_and_handle_each_event_once) {
-  test_database db{"cluster_redis"};
-  auto redis_port = std::getenv("MONOLITH_TEST_REDIS_PORT");
-  BOOST_REQUIRE_MESSAGE(redis_port && *redis_port,
-                        "MONOLITH_TEST_REDIS_PORT: run the tests with scripts/test");
+// Every module on two nodes, both on one broker (the article's "multiple instances behind
+// a load balancer"): each consumer's readers on the two nodes split its streams or
+// partitions between them (one consumer group / durable per consumer), and every event is
+// handled once.
+void two_nodes_share_one_broker(const std::string& backend, const std::string& leads_what) {
+  test_database db{"cluster_" + backend};
+  auto port_variable = backend == "redis" ? "MONOLITH_TEST_REDIS_PORT" : "MONOLITH_TEST_NATS_PORT";
+  auto port = std::getenv(port_variable);
+  BOOST_REQUIRE_MESSAGE(port && *port, port_variable << ": run the tests with scripts/test");
   auto both = std::string{"[\"a\", \"b\"]"};
   cluster nodes{
       db.dsn(),
       {{"a", true}, {"b", true}},
       {{"customers", both}, {"inventory", both}, {"notifications", both}, {"orders", both}},
-      {"--app.bus.backend=redis", std::string{"--app.bus.redis-port="} + redis_port,
+      {"--app.bus.backend=" + backend, "--app.bus." + backend + "-port=" + port,
        "--app.bus.key-prefix=" + db.name(), "--app.bus.reader-lease-ttl=1s"}};
   nodes.start();
-  // b came up after a had taken every stream: a hands half of them over.
+  // b came up after a had taken everything: a hands half of it over.
   auto leads = [&](const std::string& node) {
     return nodes[node].log().find(
                "\"consumer\":\"inventory.order-events\",\"level\":\"info\",\"msg\":"
-               "\"reader leads stream\"") != std::string::npos;
+               "\"reader leads " +
+               leads_what + "\"") != std::string::npos;
   };
   BOOST_TEST(eventually(10s, [&] { return leads("a") && leads("b"); }),
              "inventory.order-events led on a: " << leads("a") << ", on b: " << leads("b"));
   api via_a{nodes["a"]}, via_b{nodes["b"]};
-  auto customer = via_a.customer("shared@redis.io");
+  auto customer = via_a.customer("shared@" + backend + ".io");
   auto product = via_a.product("SKU-shared", 1000);
   std::vector<std::string> accepted;
   for (int i = 0; i < 15; ++i)
@@ -391,6 +393,14 @@ BOOST_AUTO_TEST_CASE(two_nodes_sharing_one_redis_split_the_streams_and_handle_ea
         accepted.push_back(through->data(res)["id"]);
   BOOST_REQUIRE_EQUAL(accepted.size(), 30u);
   via_b.expect_confirmed_once(accepted, product);
+}
+
+BOOST_AUTO_TEST_CASE(two_nodes_sharing_one_redis_split_the_streams_and_handle_each_event_once) {
+  two_nodes_share_one_broker("redis", "stream");
+}
+
+BOOST_AUTO_TEST_CASE(two_nodes_sharing_one_nats_split_the_partitions_and_handle_each_event_once) {
+  two_nodes_share_one_broker("nats", "partition");
 }
 
 // TLS between nodes (app.tls): the saga runs over mutually authenticated links; a node
