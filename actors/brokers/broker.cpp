@@ -1,4 +1,5 @@
-// See broker.hpp: the one place that knows which backends exist.
+// See broker.hpp: the partitioning every backend shares, and the one place that knows
+// which backends exist.
 #include "actors/brokers/broker.hpp"
 
 #include "actors/brokers/nats_jetstream.hpp"
@@ -6,7 +7,18 @@
 #include "actors/brokers/redis_reader.hpp"
 #include "actors/brokers/redis_streams.hpp"
 
+#include <cstdint>
+
 namespace brokers {
+
+int partition_of(const std::string& aggregate_id, int partitions) {
+  std::uint32_t hash = 2166136261u; // FNV-1a
+  for (unsigned char c : aggregate_id) {
+    hash ^= c;
+    hash *= 16777619u;
+  }
+  return int(hash % std::uint32_t(partitions));
+}
 
 std::unique_ptr<event_publisher> make_publisher(const config::bus_settings& bus,
                                                 const std::string& module) {

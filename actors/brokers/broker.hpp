@@ -31,6 +31,10 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// The partition of an aggregate's events: every backend spreads them this way, so that one
+// aggregate stays in one stream. Stable across processes and builds (std::hash is neither).
+int partition_of(const std::string& aggregate_id, int partitions);
+
 class event_publisher {
 public:
   virtual ~event_publisher() = default;

@@ -1,8 +1,6 @@
 // See nats_jetstream.hpp.
 #include "actors/brokers/nats_jetstream.hpp"
 
-#include "actors/brokers/redis_streams.hpp" // partition_of
-
 #include <nats/nats.h>
 #include <nlohmann/json.hpp>
 

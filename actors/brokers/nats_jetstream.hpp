@@ -1,6 +1,6 @@
 // How events sit in NATS JetStream (backend `nats`): one stream over the subjects
 // `<prefix>.events.<publishing module>.<partition>`, the partition chosen by aggregate id
-// (redis_streams.hpp's partition_of); each message carries the event envelope as JSON and
+// (broker.hpp's partition_of); each message carries the event envelope as JSON and
 // the event id as its MsgId, so a publish retried after a timeout is stored once. The
 // relay publishes (nats_publisher); one reader per (consumer, partition) takes the
 // messages out (nats_reader.hpp). A KV bucket holds the readers' leases.

@@ -6,15 +6,6 @@
 
 namespace brokers {
 
-int partition_of(const std::string& aggregate_id, int partitions) {
-  std::uint32_t hash = 2166136261u; // FNV-1a
-  for (unsigned char c : aggregate_id) {
-    hash ^= c;
-    hash *= 16777619u;
-  }
-  return int(hash % std::uint32_t(partitions));
-}
-
 std::string stream_key(const config::bus_settings& bus, const std::string& publisher,
                        int partition) {
   return bus.key_prefix + ":events:" + publisher + ":" + std::to_string(partition);

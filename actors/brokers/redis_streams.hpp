@@ -15,9 +15,6 @@
 
 namespace brokers {
 
-// Stable across processes and builds (std::hash is neither).
-int partition_of(const std::string& aggregate_id, int partitions);
-
 std::string stream_key(const config::bus_settings& bus, const std::string& publisher,
                        int partition);
 
