@@ -404,7 +404,7 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
   st.store = std::make_unique<persistence::relay_store>(st.cfg.module, st.cfg.holder,
                                                         st.cfg.relay.lease_ttl);
   if (st.cfg.bus.on_broker())
-    st.publisher = brokers::make_publisher(st.cfg.bus, st.cfg.module);
+    st.publisher = brokers::make_publisher(st.cfg.bus, st.cfg.module, st.cfg.subscriptions);
   // The listener's thread only posts a message: all work stays on this actor.
   auto handle = caf::actor_cast<caf::actor>(self);
   st.listener =

@@ -60,12 +60,17 @@ struct delivery_settings {
 // broker. On a broker, events are spread by aggregate id over `partitions` streams per
 // publishing module, and each partition is read by one active reader per consumer.
 struct bus_settings {
-  std::string backend = "actors"; // actors | redis | nats
+  std::string backend = "actors"; // actors | redis | nats | rabbitmq
   int partitions = 8;
   std::string redis_host = "127.0.0.1";
   int redis_port = 6379;
   std::string nats_host = "127.0.0.1";
   int nats_port = 4222;
+  std::string rabbitmq_host = "127.0.0.1";
+  int rabbitmq_port = 5672;
+  std::string rabbitmq_user = "guest";
+  std::string rabbitmq_password = "guest";
+  std::string rabbitmq_vhost = "/";
   std::string key_prefix = "monolith";  // stream and lease keys start with it
   int64_t stream_maxlen = 1000000;      // XADD MAXLEN ~: entries kept per stream
   millis claim_idle{5000};              // pending entries of a dead reader idle this long are claimed

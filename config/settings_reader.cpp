@@ -143,6 +143,16 @@ const std::map<std::string, key_spec>& fixed_keys() {
               string([](app_settings & s) -> auto& { return s.bus.nats_host; }));
     k.emplace("app.bus.nats-port",
               integer(1, 65535, [](app_settings& s, int64_t v) { s.bus.nats_port = int(v); }));
+    k.emplace("app.bus.rabbitmq-host",
+              string([](app_settings & s) -> auto& { return s.bus.rabbitmq_host; }));
+    k.emplace("app.bus.rabbitmq-port",
+              integer(1, 65535, [](app_settings& s, int64_t v) { s.bus.rabbitmq_port = int(v); }));
+    k.emplace("app.bus.rabbitmq-user",
+              string([](app_settings & s) -> auto& { return s.bus.rabbitmq_user; }));
+    k.emplace("app.bus.rabbitmq-password",
+              string([](app_settings & s) -> auto& { return s.bus.rabbitmq_password; }));
+    k.emplace("app.bus.rabbitmq-vhost",
+              string([](app_settings & s) -> auto& { return s.bus.rabbitmq_vhost; }));
     k.emplace("app.bus.key-prefix",
               string([](app_settings & s) -> auto& { return s.bus.key_prefix; }));
     k.emplace("app.bus.stream-maxlen",
@@ -338,9 +348,9 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
       !std::regex_match(s.database.role_prefix, std::regex{"[a-z_][a-z0-9_]{0,39}"}))
     out.push_back(
         "app.database.role-prefix: must be 1..40 of [a-z0-9_], not starting with a digit");
-  if (s.bus.backend != "actors" && s.bus.backend != "redis" && s.bus.backend != "nats")
-    out.push_back("app.bus.backend: must be \"actors\", \"redis\" or \"nats\" (rabbitmq is not "
-                  "built yet)");
+  if (s.bus.backend != "actors" && s.bus.backend != "redis" && s.bus.backend != "nats" &&
+      s.bus.backend != "rabbitmq")
+    out.push_back("app.bus.backend: must be \"actors\", \"redis\", \"nats\" or \"rabbitmq\"");
   if (s.bus.key_prefix.empty() || s.bus.key_prefix.find(':') != std::string::npos)
     out.push_back("app.bus.key-prefix: must be non-empty, without ':'");
   if (s.notifications_outbox_file.empty())

@@ -4,6 +4,8 @@
 
 #include "actors/brokers/nats_jetstream.hpp"
 #include "actors/brokers/nats_reader.hpp"
+#include "actors/brokers/rabbitmq_exchange.hpp"
+#include "actors/brokers/rabbitmq_reader.hpp"
 #include "actors/brokers/redis_reader.hpp"
 #include "actors/brokers/redis_streams.hpp"
 
@@ -21,11 +23,14 @@ int partition_of(const std::string& aggregate_id, int partitions) {
 }
 
 std::unique_ptr<event_publisher> make_publisher(const config::bus_settings& bus,
-                                                const std::string& module) {
+                                                const std::string& module,
+                                                const persistence::subscriptions& subscriptions) {
   if (bus.backend == "redis")
     return std::make_unique<redis_publisher>(bus, module);
   if (bus.backend == "nats")
     return std::make_unique<nats_publisher>(bus, module);
+  if (bus.backend == "rabbitmq")
+    return std::make_unique<rabbitmq_publisher>(bus, module, subscriptions);
   throw std::logic_error("no publisher for bus backend " + bus.backend);
 }
 
@@ -34,6 +39,8 @@ caf::actor spawn_reader(caf::actor_system& sys, reader_config cfg) {
     return spawn_redis_reader(sys, std::move(cfg));
   if (cfg.bus.backend == "nats")
     return spawn_nats_reader(sys, std::move(cfg));
+  if (cfg.bus.backend == "rabbitmq")
+    return spawn_rabbitmq_reader(sys, std::move(cfg));
   throw std::logic_error("no reader for bus backend " + cfg.bus.backend);
 }
 

@@ -44,8 +44,11 @@ public:
   virtual void ping() = 0;
 };
 
+// `subscriptions` (every event's consumers, system-wide) is for brokers on which a
+// consumer's queue must exist before an event for it is published (RabbitMQ).
 std::unique_ptr<event_publisher> make_publisher(const config::bus_settings& bus,
-                                                const std::string& module);
+                                                const std::string& module,
+                                                const persistence::subscriptions& subscriptions);
 
 struct reader_config {
   std::string consumer;                // "<module>.<consumer>"

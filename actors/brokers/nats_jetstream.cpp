@@ -2,7 +2,6 @@
 #include "actors/brokers/nats_jetstream.hpp"
 
 #include <nats/nats.h>
-#include <nlohmann/json.hpp>
 
 namespace brokers {
 
@@ -109,24 +108,6 @@ void nats_session::ensure_stream() {
     nats_check(found, "stream " + name);
   }
   stream_ready_ = true;
-}
-
-std::string envelope_json(const persistence::stored_event& e) {
-  return nlohmann::json{{"id", e.id},
-                        {"name", e.event_name},
-                        {"aggregate", e.aggregate_id},
-                        {"sequence", e.sequence},
-                        {"correlation", e.correlation_id},
-                        {"causation", e.causation_id},
-                        {"payload", e.payload},
-                        {"timestamp", e.created_at}}
-      .dump();
-}
-
-event_envelope envelope_from_json(const std::string& text) {
-  auto j = nlohmann::json::parse(text);
-  return {j.at("id"),          j.at("name"),      j.at("aggregate"), j.at("sequence"),
-          j.at("correlation"), j.at("causation"), j.at("payload"),   j.at("timestamp")};
 }
 
 nats_publisher::nats_publisher(const config::bus_settings& bus, std::string module)

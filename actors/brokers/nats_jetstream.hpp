@@ -7,7 +7,7 @@
 #pragma once
 
 #include "actors/brokers/broker.hpp"
-#include "actors/event_delivery.hpp"
+#include "actors/brokers/event_json.hpp"
 
 #include <memory>
 #include <string>
@@ -46,9 +46,6 @@ private:
 // Throws broker_unavailable for the statuses that mean "no server" (or no answer), and
 // broker_refused for the others.
 void nats_check(int status, const std::string& what);
-
-std::string envelope_json(const persistence::stored_event& e);
-event_envelope envelope_from_json(const std::string& text);
 
 class nats_publisher : public event_publisher {
 public:

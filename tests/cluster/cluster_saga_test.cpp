@@ -376,8 +376,8 @@ BOOST_AUTO_TEST_CASE(orders_replicated_on_two_nodes_survive_the_lease_holder_bei
 // handled once.
 void two_nodes_share_one_broker(const std::string& backend, const std::string& leads_what) {
   test_database db{"cluster_" + backend};
-  auto port_variable = backend == "redis" ? "MONOLITH_TEST_REDIS_PORT" : "MONOLITH_TEST_NATS_PORT";
-  auto port = std::getenv(port_variable);
+  auto port_variable = broker_port_variable(backend);
+  auto port = std::getenv(port_variable.c_str());
   BOOST_REQUIRE_MESSAGE(port && *port, port_variable << ": run the tests with scripts/test");
   auto both = std::string{"[\"a\", \"b\"]"};
   cluster nodes{

@@ -31,14 +31,24 @@ int free_port() {
   return ntohs(addr.sin_port);
 }
 
+std::string broker_port_variable(const std::string& backend) {
+  if (backend == "redis")
+    return "MONOLITH_TEST_REDIS_PORT";
+  if (backend == "nats")
+    return "MONOLITH_TEST_NATS_PORT";
+  if (backend == "rabbitmq")
+    return "MONOLITH_TEST_RABBITMQ_PORT";
+  return "";
+}
+
 std::vector<std::string> bus_args(const std::string& database_dsn) {
   const char* bus = std::getenv("MONOLITH_TEST_BUS");
   if (!bus || !*bus || std::string{bus} == "actors")
     return {};
   std::string backend{bus};
-  const char* port =
-      std::getenv(backend == "redis" ? "MONOLITH_TEST_REDIS_PORT" : "MONOLITH_TEST_NATS_PORT");
-  if ((backend != "redis" && backend != "nats") || !port || !*port)
+  auto variable = broker_port_variable(backend);
+  const char* port = variable.empty() ? nullptr : std::getenv(variable.c_str());
+  if (!port || !*port)
     throw std::runtime_error("MONOLITH_TEST_BUS=" + backend +
                              " needs its server: run the tests with scripts/test");
   // Tests share one server: each database gets streams and leases of its own.

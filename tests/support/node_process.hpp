@@ -16,8 +16,12 @@ namespace testing_support {
 // A TCP port nobody listens on right now (bound once by the kernel's choice, then freed).
 int free_port();
 
-// The bus the tests run on: MONOLITH_TEST_BUS (unset or "actors": the default; "redis":
-// the server scripts/test started, MONOLITH_TEST_REDIS_PORT), as command-line flags.
+// The environment variable with the port of the broker server scripts/test started for a
+// backend (MONOLITH_TEST_REDIS_PORT, ..._NATS_PORT, ..._RABBITMQ_PORT); "" for others.
+std::string broker_port_variable(const std::string& backend);
+
+// The bus the tests run on: MONOLITH_TEST_BUS (unset or "actors": the default; "redis",
+// "nats" or "rabbitmq": the server scripts/test started), as command-line flags.
 std::vector<std::string> bus_args(const std::string& database_dsn);
 
 struct node_options {

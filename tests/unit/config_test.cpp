@@ -108,6 +108,19 @@ BOOST_AUTO_TEST_CASE(the_redis_bus_is_chosen_and_tuned_in_the_file) {
   BOOST_TEST(r.settings.bus.claim_idle.count() == 3000);
 }
 
+BOOST_AUTO_TEST_CASE(the_rabbitmq_bus_takes_its_server_and_credentials) {
+  auto r = load("[app.bus]\nbackend = \"rabbitmq\"\nrabbitmq-host = \"mq.internal\"\n"
+                "rabbitmq-port = 5673\nrabbitmq-user = \"orders\"\nrabbitmq-password = \"s3cret\"\n"
+                "rabbitmq-vhost = \"shop\"\n");
+  BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
+  BOOST_TEST(r.settings.bus.on_broker());
+  BOOST_TEST(r.settings.bus.rabbitmq_host == "mq.internal");
+  BOOST_TEST(r.settings.bus.rabbitmq_port == 5673);
+  BOOST_TEST(r.settings.bus.rabbitmq_user == "orders");
+  BOOST_TEST(r.settings.bus.rabbitmq_password == "s3cret");
+  BOOST_TEST(r.settings.bus.rabbitmq_vhost == "shop");
+}
+
 BOOST_AUTO_TEST_CASE(command_line_overrides_the_file) {
   auto r = load("[app.http]\nthreads = 7\n",
                 {"--app.http.threads=9", "--app.database.dsn=host=127.0.0.1 port=1 dbname=x",
@@ -135,6 +148,7 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
     {"[app.delivery]\nbackoff-initial = 2s\nbackoff-max = 1s\n", "app.delivery.backoff-max"},
     {"[app.bus]\nbackend = \"kafka\"\n", "app.bus.backend"},
     {"[app.bus]\npartitions = 0\n", "app.bus.partitions"},
+    {"[app.bus]\nrabbitmq-port = 70000\n", "app.bus.rabbitmq-port"},
     {"[app.bus]\nkey-prefix = \"a:b\"\n", "app.bus.key-prefix"},
     {"[app.remote]\nrequest-timeout = true\n", "app.remote.request-timeout"},
     {"[app.tls]\ncafile = \"/etc/hosts\"\n", "app.tls"},
