@@ -32,8 +32,8 @@ struct http_settings {
 };
 
 struct database_settings {
-  std::string dsn;         // bootstrap DSN: migrations and role creation only
-  std::string role_prefix; // module roles are <role_prefix><module>
+  std::string dsn;                               // bootstrap DSN: migrations and role creation only
+  std::string role_prefix;                       // module roles are <role_prefix><module>
   std::map<std::string, std::string> module_dsn; // explicit per-module DSNs
   int pool_size = 4;                             // connections per module
 };
@@ -71,10 +71,10 @@ struct bus_settings {
   std::string rabbitmq_user = "guest";
   std::string rabbitmq_password = "guest";
   std::string rabbitmq_vhost = "/";
-  std::string key_prefix = "monolith";  // stream and lease keys start with it
-  int64_t stream_maxlen = 1000000;      // XADD MAXLEN ~: entries kept per stream
-  millis claim_idle{5000};              // pending entries of a dead reader idle this long are claimed
-  millis reader_lease_ttl{2000};        // one active reader per (consumer, partition)
+  std::string key_prefix = "monolith"; // stream and lease keys start with it
+  int64_t stream_maxlen = 1000000;     // XADD MAXLEN ~: entries kept per stream
+  millis claim_idle{5000};       // pending entries of a dead reader idle this long are claimed
+  millis reader_lease_ttl{2000}; // one active reader per (consumer, partition)
   bool on_broker() const { return backend != "actors"; }
 };
 

@@ -60,7 +60,8 @@ amqp_connection_state_t rabbitmq_connection::state() {
     throw broker_unavailable("RabbitMQ: cannot make a socket");
   }
   auto tv = timeval_of(timeout_);
-  int opened = amqp_socket_open_noblock(socket, bus_.rabbitmq_host.c_str(), bus_.rabbitmq_port, &tv);
+  int opened =
+      amqp_socket_open_noblock(socket, bus_.rabbitmq_host.c_str(), bus_.rabbitmq_port, &tv);
   if (opened != AMQP_STATUS_OK) {
     disconnect();
     throw broker_unavailable("cannot connect to RabbitMQ at " + where + ": " +
@@ -134,8 +135,10 @@ void rabbitmq_connection::fail_closed(amqp_method_number_t method, const void* d
   throw broker_refused(message);
 }
 
-std::pair<std::uint32_t, std::uint32_t> rabbitmq_connection::queue_counts(const std::string& queue) {
-  auto* ok = amqp_queue_declare(state(), channel, amqp_bytes_of(queue), 1, 0, 0, 0, amqp_empty_table);
+std::pair<std::uint32_t, std::uint32_t>
+rabbitmq_connection::queue_counts(const std::string& queue) {
+  auto* ok =
+      amqp_queue_declare(state(), channel, amqp_bytes_of(queue), 1, 0, 0, 0, amqp_empty_table);
   check_last_rpc("RabbitMQ queue " + queue);
   return {ok->message_count, ok->consumer_count};
 }

@@ -61,7 +61,7 @@ void declare_queue(rabbitmq_connection& amqp, const std::string& name,
 }
 
 void bind_queue(rabbitmq_connection& amqp, const std::string& queue, const std::string& exchange,
-          const std::string& key) {
+                const std::string& key) {
   amqp_queue_bind(amqp.state(), rabbitmq_connection::channel, amqp_bytes_of(queue),
                   amqp_bytes_of(exchange), amqp_bytes_of(key), amqp_empty_table);
   amqp.check_last_rpc("RabbitMQ binding " + queue + " <- " + key);
@@ -127,8 +127,8 @@ void rabbitmq_publisher::publish(const std::vector<persistence::stored_event>& e
     props.app_id = amqp_bytes_of(module_);
     props.type = amqp_bytes_of(e.event_name);
     amqp_.check_status(amqp_basic_publish(amqp_.state(), rabbitmq_connection::channel,
-                                          amqp_bytes_of(exchange), amqp_bytes_of(key), 0, 0,
-                                          &props, amqp_bytes_of(body)),
+                                          amqp_bytes_of(exchange), amqp_bytes_of(key), 0, 0, &props,
+                                          amqp_bytes_of(body)),
                        "RabbitMQ publish");
     outstanding.insert(next_tag_++);
   }

@@ -73,7 +73,10 @@ struct reader_state {
   std::map<std::uint64_t, message> messages; // by delivery tag, i.e. in arrival order
   std::map<std::string, std::pair<int, std::string>> gave_up; // event id -> attempts, error
   int in_flight = 0;
-  bool woken = false;
+  // Rounds are asked for by replies, timers and the previous round; only the latest
+  // request counts (ticket), so that they never pile up in the mailbox.
+  std::uint64_t ticket = 0;
+  bool woken = false; // an immediate round is asked for
   bool down = false;
   std::chrono::milliseconds down_backoff{100};
   clock::time_point housekeeping_due;
@@ -90,10 +93,17 @@ timeval timeval_of(std::chrono::milliseconds ms) {
 }
 
 void wake(self_pointer self) {
-  if (self->state.woken)
+  auto& st = self->state;
+  if (st.woken)
     return;
-  self->state.woken = true;
-  self->send(self, read_atom::value);
+  st.woken = true;
+  self->send(self, read_atom::value, ++st.ticket);
+}
+
+void round_in(self_pointer self, std::chrono::milliseconds delay) {
+  auto& st = self->state;
+  st.woken = false;
+  self->delayed_send(self, delay, read_atom::value, ++st.ticket);
 }
 
 // Whatever the connection carried is void: the broker requeues what we held.
@@ -170,8 +180,8 @@ std::string death_reason(const amqp_basic_properties_t& props) {
       continue;
     for (int j = 0; j < first.value.table.num_entries; ++j) {
       auto& field = first.value.table.entries[j];
-      if (string_of(field.key) == "reason" && (field.value.kind == AMQP_FIELD_KIND_UTF8 ||
-                                               field.value.kind == AMQP_FIELD_KIND_BYTES))
+      if (string_of(field.key) == "reason" &&
+          (field.value.kind == AMQP_FIELD_KIND_UTF8 || field.value.kind == AMQP_FIELD_KIND_BYTES))
         return string_of(field.value.value.bytes);
     }
   }
@@ -212,7 +222,8 @@ void accept(self_pointer self, const amqp_envelope_t& envelope) {
     return;
   }
   if (!slot->active)
-    logging::info("reader leads partition", {{"consumer", st.cfg.consumer}, {"queue", slot->queue}});
+    logging::info("reader leads partition",
+                  {{"consumer", st.cfg.consumer}, {"queue", slot->queue}});
   slot->active = true;
   slot->last_delivery = clock::now();
   if (!st.handled.count(m.event.event_name)) {
@@ -432,10 +443,10 @@ void schedule_next(self_pointer self, int taken, bool waited) {
   auto now = clock::now();
   for (auto& [tag, m] : st.messages)
     if (!m.in_flight && m.next_at > now)
-      wait = std::min(wait, std::max(std::chrono::milliseconds{1},
-                                     std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         m.next_at - now)));
-  self->delayed_send(self, wait, read_atom::value);
+      wait = std::min(
+          wait, std::max(std::chrono::milliseconds{1},
+                         std::chrono::duration_cast<std::chrono::milliseconds>(m.next_at - now)));
+  round_in(self, wait);
 }
 
 void round(self_pointer self) {
@@ -443,7 +454,7 @@ void round(self_pointer self) {
   st.woken = false;
   if (!st.bus) {
     find_bus(self);
-    self->delayed_send(self, std::chrono::milliseconds{100}, read_atom::value);
+    round_in(self, std::chrono::milliseconds{100});
     return;
   }
   int taken = 0;
@@ -465,7 +476,7 @@ void round(self_pointer self) {
     st.down = true;
     st.amqp->disconnect();
     forget_connection(self);
-    self->delayed_send(self, st.down_backoff, read_atom::value);
+    round_in(self, st.down_backoff);
     st.down_backoff = std::min(st.down_backoff * 2, std::chrono::milliseconds{2000});
     return;
   }
@@ -483,7 +494,10 @@ caf::behavior rabbitmq_reader(caf::stateful_actor<reader_state>* self, reader_co
         {partition_queue(st.cfg.bus, st.cfg.consumer, p), "p" + std::to_string(p), false, {}});
   wake(self);
   return {
-      [self](read_atom) { round(self); },
+      [self](read_atom, std::uint64_t ticket) {
+        if (ticket == self->state.ticket) // only the latest round asked for
+          round(self);
+      },
   };
 }
 

@@ -351,13 +351,14 @@ struct private_cluster {
 };
 
 // A broker server of this test's own (the shared one of scripts/test must not go down
-// under the other tests): Redis with its append-only file, or NATS with JetStream on
-// disk, so that a restart keeps what it stored. The backend is the one under test
-// (MONOLITH_TEST_BUS), Redis when the suite runs on the actors bus.
+// under the other tests): Redis with its append-only file, NATS with JetStream on disk,
+// or RabbitMQ with its durable queues, so that a restart keeps what it stored. The backend is the
+// one under test (MONOLITH_TEST_BUS), Redis when the suite runs on the actors bus.
 struct private_broker {
   std::string backend = [] {
     auto bus = std::getenv("MONOLITH_TEST_BUS");
-    return bus && std::string{bus} == "nats" ? std::string{"nats"} : std::string{"redis"};
+    std::string chosen = bus ? bus : "";
+    return chosen == "nats" || chosen == "rabbitmq" ? chosen : std::string{"redis"};
   }();
   std::string dir = "/tmp/monolith-killload-" + backend + "-" + std::to_string(::getpid());
   int port = free_port();

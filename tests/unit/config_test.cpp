@@ -1,7 +1,7 @@
 // Configuration: defaults, the file, --app.* overrides, and a refusal naming the key for
 // every bad value (CAF would silently drop ill-typed file values; we must not).
-#include "config/app_config.hpp"
 #include "actors/topology_diagram.hpp"
+#include "config/app_config.hpp"
 #include "modules/modules.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -82,7 +82,8 @@ BOOST_AUTO_TEST_CASE(an_empty_file_gives_the_documented_defaults) {
 }
 
 BOOST_AUTO_TEST_CASE(the_shipped_conf_file_is_valid) {
-  auto r = load("", {std::string{"--config-file="} + MONOLITH_SOURCE_DIR + "/caf-application.conf"});
+  auto r =
+      load("", {std::string{"--config-file="} + MONOLITH_SOURCE_DIR + "/caf-application.conf"});
   BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
 }
 
@@ -133,52 +134,52 @@ BOOST_AUTO_TEST_CASE(command_line_overrides_the_file) {
 
 BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-    {"[app.http]\nthreads = \"abc\"\n", "app.http.threads"},
-    {"[app.http]\nthreads = 0\n", "app.http.threads"},
-    {"[app.http]\nmax-body-bytes = -1\n", "app.http.max-body-bytes"},
-    {"[app.http]\nrequest-timeout = 5\n", "app.http.request-timeout"},
-    {"[app.database]\npool-size = 1000\n", "app.database.pool-size"},
-    {"[app.database]\ndsn = 42\n", "app.database.dsn"},
-    {"[app.database]\nrole-prefix = \"Bad-Prefix\"\n", "app.database.role-prefix"},
-    {"[app.supervisor]\nmax-restarts = \"many\"\n", "app.supervisor.max-restarts"},
-    {"[app.supervisor]\nrestart-window = \"10s\"\n", "app.supervisor.restart-window"},
-    {"[app.relay]\nbatch-size = 0\n", "app.relay.batch-size"},
-    {"[app.relay]\npoll-interval = 0s\n", "app.relay.poll-interval"},
-    {"[app.delivery]\nmax-attempts = 0\n", "app.delivery.max-attempts"},
-    {"[app.delivery]\nbackoff-initial = 2s\nbackoff-max = 1s\n", "app.delivery.backoff-max"},
-    {"[app.bus]\nbackend = \"kafka\"\n", "app.bus.backend"},
-    {"[app.bus]\npartitions = 0\n", "app.bus.partitions"},
-    {"[app.bus]\nrabbitmq-port = 70000\n", "app.bus.rabbitmq-port"},
-    {"[app.bus]\nkey-prefix = \"a:b\"\n", "app.bus.key-prefix"},
-    {"[app.remote]\nrequest-timeout = true\n", "app.remote.request-timeout"},
-    {"[app.tls]\ncafile = \"/etc/hosts\"\n", "app.tls"},
-    {"[app.http]\nthread = 4\n", "app.http.thread"}, // a typo is an unknown key
-    {"[app]\nnode = \"elsewhere\"\n", "app.node"},
-    {"[app.modules]\ncustomers = \"nowhere\"\ninventory = \"main\"\norders = \"main\"\n"
-     "notifications = \"main\"\n",
-     "app.modules.customers"},
-    {"[app.modules]\ncustomers = \"main\"\n", "app.modules.inventory"}, // placed nowhere
-    {"[app.modules]\ncustomers = \"main\"\ninventory = \"main\"\norders = \"main\"\n"
-     "notifications = \"main\"\nbilling = \"main\"\n",
-     "app.modules.billing"},
-    {"[app.nodes]\nmain = { host = \"127.0.0.1\", port = 70000 }\n", "app.nodes.main.port"},
-    {"[app.nodes]\nmain = { port = 4200 }\n", "app.nodes.main.host"},
-    {"[app.nodes]\nmain = { host = \"127.0.0.1\", port = 4200, http-port = 4200 }\n",
-     "used twice"},
+      {"[app.http]\nthreads = \"abc\"\n", "app.http.threads"},
+      {"[app.http]\nthreads = 0\n", "app.http.threads"},
+      {"[app.http]\nmax-body-bytes = -1\n", "app.http.max-body-bytes"},
+      {"[app.http]\nrequest-timeout = 5\n", "app.http.request-timeout"},
+      {"[app.database]\npool-size = 1000\n", "app.database.pool-size"},
+      {"[app.database]\ndsn = 42\n", "app.database.dsn"},
+      {"[app.database]\nrole-prefix = \"Bad-Prefix\"\n", "app.database.role-prefix"},
+      {"[app.supervisor]\nmax-restarts = \"many\"\n", "app.supervisor.max-restarts"},
+      {"[app.supervisor]\nrestart-window = \"10s\"\n", "app.supervisor.restart-window"},
+      {"[app.relay]\nbatch-size = 0\n", "app.relay.batch-size"},
+      {"[app.relay]\npoll-interval = 0s\n", "app.relay.poll-interval"},
+      {"[app.delivery]\nmax-attempts = 0\n", "app.delivery.max-attempts"},
+      {"[app.delivery]\nbackoff-initial = 2s\nbackoff-max = 1s\n", "app.delivery.backoff-max"},
+      {"[app.bus]\nbackend = \"kafka\"\n", "app.bus.backend"},
+      {"[app.bus]\npartitions = 0\n", "app.bus.partitions"},
+      {"[app.bus]\nrabbitmq-port = 70000\n", "app.bus.rabbitmq-port"},
+      {"[app.bus]\nkey-prefix = \"a:b\"\n", "app.bus.key-prefix"},
+      {"[app.remote]\nrequest-timeout = true\n", "app.remote.request-timeout"},
+      {"[app.tls]\ncafile = \"/etc/hosts\"\n", "app.tls"},
+      {"[app.http]\nthread = 4\n", "app.http.thread"}, // a typo is an unknown key
+      {"[app]\nnode = \"elsewhere\"\n", "app.node"},
+      {"[app.modules]\ncustomers = \"nowhere\"\ninventory = \"main\"\norders = \"main\"\n"
+       "notifications = \"main\"\n",
+       "app.modules.customers"},
+      {"[app.modules]\ncustomers = \"main\"\n", "app.modules.inventory"}, // placed nowhere
+      {"[app.modules]\ncustomers = \"main\"\ninventory = \"main\"\norders = \"main\"\n"
+       "notifications = \"main\"\nbilling = \"main\"\n",
+       "app.modules.billing"},
+      {"[app.nodes]\nmain = { host = \"127.0.0.1\", port = 70000 }\n", "app.nodes.main.port"},
+      {"[app.nodes]\nmain = { port = 4200 }\n", "app.nodes.main.host"},
+      {"[app.nodes]\nmain = { host = \"127.0.0.1\", port = 4200, http-port = 4200 }\n",
+       "used twice"},
   };
   for (auto& [conf, key] : cases) {
     auto r = load(conf);
     BOOST_TEST(!r.problems.empty(), "accepted: " << conf);
     BOOST_TEST(mentions(r.problems, key),
-               "for " << conf << " expected a problem naming " << key << ", got: "
-                      << (r.problems.empty() ? "none" : r.problems.front()));
+               "for " << conf << " expected a problem naming " << key
+                      << ", got: " << (r.problems.empty() ? "none" : r.problems.front()));
   }
 }
 
 BOOST_AUTO_TEST_CASE(bad_command_line_values_are_refused_with_their_key) {
   BOOST_TEST(mentions(load("", {"--app.http.threads=many"}).problems, "app.http.threads"));
-  BOOST_TEST(mentions(load("", {"--app.http.request-timeout=soon"}).problems,
-                      "app.http.request-timeout"));
+  BOOST_TEST(
+      mentions(load("", {"--app.http.request-timeout=soon"}).problems, "app.http.request-timeout"));
   BOOST_TEST(mentions(load("", {"--app.http.threads"}).problems, "app.http.threads"));
   BOOST_TEST(mentions(load("", {"--app.nosuch.key=1"}).problems, "app.nosuch.key"));
 }
@@ -187,7 +188,8 @@ BOOST_AUTO_TEST_CASE(a_module_may_be_placed_on_several_nodes) {
   auto r = load("[app]\nnode = \"b\"\n[app.nodes]\n"
                 "a = { host = \"127.0.0.1\", port = 4200, http-port = 8080 }\n"
                 "b = { host = \"127.0.0.1\", port = 4201 }\n"
-                "[app.modules]\ncustomers = [\"a\", \"b\"]\ninventory = \"a\"\norders = \"a\"\nnotifications = \"a\"\n");
+                "[app.modules]\ncustomers = [\"a\", \"b\"]\ninventory = \"a\"\norders = "
+                "\"a\"\nnotifications = \"a\"\n");
   BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
   BOOST_TEST(r.settings.runs_here("customers"));
   BOOST_TEST(!r.settings.runs_here("inventory"));
@@ -204,7 +206,8 @@ BOOST_AUTO_TEST_CASE(example_topologies_load_and_describe_their_event_flows) {
     auto listed = load(text.str()).settings.nodes; // without --app.node: only to list them
     BOOST_TEST(!listed.empty(), name);
     for (auto& node : listed)
-      BOOST_TEST(load(text.str(), {"--app.node=" + node.name}).problems.empty(), name << " " << node.name);
+      BOOST_TEST(load(text.str(), {"--app.node=" + node.name}).problems.empty(),
+                 name << " " << node.name);
     if (name == "three-nodes") {
       auto diagram = describe_topology(all_modules(), load(text.str(), {"--app.node=a"}).settings);
       BOOST_TEST(diagram.find("subgraph node_c") != std::string::npos);
@@ -212,7 +215,8 @@ BOOST_AUTO_TEST_CASE(example_topologies_load_and_describe_their_event_flows) {
                               "order.rejected (a -> c)\" --> c_notifications") != std::string::npos,
                  diagram);
       BOOST_TEST(diagram.find("b_inventory -- \"inventory.rejected, inventory.reserved (b -> a)\" "
-                              "--> a_orders") != std::string::npos, diagram);
+                              "--> a_orders") != std::string::npos,
+                 diagram);
     }
   }
 }
