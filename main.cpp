@@ -7,6 +7,7 @@
 #include "actors/health.hpp"
 #include "actors/log.hpp"
 #include "actors/outbox_relay.hpp"
+#include "actors/shutdown_watchdog.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/topology_diagram.hpp"
 #include "config/app_config.hpp"
@@ -176,6 +177,16 @@ void await_local_modules(caf::actor_system& sys, const caf::actor& directory,
   }
 }
 
+// Waits (bounded) until every actor has finished its work and quit: from then on the
+// actor system only cleans up.
+void await_actors_finished(caf::actor_system& sys, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (sys.registry().running() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  if (auto left = sys.registry().running(); left > 0)
+    logging::error("actors still running at shutdown", {{"actors", left}});
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -229,6 +240,7 @@ int main(int argc, char** argv) {
   metrics::registry registry;
   app_metrics metrics{registry};
   {
+    shutdown_watchdog watchdog; // outlives the actor system: it bounds its destructor
     caf::actor_system sys{cfg};
     auto directory =
         spawn_directory(sys, {settings.node, settings.nodes, settings.placement,
@@ -294,6 +306,8 @@ int main(int argc, char** argv) {
       gateway->stop();
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
+    await_actors_finished(sys, std::chrono::seconds{20});
+    watchdog.arm(std::chrono::seconds{3}, exit_code);
   }
   logging::info("stopped");
   return exit_code;

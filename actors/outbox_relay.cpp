@@ -19,12 +19,13 @@
 
 namespace {
 
-using tick_atom = caf::atom_constant<caf::atom("tick")>;   // work now
-using timer_atom = caf::atom_constant<caf::atom("timer")>; // periodic
-using due_atom = caf::atom_constant<caf::atom("due")>;     // look for due deliveries
+using tick_atom = caf::atom_constant<caf::atom("tick")>;     // work now
+using timer_atom = caf::atom_constant<caf::atom("timer")>;   // periodic
+using due_atom = caf::atom_constant<caf::atom("due")>;       // look for due deliveries
+using notify_atom = caf::atom_constant<caf::atom("notify")>; // the outbox got rows
 
 using relay_actor = relay_api::extend<caf::reacts_to<tick_atom>, caf::reacts_to<timer_atom>,
-                                      caf::reacts_to<due_atom>>;
+                                      caf::reacts_to<due_atom>, caf::reacts_to<notify_atom>>;
 
 // How long a consumer may take to answer one delivery before it counts as failed.
 constexpr std::chrono::seconds delivery_timeout{30};
@@ -73,6 +74,7 @@ struct relay_state {
   std::uint64_t next_send = 0;
   std::chrono::steady_clock::time_point gauges_updated;
   bool tick_queued = false;
+  std::shared_ptr<std::atomic<bool>> notify_posted; // a NOTIFY's wake-up is in the mailbox
   bool due_wanted = true;
   static inline const char* name = "outbox_relay";
 };
@@ -405,11 +407,15 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
                                                         st.cfg.relay.lease_ttl);
   if (st.cfg.bus.on_broker())
     st.publisher = brokers::make_publisher(st.cfg.bus, st.cfg.module, st.cfg.subscriptions);
-  // The listener's thread only posts a message: all work stays on this actor.
+  // The listener's thread only posts a message: all work stays on this actor. One posted
+  // tick at a time: under load NOTIFYs come faster than rounds, and piled-up ticks would
+  // delay everything else in the mailbox (a shutdown among it).
   auto handle = caf::actor_cast<caf::actor>(self);
-  st.listener =
-      std::make_unique<persistence::pg_listener>(st.cfg.dsn, st.cfg.module + "_outbox", [handle] {
-        caf::anon_send(handle, tick_atom::value);
+  st.notify_posted = std::make_shared<std::atomic<bool>>(false);
+  st.listener = std::make_unique<persistence::pg_listener>(
+      st.cfg.dsn, st.cfg.module + "_outbox", [handle, posted = st.notify_posted] {
+        if (!posted->exchange(true))
+          caf::anon_send(handle, notify_atom::value);
       });
   // Standbys check often, so that they take over soon after the lease expires.
   auto period = std::min(st.cfg.relay.poll_interval, st.cfg.relay.lease_ttl / 5);
@@ -418,6 +424,10 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
       [self](tick_atom) {
         self->state.tick_queued = false;
         run(self);
+      },
+      [self](notify_atom) {
+        self->state.notify_posted->store(false);
+        queue_tick(self);
       },
       [self, period](timer_atom) {
         self->state.due_wanted = true;

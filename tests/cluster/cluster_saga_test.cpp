@@ -218,7 +218,10 @@ BOOST_AUTO_TEST_CASE(whole_saga_with_inventory_and_notifications_on_another_node
   // Shutdown never hangs on a node linked to others (STACK.md's shutdown pitfall).
   for (auto name : {"b", "a"}) {
     nodes[name].signal(SIGTERM);
-    BOOST_TEST(nodes[name].wait_exit(10s) == 0, "node " << name << " stops cleanly on SIGTERM");
+    auto code = nodes[name].wait_exit(10s);
+    BOOST_TEST(code == 0, "node " << name << " stops cleanly on SIGTERM (exit " << code
+                                  << ", -1: still running); its log ends:\n"
+                                  << tail_of(nodes[name].log(), 40));
   }
 }
 

@@ -60,6 +60,19 @@ std::string joined(const std::vector<std::string>& items, std::size_t most) {
   return text;
 }
 
+std::string tail_of(const std::string& text, std::size_t lines) {
+  auto start = text.size();
+  for (std::size_t n = 0; n <= lines && start > 0; ++n) {
+    auto newline = text.rfind('\n', start - 1);
+    if (newline == std::string::npos) {
+      start = 0;
+      break;
+    }
+    start = newline;
+  }
+  return text.substr(start == 0 ? 0 : start + 1);
+}
+
 // The schemas that have an outbox relay (each module's own schema).
 std::vector<std::string> relay_schemas(const std::string& dsn) {
   return column(dsn, "SELECT schemaname FROM pg_tables WHERE tablename = 'relay_lease' ORDER BY 1");

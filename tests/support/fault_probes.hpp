@@ -20,6 +20,8 @@ long long scalar(const std::string& dsn, const std::string& sql);
 // First column of every row.
 std::vector<std::string> column(const std::string& dsn, const std::string& sql);
 std::string joined(const std::vector<std::string>& items, std::size_t most = 10);
+// The last `lines` lines of a text (a node's log, for a failure message).
+std::string tail_of(const std::string& text, std::size_t lines);
 // The schemas that have an outbox relay (each module's own schema).
 std::vector<std::string> relay_schemas(const std::string& dsn);
 
