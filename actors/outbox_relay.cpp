@@ -420,6 +420,22 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
   // Standbys check often, so that they take over soon after the lease expires.
   auto period = std::min(st.cfg.relay.poll_interval, st.cfg.relay.lease_ttl / 5);
   self->send(self, timer_atom::value);
+  // A clean stop hands the lease on at once: a standby elsewhere takes over at its next
+  // check instead of waiting the lease out (a crash still leaves it to expire). Events
+  // sent but not yet marked published go out again from the new leader; inboxes drop them.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
+    if (st.fencing && st.session && st.store) {
+      try {
+        st.store->release_lease(st.session->connection());
+        logging::info("relay lease released", {{"module", st.cfg.module}});
+      } catch (const std::exception&) {
+        // it expires by itself
+      }
+    }
+    if (msg.reason != caf::exit_reason::normal)
+      self->quit(msg.reason);
+  });
   return {
       [self](tick_atom) {
         self->state.tick_queued = false;

@@ -55,6 +55,8 @@ struct partition_slot {
   bool held = false;
   uint64_t lease_revision = 0;
   clock::time_point fetch_from; // after a takeover: once the old reader's messages are due
+  bool settling = false;        // newly ours: messages of the old reader may still be outstanding
+  clock::time_point pull_ends;  // a waiting pull request of ours may live at the server until then
   std::unique_ptr<natsSubscription, void (*)(natsSubscription*)> sub{nullptr,
                                                                      natsSubscription_Destroy};
   std::map<uint64_t, held_message> messages; // by stream sequence
@@ -140,6 +142,10 @@ std::size_t fair_share(self_pointer self, kvStore* kv) {
 // Keeps the leases we hold and, in a round, takes free ones up to our fair share or gives
 // up those beyond it (only partitions with nothing in hand); a partition newly ours gets
 // its pull subscription.
+std::chrono::milliseconds pull_expiry(const reader_state& st) {
+  return std::max(std::chrono::milliseconds{50}, st.cfg.bus.reader_lease_ttl / 4);
+}
+
 void hold_leases(self_pointer self, bool take_new) {
   auto& st = self->state;
   auto* kv = lease_bucket(self);
@@ -150,7 +156,8 @@ void hold_leases(self_pointer self, bool take_new) {
   for (auto& s : st.slots) {
     uint64_t revision = 0;
     bool ours = false;
-    if (s.held && take_new && held > share && s.messages.empty()) {
+    if (s.held && take_new && held > share && s.messages.empty() &&
+        clock::now() >= s.pull_ends) { // no pull request of ours can still take a message
       kvStore_Delete(kv, s.lease_key.c_str());
       logging::info("reader hands partition over",
                     {{"consumer", st.cfg.consumer}, {"subject", s.subject}});
@@ -177,8 +184,12 @@ void hold_leases(self_pointer self, bool take_new) {
     if (!ours) {
       logging::warn("reader lost partition",
                     {{"consumer", st.cfg.consumer}, {"subject", s.subject}});
+      // What we hold goes back at once (not after AckWait), so that its new reader gets
+      // it before anything later of the same aggregate.
+      for (auto& [seq, m] : s.messages)
+        natsMsg_Nak(m.msg.get(), nullptr);
       s.sub.reset();
-      s.messages.clear(); // unacknowledged: redelivered to whoever leads it next
+      s.messages.clear();
       continue;
     }
     logging::info("reader leads partition",
@@ -199,16 +210,15 @@ void hold_leases(self_pointer self, bool take_new) {
       nats_check(subscribed, "pull subscription " + s.durable);
     }
     s.sub.reset(sub);
-    // Messages the previous reader took and never acknowledged come back once AckWait
-    // has passed; fetch only then, so that they go out before anything newer. With none
-    // outstanding (a new consumer, a clean hand-over) there is nothing to wait for.
-    s.fetch_from = clock::now();
-    jsConsumerInfo* info = nullptr;
-    if (natsSubscription_GetConsumerInfo(&info, sub, nullptr, &code) != NATS_OK ||
-        info->NumAckPending > 0)
-      s.fetch_from += st.cfg.bus.reader_lease_ttl;
-    if (info)
-      jsConsumerInfo_Destroy(info);
+    // Messages the previous reader took and never acknowledged come back (after AckWait,
+    // or at once when it gives them back) in no promised order, and must go out before
+    // anything newer of their aggregate. So the partition settles first: we fetch, but
+    // hand nothing out until every message outstanding on the consumer is in our hands
+    // (held messages are kept by stream sequence, which restores the order). A waiting
+    // pull request of the previous reader can still take a message for a moment after
+    // it let go (the server expires it, not the client): the first look waits for that.
+    s.fetch_from = clock::now() + pull_expiry(st) + std::chrono::milliseconds{250};
+    s.settling = true;
   }
   st.renewed_at = clock::now();
 }
@@ -299,6 +309,8 @@ void dispatch(self_pointer self) {
   auto now = clock::now();
   for (std::size_t i = 0; i < st.slots.size(); ++i) {
     auto& s = st.slots[i];
+    if (s.settling)
+      continue;
     std::set<std::string> taken;
     std::vector<uint64_t> skip, send;
     for (auto& [seq, m] : s.messages) {
@@ -371,13 +383,26 @@ bool fetch(self_pointer self) {
     request.Batch = batch_size;
     request.NoWait = true; // without Expires: the server answers at once, with what it has
     fetched += fetch_into(self, s, request);
+    if (s.settling) {
+      jsConsumerInfo* info = nullptr;
+      jsErrCode code = jsErrCode(0);
+      // By name: after a fetch, nats.c refuses consumer info through the subscription.
+      auto stream = st.nats->stream_name();
+      if (js_GetConsumerInfo(&info, st.nats->jetstream(), stream.c_str(), s.durable.c_str(),
+                             nullptr, &code) == NATS_OK &&
+          info->NumAckPending <= int64_t(s.messages.size()))
+        s.settling = false; // nothing outstanding elsewhere
+      if (info)
+        jsConsumerInfo_Destroy(info);
+    }
   }
   if (fetched > 0 || holding || !wait_on)
     return false;
   jsFetchRequest request;
   jsFetchRequest_Init(&request);
   request.Batch = 1; // back as soon as one arrives; the next round takes the rest
-  request.Expires = nanos(std::max(std::chrono::milliseconds{50}, st.cfg.bus.reader_lease_ttl / 4));
+  request.Expires = nanos(pull_expiry(st));
+  wait_on->pull_ends = clock::now() + pull_expiry(st) + std::chrono::milliseconds{250};
   fetch_into(self, *wait_on, request);
   return true;
 }
@@ -438,7 +463,10 @@ void round(self_pointer self) {
       st.leases_due = clock::now() + st.cfg.bus.reader_lease_ttl / 3;
     }
     report_backlog(self);
-    st.waited = fetch(self);
+    // Pulling on a lease that may have lapsed (we were frozen, say) would take messages
+    // away from the partition's new reader: they come back to it only after AckWait,
+    // behind later ones of their aggregate. So confirm the leases first.
+    st.waited = leases_fresh(self, [self] { hold_leases(self, false); }) && fetch(self);
     if (st.down) {
       st.down = false;
       st.down_backoff = std::chrono::milliseconds{100};
@@ -493,8 +521,9 @@ caf::behavior nats_reader(caf::stateful_actor<reader_state>* self, reader_config
       },
       [self, renew_period](renew_atom) {
         try {
-          if (self->state.in_flight > 0)
-            hold_leases(self, false);
+          // Confirm first: an in-progress ack on a partition that is no longer ours
+          // (we were frozen, say) would hold its messages back from the new reader.
+          hold_leases(self, false);
           keep_alive(self);
         } catch (const std::exception&) {
           // the next round notices

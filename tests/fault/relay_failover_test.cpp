@@ -502,6 +502,33 @@ BOOST_AUTO_TEST_CASE(a_standby_takes_over_within_two_seconds_of_the_holders_deat
   nodes.stop_cleanly(nodes.b, "B");
 }
 
+// A holder stopped with SIGTERM (a rolling deploy) gives its leases up on the way out:
+// the standby takes over at its next check (every lease-ttl / 5 = 400 ms here), not when
+// the lease runs out (2 s after the holder's last renewal).
+BOOST_AUTO_TEST_CASE(a_holder_stopped_cleanly_hands_its_leases_over_at_once) {
+  two_nodes nodes;
+  nodes.load->target(0, nodes.b.http_port());
+  auto stopped = steady::now();
+  nodes.a.signal(SIGTERM);
+  BOOST_TEST(nodes.a.wait_exit(10s) == 0, "A stops cleanly" << nodes.logs());
+  auto exited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - stopped).count();
+  BOOST_TEST(modules_logging(nodes.a.log(), "relay lease released") ==
+               std::set<std::string>(nodes.schemas.begin(), nodes.schemas.end()),
+             "A released its leases:" << nodes.logs());
+  auto took = takeover_times(nodes.b, nodes.schemas, stopped, 6s);
+  for (auto& [module, ms] : took) {
+    BOOST_TEST_MESSAGE(module << " relay taken over " << ms << " ms after SIGTERM (A exited after " << exited_ms
+                              << " ms)");
+    // 400 ms check period, 2.5x slack; a lease left to expire would take 1.6-2 s more.
+    BOOST_TEST((ms >= 0 && ms <= exited_ms + 1000),
+               module << " taken over " << ms << " ms after SIGTERM, A exited after " << exited_ms);
+  }
+  nodes.check_b_leads(true);
+  nodes.require_more_orders_via(nodes.b.http_port(), 40);
+  nodes.settle_and_check();
+  nodes.stop_cleanly(nodes.b, "B");
+}
+
 BOOST_AUTO_TEST_CASE(a_frozen_holder_is_replaced_within_two_seconds_and_fenced_off_when_it_wakes) {
   two_nodes nodes;
   struct wake_on_exit { // a failed check must not leave A stopped (SIGTERM waits on it)
