@@ -7,10 +7,13 @@
 // - One active reader per (consumer, partition) across all nodes: a lease key in a KV
 //   bucket whose entries expire (app.bus.reader-lease-ttl), renewed while held. AckWait
 //   equals the lease time and held messages are kept alive with in-progress acks, so when
-//   a reader dies its messages become due for redelivery by the time its lease lapses;
-//   when the previous reader left messages unacknowledged, the next one waits one AckWait
-//   before fetching, and JetStream hands out redeliveries before new messages: per
-//   aggregate, the order holds.
+//   a reader dies its messages become due for redelivery by the time its lease lapses.
+//   JetStream promises no order among redeliveries, so a partition newly taken over
+//   settles first: the new reader fetches but hands nothing out until every message
+//   outstanding on the consumer is in its hands, kept by stream sequence; per aggregate,
+//   the order holds. Pulls and in-progress acks go out only on a lease just confirmed (a
+//   reader that was frozen must not take messages from its successor), and a reader that
+//   loses a partition gives its messages back at once (nak).
 // - Per aggregate, messages reach the consumer in stream order: a failed message holds
 //   back the later ones of its aggregate in that partition; it is retried with the
 //   delivery backoff and after app.delivery.max-attempts handed to its publisher's relay

@@ -18,6 +18,7 @@
 #include "actors/brokers/rabbitmq_connection.hpp"
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
