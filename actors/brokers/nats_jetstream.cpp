@@ -17,7 +17,16 @@ void nats_check(int status, const std::string& what) {
   throw broker_refused(text);
 }
 
-nats_session::nats_session(const config::bus_settings& bus) : bus_(bus) {}
+nats_session::nats_session(const config::bus_settings& bus, std::function<void()> on_publish_error)
+    : bus_(bus), on_publish_error_(std::move(on_publish_error)) {}
+
+namespace {
+
+void publish_failed(jsCtx*, jsPubAckErr*, void* closure) {
+  (*static_cast<std::function<void()>*>(closure))();
+}
+
+} // namespace
 
 nats_session::~nats_session() {
   reset();
@@ -60,6 +69,10 @@ jsCtx* nats_session::jetstream() {
   jsOptions options;
   jsOptions_Init(&options);
   options.Wait = 5000;
+  if (on_publish_error_) {
+    options.PublishAsync.ErrHandler = publish_failed;
+    options.PublishAsync.ErrHandlerClosure = &on_publish_error_;
+  }
   jsCtx* js = nullptr;
   nats_check(natsConnection_JetStream(&js, nc, &options), "JetStream context");
   js_ = js;
@@ -111,12 +124,13 @@ void nats_session::ensure_stream() {
 }
 
 nats_publisher::nats_publisher(const config::bus_settings& bus, std::string module)
-    : session_(bus), module_(std::move(module)) {}
+    : session_(bus, [failed = failed_] { ++*failed; }), module_(std::move(module)) {}
 
 void nats_publisher::publish(const std::vector<persistence::stored_event>& events) {
   try {
     session_.ensure_stream();
     auto* js = session_.jetstream();
+    failed_->store(0);
     for (auto& e : events) {
       auto subject =
           session_.subject(module_, partition_of(e.aggregate_id, session_.bus().partitions));
@@ -124,13 +138,16 @@ void nats_publisher::publish(const std::vector<persistence::stored_event>& event
       jsPubOptions options;
       jsPubOptions_Init(&options);
       options.MsgId = e.id.c_str(); // a retried publish is stored once
-      jsPubAck* ack = nullptr;
-      jsErrCode code = jsErrCode(0);
-      nats_check(
-          js_Publish(&ack, js, subject.c_str(), body.data(), int(body.size()), &options, &code),
-          "publish to " + subject);
-      jsPubAck_Destroy(ack);
+      nats_check(js_PublishAsync(js, subject.c_str(), body.data(), int(body.size()), &options),
+                 "publish to " + subject);
     }
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = 5000;
+    nats_check(js_PublishAsyncComplete(js, &wait), "publish acks");
+    if (*failed_ > 0)
+      throw broker_refused(std::to_string(failed_->load()) + " of " +
+                           std::to_string(events.size()) + " events not stored by JetStream");
   } catch (const broker_unavailable&) {
     session_.reset(); // a fresh connection next time
     throw;

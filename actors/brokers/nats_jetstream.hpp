@@ -9,6 +9,8 @@
 #include "actors/brokers/broker.hpp"
 #include "actors/brokers/event_json.hpp"
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,7 +23,10 @@ namespace brokers {
 // nats.c reconnects by itself while a connection lives; a dead one is dropped here.
 class nats_session {
 public:
-  explicit nats_session(const config::bus_settings& bus);
+  // `on_publish_error` (optional) is called, on a nats.c thread, for every asynchronous
+  // publish the server did not acknowledge.
+  explicit nats_session(const config::bus_settings& bus,
+                        std::function<void()> on_publish_error = {});
   ~nats_session();
   nats_session(const nats_session&) = delete;
   nats_session& operator=(const nats_session&) = delete;
@@ -38,6 +43,7 @@ public:
 
 private:
   config::bus_settings bus_;
+  std::function<void()> on_publish_error_;
   __natsConnection* connection_ = nullptr;
   __jsCtx* js_ = nullptr;
   bool stream_ready_ = false;
@@ -47,6 +53,9 @@ private:
 // broker_refused for the others.
 void nats_check(int status, const std::string& what);
 
+// Publishes a batch asynchronously and waits for every ack once (one round trip per
+// batch, not per event); any failed publish fails the batch, which the relay publishes
+// again later (MsgId keeps what was stored from being stored twice).
 class nats_publisher : public event_publisher {
 public:
   nats_publisher(const config::bus_settings& bus, std::string module);
@@ -54,6 +63,7 @@ public:
   void ping() override;
 
 private:
+  std::shared_ptr<std::atomic<int>> failed_ = std::make_shared<std::atomic<int>>(0);
   nats_session session_;
   std::string module_;
 };
