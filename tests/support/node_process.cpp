@@ -12,13 +12,17 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
 namespace testing_support {
 
-int free_port() {
+namespace {
+
+int unbound_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -29,6 +33,20 @@ int free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+} // namespace
+
+int free_port() {
+  // The kernel may hand the same free port out twice in a row; a test asking for two
+  // (a node's HTTP and BASP ports) must get two.
+  static std::mutex mutex;
+  static std::set<int> handed_out;
+  std::lock_guard<std::mutex> lock{mutex};
+  int port = unbound_port();
+  while (!handed_out.insert(port).second)
+    port = unbound_port();
+  return port;
 }
 
 std::string broker_port_variable(const std::string& backend) {
