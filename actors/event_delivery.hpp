@@ -1,7 +1,7 @@
 // How events travel from a module's outbox relay to the consumers of other modules: the
-// envelope (API.md "Event envelope"), one delivery per (event, consumer), and the typed
-// interface a consuming module's service answers. The event bus routes deliveries; the
-// consumer acknowledges only after its own transaction committed.
+// envelope (API.md "Event envelope"), a delivery of a batch of events to one consumer,
+// and the typed interface a consuming module's service answers. The event bus routes
+// deliveries; the consumer acknowledges only after its own transaction committed.
 #pragma once
 
 #include <caf/meta/type_name.hpp>
@@ -23,16 +23,23 @@ struct event_envelope {
   std::string timestamp;    // RFC 3339, when the event was written
 };
 
-// Hand `event` to the consumer named `consumer` ("<module>.<consumer>").
+// Hand `events` to the consumer named `consumer` ("<module>.<consumer>"), to be applied
+// in this order. Senders keep each aggregate's events in sequence order, and never have
+// two deliveries holding events of one (consumer, aggregate) out at once.
 struct delivery {
   std::string consumer;
-  event_envelope event;
+  std::vector<event_envelope> events;
 };
 
-// The consumer committed (or had already seen) the event.
+// What became of each event of a delivery, once the consumer's transaction committed:
+// `handled` (applied now, or seen before), or `failed` with a text for operators
+// (`errors`, in the same order). An event in neither was not tried: it came after a
+// failed event of its own aggregate, and waits behind it.
 struct delivery_ack {
   std::string consumer;
-  std::string event_id;
+  std::vector<std::string> handled;
+  std::vector<std::string> failed;
+  std::vector<std::string> errors;
 };
 
 template <class Inspector>
@@ -43,14 +50,15 @@ typename Inspector::result_type inspect(Inspector& f, event_envelope& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, delivery& x) {
-  return f(caf::meta::type_name("delivery"), x.consumer, x.event);
+  return f(caf::meta::type_name("delivery"), x.consumer, x.events);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, delivery_ack& x) {
-  return f(caf::meta::type_name("delivery_ack"), x.consumer, x.event_id);
+  return f(caf::meta::type_name("delivery_ack"), x.consumer, x.handled, x.failed, x.errors);
 }
 
+// A consuming module's service extends this interface (consumer_api::extend<...>).
 using consumer_api = caf::typed_actor<caf::replies_to<delivery>::with<delivery_ack>>;
 
 // What a module declares about one of its consumers: its full name and the events it

@@ -8,27 +8,25 @@
 
 namespace {
 
-// Thrown inside the transaction when one entry failed on its own: rolls back the batch.
-struct entry_failed {};
-
 bool is_retryable(const persistence::pg_error& e) {
   return e.sqlstate() == "40P01" || e.sqlstate() == "40001"; // deadlock, serialization
 }
 
-caf::error consumer_failed(const std::string& text) {
-  return make_app_error(app_error::internal, "CONSUMER_FAILED", text);
-}
-
-std::string uuid_list(const std::vector<std::string>& ids) {
-  std::string text = "{";
-  for (auto& id : ids)
-    text += (text.size() > 1 ? "," : "") + id; // uuids need no quoting
-  return text + "}";
+// Runs `attempt` again after a deadlock or a serialization failure, at most three times.
+template <class F> auto retrying(F&& attempt) {
+  for (int conflicts = 0;; ++conflicts) {
+    try {
+      return attempt();
+    } catch (const persistence::pg_error& e) {
+      if (!is_retryable(e) || conflicts == 2)
+        throw;
+    }
+  }
 }
 
 } // namespace
 
-inbox_batch::inbox_batch(std::string schema, event_handler handle)
+inbox_batch::inbox_batch(std::string schema, batch_handler handle)
     : schema_(std::move(schema)), handle_(std::move(handle)),
       record_{"inbox_record",
               "INSERT INTO " + schema_ +
@@ -37,82 +35,136 @@ inbox_batch::inbox_batch(std::string schema, event_handler handle)
                   "RETURNING consumer, event_id"} {}
 
 bool inbox_batch::add(caf::typed_response_promise<delivery_ack> promise, delivery d) {
-  entries_.push_back({std::move(d), std::move(promise), {}});
+  entries_.push_back({std::move(d), std::move(promise)});
   return entries_.size() == 1;
 }
 
-void inbox_batch::run_once(persistence::pg_connection& db) {
-  persistence::pg_transaction tx{db};
-  std::string consumers = "{";
-  std::vector<std::string> ids;
-  for (auto& e : entries_) {
-    if (e.failure)
-      continue;
-    consumers += (consumers.size() > 1 ? ",\"" : "\"") + e.d.consumer + "\"";
-    ids.push_back(e.d.event.id);
+std::vector<inbox_batch::item*> inbox_batch::record(persistence::pg_connection& db,
+                                                    std::vector<item*> items) {
+  std::vector<std::string> consumers, ids;
+  for (auto* i : items) {
+    consumers.push_back(*i->consumer);
+    ids.push_back(i->event->id);
   }
-  if (ids.empty())
-    return;
-  // One statement records every event; those it returns are new to this consumer.
   std::set<std::pair<std::string, std::string>> fresh;
-  auto rows = db.exec(record_, {consumers + "}", uuid_list(ids)});
-  for (int i = 0; i < rows.rows(); ++i)
-    fresh.emplace(rows.string(i, 0), rows.string(i, 1));
-  for (auto& e : entries_) {
-    if (e.failure || fresh.erase({e.d.consumer, lower_case(e.d.event.id)}) == 0)
-      continue; // seen before (or twice in this batch): acknowledge without effects
-    try {
-      if (auto err = handle_(db, e.d.event))
-        e.failure = err;
-    } catch (const persistence::pg_error& err) {
-      if (err.connection_lost() || is_retryable(err))
-        throw;
-      logging::error("consumer failed", {{"consumer", e.d.consumer},
-                                         {"event", e.d.event.id},
-                                         {"sqlstate", err.sqlstate()},
-                                         {"error", err.what()}});
-      e.failure = consumer_failed("database error " + err.sqlstate());
-    } catch (const std::exception& err) {
-      // A consumer that throws must not take its worker down: the delivery is retried and
-      // eventually dead-lettered with this text for operators.
-      logging::error("consumer threw",
-                     {{"consumer", e.d.consumer}, {"event", e.d.event.id}, {"error", err.what()}});
-      e.failure = consumer_failed(err.what());
+  auto rows = db.exec(record_, {persistence::pg_array(consumers), persistence::pg_array(ids)});
+  for (int r = 0; r < rows.rows(); ++r)
+    fresh.emplace(rows.string(r, 0), rows.string(r, 1));
+  std::vector<item*> result;
+  for (auto* i : items) // the first of an event given twice takes its one row
+    if (fresh.erase({*i->consumer, lower_case(i->event->id)}) > 0)
+      result.push_back(i);
+  return result;
+}
+
+std::string inbox_batch::handle(persistence::pg_connection& db, const std::vector<item*>& fresh) {
+  if (fresh.empty())
+    return {};
+  std::vector<const event_envelope*> events;
+  for (auto* i : fresh)
+    events.push_back(i->event);
+  try {
+    if (auto err = handle_(db, events)) {
+      auto view = describe(err);
+      return !view.message.empty() ? view.message : !view.code.empty() ? view.code : "failed";
     }
-    if (e.failure)
-      throw entry_failed{}; // its partial effects must go: roll back, run the rest again
+    return {};
+  } catch (const persistence::pg_error& e) {
+    if (e.connection_lost() || is_retryable(e))
+      throw;
+    logging::error("consumer failed", {{"schema", schema_},
+                                       {"events", int64_t(fresh.size())},
+                                       {"sqlstate", e.sqlstate()},
+                                       {"error", e.what()}});
+    return "database error " + e.sqlstate();
+  } catch (const std::exception& e) {
+    // A consumer that throws must not take its worker down: the event is retried and
+    // eventually dead-lettered with this text for operators.
+    logging::error("consumer threw",
+                   {{"schema", schema_}, {"events", int64_t(fresh.size())}, {"error", e.what()}});
+    return *e.what() ? e.what() : "consumer threw";
   }
-  tx.commit();
+}
+
+bool inbox_batch::apply_all(persistence::pg_connection& db, std::vector<item>& items) {
+  return retrying([&] {
+    persistence::pg_transaction tx{db};
+    std::vector<item*> all;
+    for (auto& i : items)
+      all.push_back(&i);
+    if (!handle(db, record(db, all)).empty())
+      return false; // rolled back by tx
+    tx.commit();
+    for (auto& i : items)
+      i.result = outcome::handled;
+    return true;
+  });
+}
+
+void inbox_batch::apply_one_by_one(persistence::pg_connection& db, std::vector<item>& items) {
+  std::set<std::pair<std::string, std::string>> broken; // (consumer, aggregate) with a failure
+  for (auto& i : items) {
+    if (broken.count({*i.consumer, i.event->aggregate_id})) {
+      i.result = outcome::untried;
+      continue;
+    }
+    i.error = retrying([&] {
+      persistence::pg_transaction tx{db};
+      auto error = handle(db, record(db, {&i}));
+      if (error.empty())
+        tx.commit();
+      return error;
+    });
+    i.result = i.error.empty() ? outcome::handled : outcome::failed;
+    if (!i.error.empty())
+      broken.emplace(*i.consumer, i.event->aggregate_id);
+  }
 }
 
 void inbox_batch::flush(persistence::pg_session& session) {
+  std::vector<item> items;
+  for (auto& e : entries_)
+    for (auto& event : e.d.events)
+      items.push_back({&e.d.consumer, &event, outcome::open, {}});
   caf::error failure;
-  for (int conflicts = 0;;) {
+  try {
+    auto& db = session.connection();
+    bool applied = false;
     try {
-      run_once(session.connection());
-      break;
-    } catch (const entry_failed&) {
-      continue;
+      applied = apply_all(db, items);
     } catch (const persistence::pg_error& e) {
-      if (e.connection_lost()) {
-        session.discard();
-        failure = unavailable_error();
-        break;
-      }
-      if (is_retryable(e) && ++conflicts < 3)
-        continue;
+      if (e.connection_lost())
+        throw;
+      // deadlocks again and again, or a failure outside the handler: one by one
+    }
+    if (!applied)
+      apply_one_by_one(db, items);
+  } catch (const persistence::pg_error& e) {
+    if (e.connection_lost()) {
+      session.discard();
+      failure = unavailable_error();
+    } else {
       logging::error("consumer batch failed", {{"sqlstate", e.sqlstate()}, {"error", e.what()}});
-      failure = consumer_failed("database error " + e.sqlstate());
-      break;
+      failure =
+          make_app_error(app_error::internal, "CONSUMER_FAILED", "database error " + e.sqlstate());
     }
   }
+  // Answers in order: the items of each entry are consecutive.
+  auto next = items.begin();
   for (auto& e : entries_) {
-    if (e.failure)
-      e.promise.deliver(e.failure);
-    else if (failure)
-      e.promise.deliver(failure);
+    delivery_ack ack{e.d.consumer, {}, {}, {}};
+    for (std::size_t n = 0; n < e.d.events.size(); ++n, ++next) {
+      if (next->result == outcome::handled) {
+        ack.handled.push_back(next->event->id);
+      } else if (next->result == outcome::failed) {
+        ack.failed.push_back(next->event->id);
+        ack.errors.push_back(next->error);
+      }
+    }
+    if (failure)
+      e.promise.deliver(failure); // what committed before is dropped as a repeat next time
     else
-      e.promise.deliver(delivery_ack{e.d.consumer, e.d.event.id});
+      e.promise.deliver(std::move(ack));
   }
   entries_.clear();
 }

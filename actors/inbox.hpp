@@ -1,12 +1,15 @@
-// Effectively-once consumption: the event id is recorded in the consuming module's inbox
-// in the same transaction as the consumer's side effects, so a redelivered event (after a
-// crash, a retry or a replay) is recognised and its effects are never applied twice. The
-// caller is acknowledged only after COMMIT.
+// Effectively-once consumption, a batch at a time: the ids of the events a consumer takes
+// are recorded in its module's inbox in the same transaction as the consumer's side
+// effects, so a redelivered event (after a crash, a retry or a replay) is recognised and
+// its effects are never applied twice. Senders are acknowledged only after COMMIT.
 //
-// Deliveries that queue up while the worker is busy are consumed in one transaction
-// (group commit, like write_batch): one commit serves many events. A delivery whose
-// handler fails (an error value, an exception, a database error of its own) is left out
-// and the batch runs again without it, so one bad event never takes others down with it.
+// Every delivery that queued up while the worker was busy is consumed in one transaction:
+// one statement records every event id and filters the repeats (ON CONFLICT DO NOTHING
+// RETURNING), then the module's handler applies the new events with set-based statements.
+// When the batch fails (an error value, an exception, a database error of its own), it is
+// rolled back and its events are applied again one per transaction: only the failing
+// event is left out (its sender retries it), and the later events of its aggregate in the
+// batch are not tried, so no aggregate's events are ever applied out of sequence.
 #pragma once
 
 #include "actors/app_error.hpp"
@@ -20,15 +23,17 @@
 #include <string>
 #include <vector>
 
-// A consumer's side effects for one event, inside the transaction; an error value or an
-// exception rolls it back and the delivery is retried later.
-using event_handler = std::function<caf::error(persistence::pg_connection&, const event_envelope&)>;
+// A consumer's side effects for `events` inside the transaction: events new to the
+// consumer, in delivery order (so each aggregate's in sequence order). An error value or
+// an exception rolls the whole batch back.
+using batch_handler = std::function<caf::error(persistence::pg_connection&,
+                                               const std::vector<const event_envelope*>&)>;
 
 using flush_inbox_atom = caf::atom_constant<caf::atom("flushinbox")>;
 
 class inbox_batch {
 public:
-  inbox_batch(std::string schema, event_handler handle);
+  inbox_batch(std::string schema, batch_handler handle);
 
   // Queues one delivery; true when it starts a new batch (the caller then sends itself
   // flush_inbox_atom, which lands behind every delivery already in its mailbox).
@@ -38,18 +43,32 @@ public:
   void flush(persistence::pg_session& session);
 
 private:
+  enum class outcome { open, handled, failed, untried };
+
+  // One event of a queued delivery.
+  struct item {
+    const std::string* consumer;
+    const event_envelope* event;
+    outcome result = outcome::open;
+    std::string error; // for operators, when failed
+  };
+
   struct entry {
     delivery d;
     caf::typed_response_promise<delivery_ack> promise;
-    caf::error failure; // its own failure: left out of the next attempt
   };
 
-  // One attempt at a transaction over every entry not yet failed; throws pg_error when
-  // the transaction failed, after marking the entry that caused it.
-  void run_once(persistence::pg_connection& db);
+  // Every item in one transaction; false when the handler failed (rolled back).
+  bool apply_all(persistence::pg_connection& db, std::vector<item>& items);
+  // Each item in a transaction of its own, after apply_all failed.
+  void apply_one_by_one(persistence::pg_connection& db, std::vector<item>& items);
+  // Records `items` in the inbox; returns those new to their consumer (the first of each).
+  std::vector<item*> record(persistence::pg_connection& db, std::vector<item*> items);
+  // Runs the handler over `fresh`; an empty text on success, else what went wrong.
+  std::string handle(persistence::pg_connection& db, const std::vector<item*>& fresh);
 
   std::string schema_;
-  event_handler handle_;
+  batch_handler handle_;
   persistence::pg_statement record_;
   std::vector<entry> entries_;
 };

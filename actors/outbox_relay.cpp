@@ -13,9 +13,11 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 
 namespace {
 
@@ -30,22 +32,28 @@ using relay_actor = relay_api::extend<caf::reacts_to<tick_atom>, caf::reacts_to<
 // How long a consumer may take to answer one delivery before it counts as failed.
 constexpr std::chrono::seconds delivery_timeout{30};
 // Deliveries held in memory at once (in flight or queued behind one of their own
-// aggregate): enough to keep every consumer busy, few enough that a slow consumer is not
-// flooded; the rest waits in the outbox, which is what it is for.
-constexpr std::size_t max_in_memory = 1024;
+// aggregate): enough to keep every consumer busy with large batches, few enough that a
+// slow consumer is not flooded; the rest waits in the outbox, which is what it is for.
+constexpr std::size_t max_in_memory = 4096;
 
-// Deliveries of one (consumer, aggregate) must go out one at a time, in sequence order.
+// While the watermark trails the claims, the next round comes this soon at the latest.
+constexpr std::chrono::milliseconds catch_up_delay{5};
+
+// Deliveries of one (consumer, aggregate) must go out in sequence order, and never in two
+// messages at once.
 using chain_key = std::pair<std::string, std::string>;
 
 // The relay sends deliveries straight from memory, right after claiming their events, and
-// writes no delivery row for them: an event is marked published once every consumer has
-// acknowledged it (or holds a row, see below). After a crash or a change of leader, the
-// events not yet marked are sent again; the consumers' inbox makes that harmless.
+// writes no delivery row for them: an event is settled once every consumer has
+// acknowledged it (or holds a row, see below), and the store's watermark passes it.
+// After a crash or a change of leader, the events above the watermark go out again; the
+// consumers' inbox makes that harmless.
 //
-// A delivery whose (consumer, aggregate) has nothing open goes out at once, and later ones
-// of the same key queue behind it in a chain, each sent when the one before was
-// acknowledged. A failure becomes a delivery row (with its backoff), and so does the rest
-// of its chain: from then on the `due` query sends that key's deliveries in order.
+// Claimed deliveries go out in messages of up to app.delivery.batch-size events per
+// consumer. A message heads a chain for each (consumer, aggregate) it holds: later events
+// of those keys wait in the chain until it is answered, then go out in the next message.
+// A failure becomes a delivery row (with its backoff), and so does everything after it of
+// its key: from then on the `due` query sends that key's deliveries in order.
 // Invariant: while a key has a chain, it has no open delivery row. Everything in rows
 // (retries after backoff, events behind an open row, dead letters replayed) is found by
 // the `due` query, which runs only when something may have become due, and on the timer
@@ -60,18 +68,22 @@ struct relay_state {
   std::chrono::steady_clock::time_point broker_checked;
   std::optional<int64_t> fencing; // set while we hold the lease
   consumer_api bus;
-  struct sent {
-    std::uint64_t id; // tells a late answer from the one awaited now
-    persistence::due_delivery delivery;
-    std::optional<chain_key> chain; // set when it heads a chain
+  struct message { // one delivery out to a consumer
+    std::string consumer;
+    std::vector<persistence::due_delivery> deliveries; // in order
+    std::vector<chain_key> heads;                      // the chains it heads
   };
-  // By (event position, consumer): one delivery is in flight at most once.
-  std::map<std::pair<int64_t, std::string>, sent> in_flight;
-  std::map<chain_key, std::deque<persistence::due_delivery>> chains; // waiting behind the head
-  std::size_t queued = 0;           // deliveries in chains, not yet sent
+  struct chain {
+    std::uint64_t head = 0; // the message out with this key; 0 while it is being filled
+    std::deque<persistence::due_delivery> waiting;
+  };
+  std::map<std::uint64_t, message> in_flight;
+  std::size_t sending = 0; // deliveries in the messages in flight
+  std::map<chain_key, chain> chains;
+  std::size_t queued = 0;           // deliveries waiting in chains
   std::map<int64_t, int> unsettled; // claimed events -> consumers yet to take them
   persistence::delivery_outcomes outcomes;
-  std::uint64_t next_send = 0;
+  std::uint64_t next_message = 0;
   std::chrono::steady_clock::time_point gauges_updated;
   bool tick_queued = false;
   std::shared_ptr<std::atomic<bool>> notify_posted; // a NOTIFY's wake-up is in the mailbox
@@ -80,7 +92,6 @@ struct relay_state {
 };
 
 using self_pointer = relay_actor::stateful_pointer<relay_state>;
-using flight_key = std::pair<int64_t, std::string>;
 
 void queue_tick(self_pointer self) {
   if (self->state.tick_queued)
@@ -89,174 +100,247 @@ void queue_tick(self_pointer self) {
   self->send(self, tick_atom::value);
 }
 
-void send_delivery(self_pointer self, persistence::due_delivery due,
-                   std::optional<chain_key> chain);
+persistence::retry_policy policy_of(const relay_state& st) {
+  return {st.cfg.delivery.backoff_initial, st.cfg.delivery.backoff_max,
+          st.cfg.delivery.max_attempts};
+}
 
-// One consumer took a claimed event (or holds a row for it): once all have, it is
-// marked published at the next record.
+void answered(self_pointer self, std::uint64_t id, const delivery_ack* ack, const caf::error* err);
+
+void send(self_pointer self, relay_state::message m) {
+  auto& st = self->state;
+  auto id = ++st.next_message;
+  for (auto& key : m.heads)
+    st.chains[key].head = id;
+  delivery d{m.consumer, {}};
+  for (auto& due : m.deliveries) {
+    auto& e = due.event;
+    d.events.push_back({e.id, e.event_name, e.aggregate_id, e.sequence, e.correlation_id,
+                        e.causation_id, e.payload, e.created_at});
+  }
+  st.sending += m.deliveries.size();
+  st.in_flight.emplace(id, std::move(m));
+  self->request(st.bus, delivery_timeout, std::move(d))
+      .then([self, id](const delivery_ack& ack) { answered(self, id, &ack, nullptr); },
+            [self, id](caf::error& err) { answered(self, id, nullptr, &err); });
+}
+
+// Fresh deliveries (no rows), in position order: into messages per consumer, or behind
+// the message out with their key.
+void route(self_pointer self, std::vector<persistence::due_delivery> deliveries) {
+  auto& st = self->state;
+  auto limit = std::size_t(st.cfg.delivery.batch_size);
+  std::map<std::string, relay_state::message> open; // per consumer, being filled
+  for (auto& d : deliveries) {
+    chain_key key{d.consumer, d.event.aggregate_id};
+    auto& m = open[d.consumer];
+    m.consumer = d.consumer;
+    auto chain = st.chains.find(key);
+    if (chain == st.chains.end()) {
+      st.chains.emplace(key, relay_state::chain{});
+      m.heads.push_back(key);
+      m.deliveries.push_back(std::move(d));
+    } else if (chain->second.head == 0 && chain->second.waiting.empty()) {
+      m.deliveries.push_back(std::move(d)); // its aggregate's earlier one is in this message
+    } else {
+      chain->second.waiting.push_back(std::move(d));
+      ++st.queued;
+    }
+    if (m.deliveries.size() >= limit) {
+      send(self, std::move(m));
+      m = relay_state::message{};
+    }
+  }
+  for (auto& entry : open)
+    if (!entry.second.deliveries.empty())
+      send(self, std::move(entry.second));
+}
+
+// Due rows (at most one per key, none with a chain), in messages per consumer.
+void send_rows(self_pointer self, std::vector<persistence::due_delivery> rows) {
+  auto limit = std::size_t(self->state.cfg.delivery.batch_size);
+  std::map<std::string, relay_state::message> open;
+  for (auto& d : rows) {
+    auto& m = open[d.consumer];
+    m.consumer = d.consumer;
+    m.deliveries.push_back(std::move(d));
+    if (m.deliveries.size() >= limit) {
+      send(self, std::move(m));
+      m = relay_state::message{};
+    }
+  }
+  for (auto& entry : open)
+    if (!entry.second.deliveries.empty())
+      send(self, std::move(entry.second));
+}
+
+// One consumer took a claimed event (or holds a row for it): once all have, the store
+// may let the watermark pass it.
 void settle(self_pointer self, int64_t position) {
   auto& st = self->state;
   auto event = st.unsettled.find(position);
   if (event != st.unsettled.end() && --event->second == 0) {
-    st.outcomes.settled.push_back(position);
     st.unsettled.erase(event);
+    st.store->settle(position);
   }
 }
 
-// The rest of a chain goes to delivery rows, in order behind its failed (or stranded)
-// head; the due query sends them from now on.
-void hold_chain(self_pointer self, const chain_key& key) {
+void delivered(self_pointer self, const persistence::due_delivery& d) {
   auto& st = self->state;
-  auto chain = st.chains.find(key);
-  if (chain == st.chains.end())
-    return;
-  for (auto& d : chain->second) {
-    settle(self, d.position);
-    st.outcomes.held.push_back(std::move(d));
-  }
-  st.queued -= chain->second.size();
-  st.chains.erase(chain);
-  st.due_wanted = true;
-}
-
-// `key` was acknowledged: the next delivery of its chain may go.
-void on_delivered(self_pointer self, const flight_key& key, std::uint64_t id) {
-  auto& st = self->state;
-  auto entry = st.in_flight.find(key);
-  if (entry == st.in_flight.end() || entry->second.id != id)
-    return;
-  auto sent = std::move(entry->second);
-  st.in_flight.erase(entry);
   if (auto m = st.cfg.metrics)
-    m->events_delivered.labels({st.cfg.module, sent.delivery.consumer}).inc();
-  if (sent.delivery.row.empty()) {
-    settle(self, sent.delivery.position);
+    m->events_delivered.labels({st.cfg.module, d.consumer}).inc();
+  if (d.row.empty()) {
+    settle(self, d.position);
   } else {
-    st.outcomes.delivered.push_back(sent.delivery.row);
+    st.outcomes.delivered.push_back(d.row);
     st.due_wanted = true; // deliveries behind it are found by the due query
   }
-  if (sent.chain) {
-    auto chain = st.chains.find(*sent.chain);
-    if (chain->second.empty()) {
-      st.chains.erase(chain);
-    } else if (!st.bus) { // lost: the rest waits in rows for the due query
-      hold_chain(self, *sent.chain);
-    } else {
-      auto next = std::move(chain->second.front());
-      chain->second.pop_front();
-      --st.queued;
-      send_delivery(self, std::move(next), *sent.chain);
-    }
-  }
-  queue_tick(self);
 }
 
-// `key` failed: it becomes (or stays) a row with its backoff, and the rest of its chain
-// goes to rows behind it, so that the due query keeps their order from now on.
-void on_failed(self_pointer self, const flight_key& key, std::uint64_t id, const caf::error& err) {
+// A failed delivery becomes (or stays) a row with its backoff.
+void failed(self_pointer self, persistence::due_delivery d, std::string error) {
   auto& st = self->state;
-  auto entry = st.in_flight.find(key);
-  if (entry == st.in_flight.end() || entry->second.id != id)
-    return;
-  auto sent = std::move(entry->second);
-  st.in_flight.erase(entry);
-  auto attempts = sent.delivery.attempts + 1;
+  auto attempts = d.attempts + 1;
   if (auto m = st.cfg.metrics) {
     auto& family =
         attempts >= st.cfg.delivery.max_attempts ? m->events_dead_lettered : m->deliveries_retried;
-    family.labels({st.cfg.module, sent.delivery.consumer}).inc();
+    family.labels({st.cfg.module, d.consumer}).inc();
   }
-  if (sent.delivery.row.empty())
-    settle(self, sent.delivery.position);
-  st.outcomes.failed.emplace_back(std::move(sent.delivery), operator_text(err, self->system()));
-  if (sent.chain)
-    hold_chain(self, *sent.chain);
-  if (err.category() != caf::atom("app"))
-    st.bus = nullptr; // the bus itself may be gone: find it again
+  if (d.row.empty())
+    settle(self, d.position);
+  st.outcomes.failed.emplace_back(std::move(d), std::move(error));
   if (attempts < st.cfg.delivery.max_attempts)
     self->delayed_send(self, delivery_backoff(st.cfg.delivery, attempts - 1), due_atom::value);
+}
+
+// A delivery behind a failure of its key goes to a row, in order behind it; a row stays
+// pending. The due query sends them from now on.
+void hold(self_pointer self, persistence::due_delivery d) {
+  auto& st = self->state;
+  if (d.row.empty()) {
+    settle(self, d.position);
+    st.outcomes.held.push_back(std::move(d));
+  }
+  st.due_wanted = true;
+}
+
+// What the consumer made of message `id`: each event handled, failed or not tried (after
+// a failure of its own aggregate); or the whole message failed (`err`).
+void answered(self_pointer self, std::uint64_t id, const delivery_ack* ack, const caf::error* err) {
+  auto& st = self->state;
+  auto entry = st.in_flight.find(id);
+  if (entry == st.in_flight.end())
+    return; // forgotten meanwhile (lease lost)
+  auto m = std::move(entry->second);
+  st.in_flight.erase(entry);
+  st.sending -= m.deliveries.size();
+  std::set<std::string> handled;
+  std::map<std::string, std::string> failures;
+  std::string whole;
+  if (ack) {
+    handled.insert(ack->handled.begin(), ack->handled.end());
+    for (std::size_t i = 0; i < ack->failed.size() && i < ack->errors.size(); ++i)
+      failures.emplace(ack->failed[i], ack->errors[i]);
+  } else {
+    whole = operator_text(*err, self->system());
+  }
+  std::set<chain_key> broken; // keys with a failure in this message
+  for (auto& d : m.deliveries) {
+    chain_key key{d.consumer, d.event.aggregate_id};
+    if (broken.count(key)) {
+      hold(self, std::move(d));
+    } else if (handled.count(d.event.id)) {
+      delivered(self, d);
+    } else {
+      auto failure = failures.find(d.event.id);
+      failed(self, std::move(d),
+             ack ? (failure != failures.end() ? failure->second : "not handled by the consumer")
+                 : whole);
+      broken.insert(std::move(key));
+    }
+  }
+  if (err && err->category() != caf::atom("app"))
+    st.bus = nullptr; // the bus itself may be gone: find it again
+  // The chains this message headed: the next of each goes out now, or, after a failure
+  // (or with the bus lost), everything waiting goes to rows behind it.
+  std::vector<persistence::due_delivery> next;
+  for (auto& key : m.heads) {
+    auto chain = st.chains.find(key);
+    if (chain == st.chains.end())
+      continue;
+    auto waiting = std::move(chain->second.waiting);
+    st.queued -= waiting.size();
+    st.chains.erase(chain);
+    for (auto& d : waiting) {
+      if (broken.count(key) || !st.bus)
+        hold(self, std::move(d));
+      else
+        next.push_back(std::move(d));
+    }
+  }
+  // Claimed order is position order per key: keep it across keys too.
+  std::stable_sort(next.begin(), next.end(),
+                   [](auto& a, auto& b) { return a.position < b.position; });
+  route(self, std::move(next));
   queue_tick(self);
 }
 
-void send_delivery(self_pointer self, persistence::due_delivery due,
-                   std::optional<chain_key> chain) {
-  auto& st = self->state;
-  auto& e = due.event;
-  delivery d{due.consumer,
-             {e.id, e.event_name, e.aggregate_id, e.sequence, e.correlation_id, e.causation_id,
-              e.payload, e.created_at}};
-  flight_key key{due.position, due.consumer};
-  auto id = ++st.next_send;
-  st.in_flight.insert_or_assign(key, relay_state::sent{id, std::move(due), std::move(chain)});
-  self->request(st.bus, delivery_timeout, std::move(d))
-      .then([self, key, id](const delivery_ack&) { on_delivered(self, key, id); },
-            [self, key, id](caf::error& err) { on_failed(self, key, id, err); });
-}
-
-// Deliveries of freshly claimed events: each goes out now or queues behind its chain.
-void dispatch_claimed(self_pointer self, std::vector<persistence::due_delivery> claimed) {
-  auto& st = self->state;
-  for (auto& d : claimed)
-    ++st.unsettled[d.position];
-  for (auto& d : claimed) {
-    chain_key key{d.consumer, d.event.aggregate_id};
-    if (auto chain = st.chains.find(key); chain != st.chains.end()) {
-      chain->second.push_back(std::move(d));
-      ++st.queued;
-    } else {
-      st.chains.emplace(key, std::deque<persistence::due_delivery>{});
-      send_delivery(self, std::move(d), key);
-    }
-  }
-}
-
-// Forgets everything in memory: the events not yet marked published go out again from
+// Forgets everything in memory: the events above the watermark go out again from
 // whoever leads next.
 void forget_claims(self_pointer self) {
   auto& st = self->state;
   st.in_flight.clear();
+  st.sending = 0;
   st.chains.clear();
   st.queued = 0;
   st.unsettled.clear();
   st.outcomes.clear();
 }
 
+void lost_lease(self_pointer self) {
+  logging::warn("relay lost its lease", {{"module", self->state.cfg.module}});
+  self->state.fencing.reset();
+  forget_claims(self);
+}
+
 // A round on a broker backend: the next batch goes to the broker's streams, then is
-// marked published. A crash in between publishes the batch again; the consumers' inbox
-// drops the repeats, and per aggregate the order holds because a batch always starts at
-// the oldest unpublished event.
+// settled. A crash in between publishes the batch again; the consumers' inbox drops the
+// repeats, and per aggregate the order holds because claims go in position order.
 bool publish_to_broker(self_pointer self) {
   auto& st = self->state;
   auto& db = st.session->connection();
-  auto claimed = st.store->claim(db, *st.fencing, st.cfg.relay.batch_size);
+  auto limit = st.cfg.relay.batch_size;
+  auto claimed = st.store->publish(db, *st.fencing, limit, nullptr, {}, policy_of(st));
   if (!claimed) {
-    logging::warn("relay lost its lease", {{"module", st.cfg.module}});
-    st.fencing.reset();
+    lost_lease(self);
     return false;
   }
-  if (claimed->empty())
+  if (claimed->events.empty())
     return false;
   std::vector<persistence::stored_event> events;
-  std::vector<std::string> positions;
-  for (auto& [position, event] : *claimed) {
-    positions.push_back(std::to_string(position));
-    events.push_back(std::move(event));
+  for (auto& c : claimed->events)
+    events.push_back(c.event);
+  try {
+    st.publisher->publish(events);
+  } catch (...) {
+    st.store->retry_claims(); // they go out again in the next round
+    throw;
   }
-  st.publisher->publish(events);
+  for (auto& c : claimed->events)
+    st.store->settle(c.position);
   st.broker_checked = std::chrono::steady_clock::now();
   if (st.broker_down) {
     st.broker_down = false;
     logging::info("relay: broker reachable again", {{"module", st.cfg.module}});
   }
-  st.store->mark_published(db, positions);
   if (auto m = st.cfg.metrics)
     m->events_relayed.labels({st.cfg.module}).inc(double(events.size()));
-  return int(events.size()) == st.cfg.relay.batch_size;
+  return int(events.size()) == limit;
 }
 
-// One round: hold the lease, record outcomes, publish new events and send them, and
-// send due deliveries when some may have become due. Returns whether there may be more
-// work right away.
+// One round: hold the lease, record outcomes, claim new events and send them, and send
+// due deliveries when some may have become due. Returns whether there may be more work
+// right away.
 bool work(self_pointer self) {
   auto& st = self->state;
   auto& db = st.session->connection();
@@ -267,53 +351,46 @@ bool work(self_pointer self) {
     logging::info("relay leader", {{"module", st.cfg.module}, {"fencing", *st.fencing}});
     st.due_wanted = true;
   }
-  if (!st.outcomes.empty()) {
-    auto marked = st.store->record(db, st.outcomes,
-                                   {st.cfg.delivery.backoff_initial, st.cfg.delivery.backoff_max,
-                                    st.cfg.delivery.max_attempts});
-    st.outcomes.clear();
-    if (st.cfg.metrics && marked > 0)
-      st.cfg.metrics->events_relayed.labels({st.cfg.module}).inc(marked);
-  }
   bool more = false;
-  auto in_memory = st.in_flight.size() + st.queued;
   if (st.publisher) {
     // The broker's readers deliver; only rows (replayed dead letters) go out from here.
     more = publish_to_broker(self);
     if (!st.fencing)
       return false;
-  } else if (st.bus && in_memory < max_in_memory) {
-    auto limit = std::min<int>(st.cfg.relay.batch_size, int(max_in_memory - in_memory));
-    std::vector<int64_t> claimed;
-    for (auto& entry : st.unsettled)
-      claimed.push_back(entry.first);
-    auto published = st.store->publish(db, *st.fencing, limit, st.cfg.subscriptions, claimed);
-    if (!published) {
-      logging::warn("relay lost its lease", {{"module", st.cfg.module}});
-      st.fencing.reset();
-      forget_claims(self);
+  } else {
+    auto in_memory = st.sending + st.queued;
+    int limit = 0;
+    if (st.bus && in_memory < max_in_memory)
+      limit = std::min<int>(st.cfg.relay.batch_size, int(max_in_memory - in_memory));
+    auto claimed = st.store->publish(db, *st.fencing, limit, &st.cfg.subscriptions, st.outcomes,
+                                     policy_of(st));
+    if (!claimed) {
+      lost_lease(self);
       return false;
     }
-    if (st.cfg.metrics && published->marked > 0)
-      st.cfg.metrics->events_relayed.labels({st.cfg.module}).inc(published->marked);
-    dispatch_claimed(self, std::move(published->deliveries));
-    more = published->events == limit;
+    st.outcomes.clear();
+    if (st.cfg.metrics && !claimed->events.empty())
+      st.cfg.metrics->events_relayed.labels({st.cfg.module}).inc(double(claimed->events.size()));
+    for (auto& d : claimed->deliveries)
+      ++st.unsettled[d.position];
+    route(self, std::move(claimed->deliveries));
+    more = limit > 0 && int(claimed->events.size()) == limit;
   }
-  in_memory = st.in_flight.size() + st.queued;
+  auto in_memory = st.sending + st.queued;
   if (st.due_wanted && st.bus && in_memory < max_in_memory) {
     st.due_wanted = false;
     std::vector<std::string> rows_in_flight;
     for (auto& entry : st.in_flight)
-      if (!entry.second.delivery.row.empty())
-        rows_in_flight.push_back(entry.second.delivery.row);
+      for (auto& d : entry.second.deliveries)
+        if (!d.row.empty())
+          rows_in_flight.push_back(d.row);
     auto limit = std::min<int>(st.cfg.relay.batch_size, int(max_in_memory - in_memory));
     auto due = st.store->due(db, rows_in_flight, limit);
-    for (auto& d : due) {
-      if (st.chains.count({d.consumer, d.event.aggregate_id}) ||
-          st.in_flight.count({d.position, d.consumer}))
-        continue; // cannot happen while the invariant holds; never send out of order
-      send_delivery(self, std::move(d), std::nullopt);
-    }
+    std::vector<persistence::due_delivery> rows;
+    for (auto& d : due)
+      if (!st.chains.count({d.consumer, d.event.aggregate_id}))
+        rows.push_back(std::move(d)); // (always, while the invariant holds: never out of order)
+    send_rows(self, std::move(rows));
     if (int(due.size()) == limit)
       st.due_wanted = more = true;
   }
@@ -361,8 +438,14 @@ void run(self_pointer self) {
         logging::info("relay: broker reachable again", {{"module", st.cfg.module}});
       }
     }
-    if (more)
+    if (more) {
       queue_tick(self);
+    } else if (st.fencing && st.store->behind() && !st.tick_queued) {
+      // The watermark catches up within a few rounds; a little later, not at once, so
+      // that a transaction holding a position open does not make the relay spin.
+      st.tick_queued = true;
+      self->delayed_send(self, catch_up_delay, tick_atom::value);
+    }
   } catch (const brokers::broker_unavailable& e) {
     // The events stay pending in the outbox; the timer tries again.
     if (!st.broker_down)
@@ -387,6 +470,10 @@ template <class T, class F> caf::result<T> query(self_pointer self, F&& f) {
   try {
     return f(*self->state.store, self->state.session->connection());
   } catch (const persistence::pg_error& e) {
+    if (!e.connection_lost())
+      logging::error("relay: database error", {{"module", self->state.cfg.module},
+                                               {"sqlstate", e.sqlstate()},
+                                               {"error", e.what()}});
     self->state.session->discard();
     return unavailable_error();
   }

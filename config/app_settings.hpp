@@ -50,6 +50,7 @@ struct relay_settings {
 };
 
 struct delivery_settings {
+  int batch_size = 256; // events per delivery message to one consumer
   millis backoff_initial{100};
   millis backoff_max{30000};
   int max_attempts = 10;

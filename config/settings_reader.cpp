@@ -124,6 +124,9 @@ const std::map<std::string, key_spec>& fixed_keys() {
     k.emplace("app.delivery.backoff-max",
               timespan(
                   ms1, day, [](app_settings & s) -> auto& { return s.delivery.backoff_max; }));
+    k.emplace("app.delivery.batch-size", integer(1, 10000, [](app_settings& s, int64_t v) {
+                s.delivery.batch_size = int(v);
+              }));
     k.emplace("app.delivery.max-attempts", integer(1, 1000, [](app_settings& s, int64_t v) {
                 s.delivery.max_attempts = int(v);
               }));

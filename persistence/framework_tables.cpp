@@ -97,6 +97,19 @@ END $$;
 ALTER TABLE {schema}.outbox ALTER COLUMN position SET DEFAULT {schema}.next_outbox_position();
 )sql",
                    schema)},
+      // Publishing writes no mark per event any more: the relay's watermark (every
+      // position below it is delivered or holds a delivery row, and final) lives in the
+      // lease row, stored by each round's fencing check.
+      {4, "outbox_watermark",
+       with_schema(R"sql(
+ALTER TABLE {schema}.relay_lease ADD COLUMN published_through bigint NOT NULL DEFAULT 1;
+UPDATE {schema}.relay_lease SET published_through = coalesce(
+  (SELECT min(position) FROM {schema}.outbox WHERE published_at IS NULL),
+  (SELECT max(position) + 1 FROM {schema}.outbox), 1);
+DROP INDEX {schema}.outbox_pending;
+ALTER TABLE {schema}.outbox DROP COLUMN published_at;
+)sql",
+                   schema)},
   };
 }
 

@@ -1,23 +1,43 @@
 // See outbox.hpp.
 #include "persistence/outbox.hpp"
 
+#include <map>
+
 namespace persistence {
 
 outbox_writer::outbox_writer(const std::string& schema, std::function<void()> on_append)
     : append_{"outbox_append",
               "INSERT INTO " + schema +
-                ".outbox (id, event_name, aggregate_id, sequence, correlation_id, causation_id, "
-                "payload) SELECT gen_random_uuid(), $1, $2::uuid, COALESCE(MAX(sequence), 0) + 1, "
-                "$3, $4::uuid, $5::jsonb FROM " +
-                schema + ".outbox WHERE aggregate_id = $2::uuid RETURNING id"},
+                  ".outbox (id, event_name, aggregate_id, sequence, correlation_id, "
+                  "causation_id, payload) SELECT gen_random_uuid(), e.name, e.aggregate, "
+                  "coalesce((SELECT max(o.sequence) FROM " +
+                  schema +
+                  ".outbox o WHERE o.aggregate_id = e.aggregate), 0) + e.nth, e.correlation, "
+                  "e.causation, e.payload FROM unnest($1::text[], $2::uuid[], $3::text[], "
+                  "$4::uuid[], $5::jsonb[], $6::bigint[]) WITH ORDINALITY AS e(name, aggregate, "
+                  "correlation, causation, payload, nth, ord) ORDER BY e.ord"},
       on_append_(std::move(on_append)) {}
 
-std::string outbox_writer::append(pg_connection& db, const new_event& event) const {
-  auto result = db.exec(append_, {event.event_name, event.aggregate_id, event.correlation_id,
-                                  event.causation_id, event.payload_json});
+void outbox_writer::append(pg_connection& db, const std::vector<new_event>& events) const {
+  if (events.empty())
+    return;
+  std::vector<std::string> names, aggregates, correlations, payloads;
+  std::vector<std::optional<std::string>> causations;
+  std::vector<int64_t> nth; // 1 for an aggregate's first event here, 2 for its second...
+  std::map<std::string, int64_t> per_aggregate;
+  for (auto& e : events) {
+    names.push_back(e.event_name);
+    aggregates.push_back(e.aggregate_id);
+    correlations.push_back(e.correlation_id);
+    causations.push_back(e.causation_id);
+    payloads.push_back(e.payload_json);
+    nth.push_back(++per_aggregate[e.aggregate_id]);
+  }
+  db.exec(append_, {pg_array(names), pg_array(aggregates), pg_array(correlations),
+                    pg_array(causations), pg_array(payloads), pg_array(nth)});
   if (on_append_)
-    on_append_();
-  return result.string(0, 0);
+    for (std::size_t i = 0; i < events.size(); ++i)
+      on_append_();
 }
 
 } // namespace persistence

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace persistence {
 
@@ -25,10 +26,11 @@ public:
   // back, so it counts attempts to append within committed and failed work alike.
   explicit outbox_writer(const std::string& schema, std::function<void()> on_append = {});
 
-  // Appends `event` with the next sequence number of its aggregate; returns its id.
-  // The caller holds the aggregate's row lock (or created the aggregate in this
-  // transaction); the (aggregate_id, sequence) key refuses a second writer regardless.
-  std::string append(pg_connection& db, const new_event& event) const;
+  // Appends `events` in this order with one statement, each with the next sequence
+  // number of its aggregate (several events of one aggregate are numbered in order).
+  // The caller holds the aggregates' row locks (or created them in this transaction);
+  // the (aggregate_id, sequence) key refuses a second writer regardless.
+  void append(pg_connection& db, const std::vector<new_event>& events) const;
 
 private:
   pg_statement append_;

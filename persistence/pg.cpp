@@ -191,4 +191,45 @@ pg_connection& pg_session::connection() {
   return *conn_;
 }
 
+namespace {
+
+void append_element(std::string& text, const std::optional<std::string>& item) {
+  if (text.size() > 1)
+    text += ',';
+  if (!item) {
+    text += "NULL";
+    return;
+  }
+  text += '"';
+  for (char c : *item) {
+    if (c == '"' || c == '\\')
+      text += '\\';
+    text += c;
+  }
+  text += '"';
+}
+
+} // namespace
+
+std::string pg_array(const std::vector<std::string>& items) {
+  std::string text = "{";
+  for (auto& item : items)
+    append_element(text, item);
+  return text + "}";
+}
+
+std::string pg_array(const std::vector<std::optional<std::string>>& items) {
+  std::string text = "{";
+  for (auto& item : items)
+    append_element(text, item);
+  return text + "}";
+}
+
+std::string pg_array(const std::vector<int64_t>& items) {
+  std::string text = "{";
+  for (auto item : items)
+    text += (text.size() > 1 ? "," : "") + std::to_string(item);
+  return text + "}";
+}
+
 } // namespace persistence

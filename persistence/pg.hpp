@@ -55,6 +55,13 @@ struct pg_param {
 
 using pg_params = std::vector<pg_param>;
 
+// The text form of a one-dimensional array parameter ({"a","b\"c",NULL}): how set-based
+// statements take many rows at once, through unnest(). Every element is quoted, which
+// suits any element type (text, uuid, bigint, jsonb).
+std::string pg_array(const std::vector<std::string>& items);
+std::string pg_array(const std::vector<std::optional<std::string>>& items);
+std::string pg_array(const std::vector<int64_t>& items);
+
 class pg_result {
 public:
   explicit pg_result(PGresult* raw);

@@ -3,88 +3,89 @@
 #include "persistence/relay_store.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace persistence {
 
 namespace {
 
-std::string array_text(const std::vector<std::string>& items) {
-  std::string text = "{";
-  for (auto& item : items) {
-    if (text.size() > 1)
-      text += ',';
-    text += '"';
-    for (char c : item) {
-      if (c == '"' || c == '\\')
-        text += '\\';
-      text += c;
-    }
-    text += '"';
-  }
-  return text + "}";
+#define TIMESTAMP(column)                                                                          \
+  "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+#define EVENT_COLUMNS                                                                              \
+  "id, event_name, aggregate_id, sequence, correlation_id, coalesce(causation_id::text, ''), "     \
+  "payload::text, " TIMESTAMP("created_at")
+
+// The watermark the counts use: $1 while we lead, else the stored one; a scalar, so that
+// each count is one range of the primary key. $2: events settled at or above it (known
+// to the leader only); $3: the first position that may be pending.
+std::string watermark_of(const std::string& s) {
+  return "coalesce(nullif($1::bigint, 0), (SELECT published_through FROM " + s +
+         ".relay_lease))";
 }
 
 // Events not yet delivered to every consumer, and the age of the oldest, in ms.
-// $1: the watermark (every position below it is published).
 std::string pending_columns(const std::string& s) {
-  return "(SELECT count(*) FROM " + s +
-         ".outbox WHERE published_at IS NULL AND position >= $1) + "
-         "(SELECT count(DISTINCT event_position) FROM " +
-         s +
+  return "greatest((SELECT count(*) FROM " + s + ".outbox WHERE position >= " + watermark_of(s) +
+         ") - $2, 0) + (SELECT count(DISTINCT event_position) FROM " + s +
          ".deliveries WHERE status IN ('pending', 'dead')), "
-         "coalesce((extract(epoch FROM clock_timestamp() - least("
-         "(SELECT min(created_at) FROM " +
-         s +
-         ".outbox WHERE published_at IS NULL AND position >= $1), "
-         "(SELECT min(created_at) FROM " +
-         s + ".deliveries WHERE status IN ('pending', 'dead')))) * 1000)::bigint, 0)";
+         "coalesce((extract(epoch FROM clock_timestamp() - least((SELECT created_at FROM " +
+         s + ".outbox WHERE position >= greatest($3::bigint, " + watermark_of(s) +
+         ") ORDER BY position LIMIT 1), (SELECT min(created_at) FROM " + s +
+         ".deliveries WHERE status IN ('pending', 'dead')))) * 1000)::bigint, 0)";
 }
-
-#define TIMESTAMP(column)                                                                          \
-  "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 } // namespace
 
 relay_store::relay_store(const std::string& s, std::string holder,
                          std::chrono::milliseconds lease_ttl)
-    : mark_published_sql_("UPDATE " + s +
-                          ".outbox SET published_at = now() WHERE position = ANY($1::bigint[])"),
-      holder_(std::move(holder)), lease_ttl_(lease_ttl),
+    : holder_(std::move(holder)), lease_ttl_(lease_ttl),
       acquire_{"relay_acquire",
                "UPDATE " + s +
                    ".relay_lease SET "
                    "fencing = CASE WHEN holder = $1 THEN fencing ELSE fencing + 1 END, "
                    "holder = $1, expires_at = clock_timestamp() + $2 * interval '1 millisecond' "
-                   "WHERE holder = $1 OR expires_at < clock_timestamp() RETURNING fencing"},
+                   "WHERE holder = $1 OR expires_at < clock_timestamp() "
+                   "RETURNING fencing, published_through"},
       release_{"relay_release", "UPDATE " + s +
                                     ".relay_lease SET expires_at = '-infinity' "
                                     "WHERE holder = $1"},
+      // The fencing check of every round, which also stores the watermark.
       fence_{"relay_fence", "UPDATE " + s +
                                 ".relay_lease SET expires_at = clock_timestamp() + $3 * interval "
-                                "'1 millisecond' WHERE holder = $1 AND fencing = $2 AND expires_at "
-                                "> clock_timestamp() "
-                                "RETURNING 1"},
+                                "'1 millisecond', published_through = greatest(published_through, "
+                                "$4) WHERE holder = $1 AND fencing = $2 AND expires_at > "
+                                "clock_timestamp() RETURNING pg_current_xact_id()::text"},
       last_position_{"relay_last_position",
                      // (the sequence caches no values, so none below it is handed out later)
                      "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END "
                      "FROM " +
                          s + ".outbox_position_seq"},
-      own_xid_{"relay_own_xid", "SELECT pg_current_xact_id()::text"},
-      watermark_after_{"relay_watermark_after",
-                       "SELECT CASE WHEN pg_snapshot_xmin(pg_current_snapshot()) >= $2::xid8 "
-                       "THEN coalesce((SELECT min(position) FROM " +
-                           s +
-                           ".outbox WHERE published_at IS NULL AND position >= $1 AND "
-                           "position <= $3), $3 + 1) END"},
-      unpublished_{
-          "relay_unpublished",
-          "SELECT position, id, event_name, aggregate_id, sequence, correlation_id, "
-          "coalesce(causation_id::text, ''), payload::text, " TIMESTAMP("created_at") " FROM " +
-              s +
-              ".outbox WHERE published_at IS NULL "
-              // a hashed subplan: the list costs O(1) per row, not O(list)
-              "AND position >= $3 AND position NOT IN (SELECT unnest($2::bigint[])) "
-              "ORDER BY position LIMIT $1"},
+      // In one snapshot: whether every transaction that may hold a position up to the
+      // candidate has ended; how many events there are in [watermark, min(scanned, L)]
+      // (more than we know of: one committed late); the first unclaimed one above scanned.
+      watermark_check_{"relay_watermark_check",
+                       "SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8, "
+                       "(SELECT count(*) FROM " +
+                           s + ".outbox WHERE position >= $2 AND position <= $3), " +
+                           "(SELECT min(position) FROM " + s +
+                           ".outbox WHERE position > $4 AND position <= $5)"},
+      count_between_{"relay_count_between", "SELECT count(*) FROM " + s +
+                                                ".outbox WHERE position >= $1 AND position <= $2"},
+      first_unknown_{"relay_first_unknown",
+                     "SELECT min(position) FROM " + s +
+                         ".outbox WHERE position >= $1 AND position <= $2 "
+                         // a hashed subplan: the list costs O(1) per row, not O(list)
+                         "AND position NOT IN (SELECT unnest($3::bigint[]))"},
+      unclaimed_{"relay_unclaimed", "SELECT position, " EVENT_COLUMNS " FROM " + s +
+                                        ".outbox WHERE position >= $1 AND position <= $2 "
+                                        "AND position NOT IN (SELECT unnest($3::bigint[])) "
+                                        "ORDER BY position LIMIT $4"},
+      // Rows exist only after failures: most rounds need not look for them per event.
+      any_rows_{"relay_any_rows",
+                "SELECT EXISTS (SELECT 1 FROM " + s +
+                    ".deliveries WHERE status IN ('pending', 'dead')) OR EXISTS (SELECT 1 FROM " +
+                    s + ".deliveries WHERE event_position >= $1)"},
       existing_{"relay_existing",
                 "SELECT EXISTS (SELECT 1 FROM " + s +
                     ".deliveries d WHERE d.event_position = p.position AND d.consumer = "
@@ -116,7 +117,6 @@ relay_store::relay_store(const std::string& s, std::string holder,
                s + ".deliveries d JOIN " + s +
                ".outbox o ON o.position = d.event_position "
                "WHERE d.status = 'pending' AND d.next_attempt_at <= clock_timestamp() "
-               // a hashed subplan: the in-flight list costs O(1) per row, not O(list)
                "AND d.id NOT IN (SELECT unnest($1::uuid[])) AND NOT EXISTS (SELECT 1 FROM " +
                s +
                ".deliveries e WHERE e.consumer = d.consumer AND e.aggregate_id = d.aggregate_id "
@@ -142,10 +142,10 @@ relay_store::relay_store(const std::string& s, std::string holder,
                   "next_attempt_at = clock_timestamp() + least($8::float8, $7::float8 * "
                   "power(2, d.attempts)) * interval '1 millisecond' WHERE d.status = 'pending'"},
       pending_counts_{"relay_pending_counts", "SELECT " + pending_columns(s)},
-      counts_{"relay_counts",
-              "SELECT " + pending_columns(s) + ", (SELECT count(*) FROM " + s +
-                  ".outbox WHERE published_at IS NOT NULL), (SELECT count(*) FROM " + s +
-                  ".deliveries WHERE status = 'dead')"},
+      counts_{"relay_counts", "SELECT " + pending_columns(s) + ", (SELECT count(*) FROM " + s +
+                                  ".outbox WHERE position < " + watermark_of(s) +
+                                  ") + $2, (SELECT count(*) FROM " + s +
+                                  ".deliveries WHERE status = 'dead')"},
       dead_{"relay_dead", "SELECT d.id, o.id, o.event_name, d.consumer, d.attempts, "
                           "coalesce(d.last_error, ''), " TIMESTAMP("d.updated_at") " FROM " +
                               s + ".deliveries d JOIN " + s +
@@ -164,144 +164,209 @@ std::optional<int64_t> relay_store::acquire_lease(pg_connection& db) {
   auto rows = db.exec(acquire_, {holder_, int64_t(lease_ttl_.count())});
   if (rows.empty())
     return std::nullopt;
+  leading_ = true;
+  watermark_ = rows.integer(0, 1);
+  scanned_ = watermark_ - 1;
+  claimed_.clear();
+  settled_.clear();
+  late_.reset();
+  candidate_.reset();
   return rows.integer(0, 0);
 }
 
 void relay_store::release_lease(pg_connection& db) {
+  leading_ = false;
   db.exec(release_, {holder_});
+}
+
+void relay_store::settle(int64_t position) {
+  if (claimed_.erase(position) > 0 && position >= watermark_)
+    settled_.insert(position);
+}
+
+void relay_store::retry_claims() {
+  claimed_.clear();
+  late_.reset();
+  scanned_ = watermark_ - 1; // what was settled above it goes out again too: harmless
+}
+
+std::vector<int64_t> relay_store::known_between(int64_t from, int64_t to) const {
+  std::vector<int64_t> known;
+  for (auto* set : {&claimed_, &settled_})
+    for (auto i = set->lower_bound(from); i != set->end() && *i <= to; ++i)
+      known.push_back(*i);
+  return known;
+}
+
+// The watermark may pass a position only once no transaction can still commit it, which
+// the relay proves with transaction ids over two rounds:
+//   1. read the last position handed out (L), then take this round's transaction id (X,
+//      assigned by the fencing check): every transaction holding a position up to L had
+//      its id before taking it (next_outbox_position), so before L was read, so its id is
+//      below X;
+//   2. in a later round, once no transaction below X runs (the snapshot's xmin has
+//      reached X), every position up to L is committed or rolled back: the watermark
+//      moves to the first one not settled (claimed and in flight, committed but not
+//      claimed yet: one that committed behind the claims is claimed next), or past L.
+// (A snapshot's xmax would not do for X: it is the last completed id plus one, and a
+// transaction that is still running may have a higher id.)
+void relay_store::advance_watermark(pg_connection& db) {
+  if (!candidate_)
+    return;
+  auto last = candidate_->last_position;
+  auto upper = std::min(scanned_, last);
+  auto check = db.exec(watermark_check_, {candidate_->xid, watermark_, upper, scanned_, last});
+  if (!check.boolean(0, 0)) {
+    // Some transaction that may hold a position up to L is still running: a write that
+    // stays open anywhere on the server (the snapshot's xmin is server-wide) stalls the
+    // proof. Events that commit behind our claims meanwhile are looked for among the
+    // recent positions, so that they are not held up with it.
+    auto now = std::chrono::steady_clock::now();
+    if (!late_ && now - late_checked_ >= late_check_period) {
+      late_checked_ = now;
+      find_late(db, std::max(watermark_, scanned_ - late_window + 1), scanned_, std::nullopt);
+    }
+    return;
+  }
+  candidate_.reset();
+  auto next = last + 1;
+  if (find_late(db, watermark_, upper, check.integer(0, 1)))
+    next = std::min(next, *late_);
+  if (!check.is_null(0, 2))
+    next = std::min(next, check.integer(0, 2));
+  if (!claimed_.empty())
+    next = std::min(next, *claimed_.begin());
+  if (next <= watermark_)
+    return;
+  watermark_ = next;
+  settled_.erase(settled_.begin(), settled_.lower_bound(next));
+  scanned_ = std::max(scanned_, watermark_ - 1);
+}
+
+bool relay_store::find_late(pg_connection& db, int64_t from, int64_t to,
+                            std::optional<int64_t> events_between) {
+  if (from > to)
+    return false;
+  auto known = known_between(from, to);
+  if (!events_between)
+    events_between = db.exec(count_between_, {from, to}).integer(0, 0);
+  if (*events_between <= int64_t(known.size()))
+    return false; // every event there is one we claimed
+  auto late = db.exec(first_unknown_, {from, to, pg_array(known)});
+  if (late.is_null(0, 0))
+    return false;
+  late_ = late.integer(0, 0);
+  return true;
+}
+
+std::vector<claimed_event> relay_store::claim(pg_connection& db, int limit) {
+  // A late event first (below scanned_, skipping what we know), else what comes next.
+  int64_t from = scanned_ + 1, to = std::numeric_limits<int64_t>::max();
+  std::vector<int64_t> known;
+  if (late_) {
+    from = *late_;
+    to = scanned_;
+    known = known_between(from, to);
+    late_.reset();
+  }
+  auto rows = db.exec(unclaimed_, {from, to, pg_array(known), limit});
+  std::vector<claimed_event> result;
+  for (int i = 0; i < rows.rows(); ++i) {
+    auto position = rows.integer(i, 0);
+    claimed_.insert(position);
+    scanned_ = std::max(scanned_, position);
+    result.push_back(
+        {position,
+         {rows.string(i, 1), rows.string(i, 2), rows.string(i, 3), rows.integer(i, 4),
+          rows.string(i, 5), rows.string(i, 6), rows.string(i, 7), rows.string(i, 8)}});
+  }
+  return result;
 }
 
 namespace {
 
 // The columns of unnest() over delivery rows: position, consumer, aggregate, sequence.
 struct row_arrays {
-  std::vector<std::string> positions, consumers, aggregates, sequences;
+  std::vector<int64_t> positions, sequences;
+  std::vector<std::string> consumers, aggregates;
   void add(int64_t position, const std::string& consumer, const stored_event& e) {
-    positions.push_back(std::to_string(position));
+    positions.push_back(position);
     consumers.push_back(consumer);
     aggregates.push_back(e.aggregate_id);
-    sequences.push_back(std::to_string(e.sequence));
+    sequences.push_back(e.sequence);
   }
   std::vector<pg_param> params() const {
-    return {array_text(positions), array_text(consumers), array_text(aggregates),
-            array_text(sequences)};
+    return {pg_array(positions), pg_array(consumers), pg_array(aggregates), pg_array(sequences)};
   }
 };
 
 } // namespace
 
 std::optional<publish_result> relay_store::publish(pg_connection& db, int64_t fencing, int limit,
-                                                   const subscriptions& subs,
-                                                   const std::vector<int64_t>& in_memory) {
+                                                   const subscriptions* subs,
+                                                   const delivery_outcomes& outcomes,
+                                                   const retry_policy& policy) {
   pg_transaction tx{db};
-  if (db.exec(fence_, {holder_, fencing, int64_t(lease_ttl_.count())}).empty())
-    return std::nullopt; // another relay holds the lease now: stop before touching events
-  advance_watermark(db);
-  std::vector<std::string> skip;
-  for (auto position : in_memory)
-    skip.push_back(std::to_string(position));
-  auto rows = db.exec(unpublished_, {limit, array_text(skip), watermark_});
-  publish_result result;
-  result.events = rows.rows();
-  std::vector<due_delivery> wanted; // one per (event, consumer)
-  std::vector<std::string> done;    // events with nothing to send
-  for (int i = 0; i < rows.rows(); ++i) {
-    auto consumers = subs.find(rows.string(i, 2));
-    if (consumers == subs.end() || consumers->second.empty()) {
-      done.push_back(rows.string(i, 0));
-      continue;
-    }
-    stored_event e{rows.string(i, 1), rows.string(i, 2), rows.string(i, 3), rows.integer(i, 4),
-                   rows.string(i, 5), rows.string(i, 6), rows.string(i, 7), rows.string(i, 8)};
-    for (auto& consumer : consumers->second)
-      wanted.push_back({"", consumer, 0, rows.integer(i, 0), e});
+  auto last = db.exec(last_position_).integer(0, 0); // before the fencing check takes our id
+  auto fenced = db.exec(fence_, {holder_, fencing, int64_t(lease_ttl_.count()), watermark_});
+  if (fenced.empty()) {
+    leading_ = false; // another relay holds the lease now: stop before touching events
+    return std::nullopt;
   }
-  if (!wanted.empty()) {
-    row_arrays asked, held;
-    for (auto& d : wanted)
-      asked.add(d.position, d.consumer, d.event);
-    auto existing = db.exec(existing_, asked.params());
-    std::map<int64_t, int> to_send; // by event
-    for (std::size_t i = 0; i < wanted.size(); ++i) {
-      auto& d = wanted[i];
-      to_send.emplace(d.position, 0);
-      if (existing.boolean(int(i), 0))
-        continue;
-      if (existing.boolean(int(i), 1)) {
-        held.add(d.position, d.consumer, d.event);
+  write_outcomes(db, outcomes, policy);
+  advance_watermark(db); // with a candidate of an earlier round
+  if (!candidate_)
+    candidate_ = watermark_candidate{last, fenced.string(0, 0)};
+  publish_result result;
+  if (limit > 0)
+    result.events = claim(db, limit);
+  if (subs && !result.events.empty()) {
+    std::vector<due_delivery> wanted; // one per (event, consumer)
+    for (auto& c : result.events) {
+      auto consumers = subs->find(c.event.event_name);
+      if (consumers == subs->end() || consumers->second.empty()) {
+        settle(c.position); // nobody consumes it
         continue;
       }
-      ++to_send[d.position];
-      result.deliveries.push_back(std::move(d));
+      for (auto& consumer : consumers->second)
+        wanted.push_back({"", consumer, 0, c.position, c.event});
     }
-    if (!held.positions.empty())
-      db.exec(hold_, held.params());
-    for (auto& [position, count] : to_send)
-      if (count == 0)
-        done.push_back(std::to_string(position));
+    bool rows_possible =
+        !wanted.empty() && db.exec(any_rows_, {result.events.front().position}).boolean(0, 0);
+    if (!rows_possible) {
+      result.deliveries = std::move(wanted);
+    } else {
+      row_arrays asked, held;
+      for (auto& d : wanted)
+        asked.add(d.position, d.consumer, d.event);
+      auto existing = db.exec(existing_, asked.params());
+      std::map<int64_t, int> to_send; // by event
+      for (std::size_t i = 0; i < wanted.size(); ++i) {
+        auto& d = wanted[i];
+        to_send.emplace(d.position, 0);
+        if (existing.boolean(int(i), 0))
+          continue;
+        if (existing.boolean(int(i), 1)) {
+          held.add(d.position, d.consumer, d.event);
+          continue;
+        }
+        ++to_send[d.position];
+        result.deliveries.push_back(std::move(d));
+      }
+      if (!held.positions.empty())
+        db.exec(hold_, held.params());
+      for (auto& [position, count] : to_send)
+        if (count == 0)
+          settle(position); // every consumer holds a row for it
+    }
   }
-  if (!done.empty())
-    mark_published(db, done);
-  result.marked = int(done.size());
   tx.commit();
   return result;
-}
-
-// Published rows leave dead entries in the partial index of unpublished rows until
-// vacuum, so a scan from the start grows slower with every event; the watermark lets it
-// start where unpublished rows can still be. A row commits out of position order when its
-// transaction took its position before another that committed first, so the watermark
-// moves only past positions whose transactions have surely ended:
-//   1. read the last position handed out (L);
-//   2. in a later transaction, take this transaction's own id (X): every transaction
-//      holding a position up to L had its id before taking it (next_outbox_position),
-//      so before L was read, so its id is below X;
-//   3. once no transaction below X runs (the snapshot's xmin has reached X), every
-//      position up to L is committed or rolled back: the watermark moves to the first
-//      unpublished one, or past L.
-// (A snapshot's xmax would not do for X: it is the last completed id plus one, and a
-// transaction that is still running may have a higher id.)
-void relay_store::advance_watermark(pg_connection& db) {
-  if (!candidate_) {
-    candidate_ = watermark_candidate{db.exec(last_position_).integer(0, 0), std::nullopt};
-    return;
-  }
-  if (!candidate_->later_xid) {
-    candidate_->later_xid = db.exec(own_xid_).string(0, 0);
-    return; // checked from the next transaction on
-  }
-  auto moved =
-      db.exec(watermark_after_, {watermark_, *candidate_->later_xid, candidate_->last_position});
-  if (moved.is_null(0, 0))
-    return; // some transaction that may hold a position up to L is still running
-  watermark_ = moved.integer(0, 0);
-  candidate_.reset();
-}
-
-std::optional<std::vector<std::pair<int64_t, stored_event>>>
-relay_store::claim(pg_connection& db, int64_t fencing, int limit) {
-  pg_transaction tx{db};
-  if (db.exec(fence_, {holder_, fencing, int64_t(lease_ttl_.count())}).empty())
-    return std::nullopt;
-  advance_watermark(db);
-  auto rows = db.exec(unpublished_, {limit, std::string{"{}"}, watermark_});
-  std::vector<std::pair<int64_t, stored_event>> result;
-  for (int i = 0; i < rows.rows(); ++i)
-    result.emplace_back(rows.integer(i, 0),
-                        stored_event{rows.string(i, 1), rows.string(i, 2), rows.string(i, 3),
-                                     rows.integer(i, 4), rows.string(i, 5), rows.string(i, 6),
-                                     rows.string(i, 7), rows.string(i, 8)});
-  tx.commit();
-  return result;
-}
-
-void relay_store::mark_published(pg_connection& db, const std::vector<std::string>& positions) {
-  db.exec(mark_published_sql_, {array_text(positions)});
 }
 
 std::vector<due_delivery> relay_store::due(pg_connection& db,
                                            const std::vector<std::string>& in_flight, int limit) {
-  auto rows = db.exec(due_, {array_text(in_flight), limit});
+  auto rows = db.exec(due_, {pg_array(in_flight), limit});
   std::vector<due_delivery> result;
   for (int i = 0; i < rows.rows(); ++i)
     result.push_back(
@@ -314,9 +379,8 @@ std::vector<due_delivery> relay_store::due(pg_connection& db,
   return result;
 }
 
-int relay_store::record(pg_connection& db, const delivery_outcomes& outcomes,
-                        const retry_policy& policy) {
-  pg_transaction tx{db};
+void relay_store::write_outcomes(pg_connection& db, const delivery_outcomes& outcomes,
+                                 const retry_policy& policy) {
   if (!outcomes.failed.empty()) {
     // One row may fail only once per statement (ON CONFLICT DO UPDATE): keep the last.
     std::map<std::pair<int64_t, std::string>, const std::pair<due_delivery, std::string>*> last;
@@ -329,7 +393,7 @@ int relay_store::record(pg_connection& db, const delivery_outcomes& outcomes,
       errors.push_back(f->second);
     }
     auto params = rows.params();
-    params.insert(params.end(), {array_text(errors), policy.max_attempts,
+    params.insert(params.end(), {pg_array(errors), policy.max_attempts,
                                  std::to_string(policy.backoff_initial.count()),
                                  std::to_string(policy.backoff_max.count())});
     db.exec(failed_, params);
@@ -341,24 +405,27 @@ int relay_store::record(pg_connection& db, const delivery_outcomes& outcomes,
     db.exec(hold_, rows.params());
   }
   if (!outcomes.delivered.empty())
-    db.exec(delivered_, {array_text(outcomes.delivered)});
-  if (!outcomes.settled.empty()) {
-    std::vector<std::string> positions;
-    for (auto position : outcomes.settled)
-      positions.push_back(std::to_string(position));
-    mark_published(db, positions);
-  }
-  tx.commit();
-  return int(outcomes.settled.size());
+    db.exec(delivered_, {pg_array(outcomes.delivered)});
+}
+
+std::vector<pg_param> relay_store::count_params() const {
+  if (!leading_)
+    return {int64_t(0), int64_t(0), int64_t(0)};
+  auto first_pending = scanned_ + 1;
+  if (!claimed_.empty())
+    first_pending = std::min(first_pending, *claimed_.begin());
+  if (late_)
+    first_pending = std::min(first_pending, *late_);
+  return {watermark_, int64_t(settled_.size()), first_pending};
 }
 
 outbox_counts relay_store::counts(pg_connection& db) {
-  auto r = db.exec(counts_, {watermark_});
+  auto r = db.exec(counts_, count_params());
   return {r.integer(0, 0), r.integer(0, 1), r.integer(0, 2), r.integer(0, 3)};
 }
 
 outbox_counts relay_store::pending_counts(pg_connection& db) {
-  auto r = db.exec(pending_counts_, {watermark_});
+  auto r = db.exec(pending_counts_, count_params());
   return {r.integer(0, 0), r.integer(0, 1), 0, 0};
 }
 

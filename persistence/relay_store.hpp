@@ -1,8 +1,14 @@
 // The SQL of an outbox relay (actors/outbox_relay.cpp) over one module's schema: the
-// lease that elects one active relay per outbox, turning published events into one
-// event into deliveries (rows only where one is needed: after a failure, or behind one),
-// picking the deliveries that are due (in sequence order per aggregate and consumer),
-// recording outcomes, and the operators' views.
+// lease that elects one active relay per outbox, the relay's progress through the outbox,
+// turning claimed events into deliveries (rows only where one is needed: after a failure,
+// or behind one), picking the deliveries that are due (in sequence order per aggregate
+// and consumer), recording outcomes, and the operators' views.
+//
+// Progress is one number, not a mark per event: the watermark, below which every event
+// has been taken by every consumer (or holds a delivery row) and no position can still
+// commit. It is stored in the lease row by each round's fencing check, so a new leader
+// starts from it and sends again only what was in flight (the consumers' inboxes drop
+// the repeats). Events above it are tracked in memory by the leader.
 #pragma once
 
 #include "persistence/pg.hpp"
@@ -11,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +34,11 @@ struct stored_event {
   std::string created_at;   // RFC 3339
 };
 
+struct claimed_event {
+  int64_t position = 0;
+  stored_event event;
+};
+
 // One delivery of an event to one consumer. `row` is the id of its deliveries row, empty
 // while it lives only in the relay's memory (the happy path writes no delivery row).
 struct due_delivery {
@@ -38,20 +50,16 @@ struct due_delivery {
 };
 
 struct publish_result {
-  int events = 0;                       // outbox rows claimed
-  int marked = 0;                       // of which marked published at once (nothing left to send)
-  std::vector<due_delivery> deliveries; // to send from memory, in outbox position order
+  std::vector<claimed_event> events;    // claimed in this round, in position order
+  std::vector<due_delivery> deliveries; // of those, what to send from memory, in order
 };
 
-// What became of deliveries since the last record(), written in one transaction.
+// What became of deliveries since the last round, written at the start of the next.
 struct delivery_outcomes {
   std::vector<std::string> delivered;                       // rows acknowledged
   std::vector<std::pair<due_delivery, std::string>> failed; // with the error, for operators
   std::vector<due_delivery> held; // behind a failure of their (consumer, aggregate)
-  std::vector<int64_t> settled;   // events every consumer took or holds a row for
-  bool empty() const {
-    return delivered.empty() && failed.empty() && held.empty() && settled.empty();
-  }
+  bool empty() const { return delivered.empty() && failed.empty() && held.empty(); }
   void clear() { *this = {}; }
 };
 
@@ -86,39 +94,40 @@ public:
   relay_store(const std::string& schema, std::string holder, std::chrono::milliseconds lease_ttl);
 
   // Takes the lease when it is free or expired, or renews ours; the fencing token while
-  // this process holds it.
+  // this process holds it. Progress starts again from the stored watermark.
   std::optional<int64_t> acquire_lease(pg_connection& db);
   // Gives the lease up (shutdown), so that a standby takes over at once.
   void release_lease(pg_connection& db);
 
-  // In one transaction that first checks our fencing token: claims up to `limit` events
-  // not yet published (leaving out `in_memory`, those the relay is still sending). Events
-  // become visible out of position order (a sequence value is taken before commit);
-  // scanning for unpublished rows, not "after the last position seen", never skips one.
-  // Per (event, consumer): nothing to do when a row exists (a previous leader's failure:
-  // the due query has it); a pending row when an earlier event of the same (consumer,
-  // aggregate) is still open, so that the due query keeps their order; otherwise a
-  // delivery to send from memory. An event with nothing to send is marked published now.
-  // nullopt when the lease was lost.
+  // One round of the leader, in one transaction that first checks our fencing token and
+  // stores the watermark: writes `outcomes`, then claims up to `limit` events not claimed
+  // yet, in position order. Events become visible out of position order (a position is
+  // taken before commit); one that commits behind the claims is found and claimed later,
+  // never skipped. With `subs`, per (event, consumer): nothing to do when a row exists
+  // (a previous leader's failure: the due query has it); a pending row when an earlier
+  // event of the same (consumer, aggregate) is still open, so that the due query keeps
+  // their order; otherwise a delivery to send from memory. An event with nothing to send
+  // is settled at once. Without `subs` (a broker), the caller settles the events once the
+  // broker has them. nullopt when the lease was lost (progress is forgotten).
   std::optional<publish_result> publish(pg_connection& db, int64_t fencing, int limit,
-                                        const subscriptions& subs,
-                                        const std::vector<int64_t>& in_memory);
+                                        const subscriptions* subs,
+                                        const delivery_outcomes& outcomes,
+                                        const retry_policy& policy);
 
-  // For a broker backend: in one transaction that first checks our fencing token, the
-  // next `limit` events not yet published, in position order (same scan as publish). The
-  // caller marks them published once the broker has them. nullopt: the lease was lost.
-  std::optional<std::vector<std::pair<int64_t, stored_event>>> claim(pg_connection& db,
-                                                                     int64_t fencing, int limit);
-  void mark_published(pg_connection& db, const std::vector<std::string>& positions);
+  // Every consumer took the claimed event at `position` (or holds a row for it, written
+  // by the next round): the watermark may pass it.
+  void settle(int64_t position);
+  // The claimed events not settled yet did not get out (a broker refused them): the next
+  // round claims them again.
+  void retry_claims();
+  // Whether the watermark has not yet passed everything claimed: a round soon lets it
+  // catch up (and finds an event that committed behind the claims).
+  bool behind() const { return leading_ && (watermark_ <= scanned_ || late_); }
 
   // Delivery rows due now whose predecessors (same consumer and aggregate) are all done,
   // leaving out the rows in flight.
   std::vector<due_delivery> due(pg_connection& db, const std::vector<std::string>& in_flight,
                                 int limit);
-
-  // Writes outcomes and marks settled events published, in one transaction; returns the
-  // number of events marked.
-  int record(pg_connection& db, const delivery_outcomes& outcomes, const retry_policy& policy);
 
   outbox_counts counts(pg_connection& db);
   // Only what the metrics gauges need (pending, oldest pending age): cheap enough to run
@@ -135,27 +144,43 @@ public:
   bool discard(pg_connection& db, const std::string& id);
 
 private:
+  void write_outcomes(pg_connection& db, const delivery_outcomes& outcomes,
+                      const retry_policy& policy);
   void advance_watermark(pg_connection& db);
-
-  // Planned at every call, not prepared: a generic plan made while the outbox was still
-  // small scans the whole table for the positions (seen at 40 ms per batch).
-  std::string mark_published_sql_;
+  // Looks for an event in [from, to] that committed behind our claims (`events_between`:
+  // how many events there are, when already counted); true when one was found (late_).
+  bool find_late(pg_connection& db, int64_t from, int64_t to,
+                 std::optional<int64_t> events_between);
+  std::vector<claimed_event> claim(pg_connection& db, int limit);
+  // Claimed or settled positions in [from, to], for the statements that skip them.
+  std::vector<int64_t> known_between(int64_t from, int64_t to) const;
+  // The watermark and settled count the counts use: ours while we lead, else the stored one.
+  std::vector<pg_param> count_params() const;
 
   std::string holder_;
-  // Every outbox position below it is published and final (committed or rolled back).
+  std::chrono::milliseconds lease_ttl_;
+  bool leading_ = false;
+  // Every position below it is settled and final (committed or rolled back).
   int64_t watermark_ = 0;
+  int64_t scanned_ = 0;         // the highest position claimed; claims go on after it
+  std::set<int64_t> claimed_;   // claimed, not settled
+  std::set<int64_t> settled_;   // settled, at or above the watermark
+  std::optional<int64_t> late_; // a position below scanned_ that committed late, unclaimed
+  // While the proof is stalled, late events are looked for this often, this far back.
+  static constexpr std::chrono::milliseconds late_check_period{20};
+  static constexpr int64_t late_window = 4096;
+  std::chrono::steady_clock::time_point late_checked_;
   // A watermark in waiting: once every transaction that may hold a position up to
-  // `last_position` has ended (no transaction older than `later_xid` runs), the
-  // positions up to it are final.
+  // `last_position` has ended (no transaction older than `xid` runs), the positions up
+  // to it are final.
   struct watermark_candidate {
     int64_t last_position;
-    std::optional<std::string> later_xid; // assigned after last_position was read
+    std::string xid; // of the round that read last_position, taken after it
   };
   std::optional<watermark_candidate> candidate_;
-  std::chrono::milliseconds lease_ttl_;
-  pg_statement acquire_, release_, fence_, last_position_, own_xid_, watermark_after_, unpublished_,
-      existing_, hold_, bury_, due_, delivered_, failed_, pending_counts_, counts_, dead_, replay_,
-      discard_;
+  pg_statement acquire_, release_, fence_, last_position_, watermark_check_,
+      count_between_, first_unknown_, unclaimed_, any_rows_, existing_, hold_, bury_, due_, delivered_, failed_,
+      pending_counts_, counts_, dead_, replay_, discard_;
 };
 
 } // namespace persistence

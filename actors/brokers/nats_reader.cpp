@@ -269,17 +269,18 @@ void deliver(self_pointer self, std::size_t slot, uint64_t seq) {
   m.in_flight = true;
   ++st.in_flight;
   st.delivered_any = true;
-  self->request(st.bus, delivery_timeout, delivery{st.cfg.consumer, m.event})
-      .then(
-          [self, slot, seq](const delivery_ack&) {
-            auto& st = self->state;
-            if (auto m = st.cfg.metrics)
-              m->events_delivered.labels({st.slots[slot].publisher, st.cfg.consumer}).inc();
-            acknowledge(self, slot, seq);
-            if (--st.in_flight == 0)
-              finish_round(self);
-          },
-          [self, slot, seq](caf::error& err) {
+  brokers::
+      deliver_one(
+          self, st.cfg.consumer, m.event, delivery_timeout, [self, slot, seq](caf::error err) {
+            if (!err) {
+              auto& st = self->state;
+              if (auto m = st.cfg.metrics)
+                m->events_delivered.labels({st.slots[slot].publisher, st.cfg.consumer}).inc();
+              acknowledge(self, slot, seq);
+              if (--st.in_flight == 0)
+                finish_round(self);
+              return;
+            }
             auto& st = self->state;
             auto& messages = st.slots[slot].messages;
             if (auto found = messages.find(seq); found != messages.end()) {

@@ -360,21 +360,23 @@ void deliver(self_pointer self, std::uint64_t tag, message& m) {
   m.in_flight = true;
   ++st.in_flight;
   auto generation = st.generation;
-  self->request(st.bus, delivery_timeout, delivery{st.cfg.consumer, m.event})
-      .then(
-          [self, tag, generation](const delivery_ack&) {
-            auto& st = self->state;
-            auto found = st.messages.find(tag);
-            if (generation != st.generation || found == st.messages.end())
+  brokers::
+      deliver_one(
+          self, st.cfg.consumer, m.event, delivery_timeout,
+          [self, tag, generation](caf::error err) {
+            if (!err) {
+              auto& st = self->state;
+              auto found = st.messages.find(tag);
+              if (generation != st.generation || found == st.messages.end())
+                return;
+              if (auto metrics = st.cfg.metrics)
+                metrics->events_delivered.labels({found->second.publisher, st.cfg.consumer}).inc();
+              st.messages.erase(found);
+              --st.in_flight;
+              settle(self, tag, true);
+              wake(self);
               return;
-            if (auto metrics = st.cfg.metrics)
-              metrics->events_delivered.labels({found->second.publisher, st.cfg.consumer}).inc();
-            st.messages.erase(found);
-            --st.in_flight;
-            settle(self, tag, true);
-            wake(self);
-          },
-          [self, tag, generation](caf::error& err) {
+            }
             auto& st = self->state;
             auto found = st.messages.find(tag);
             if (generation != st.generation || found == st.messages.end())

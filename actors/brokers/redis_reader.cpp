@@ -276,18 +276,19 @@ void deliver(self_pointer self, std::size_t stream, std::string entry_id, event_
   ++st.in_flight;
   st.delivered_any = true;
   auto consumer = st.cfg.consumer;
-  self->request(st.bus, delivery_timeout, delivery{consumer, event})
-      .then(
-          [self, stream, entry_id](const delivery_ack&) {
-            auto& st = self->state;
-            st.retries.erase(entry_id);
-            st.to_ack[stream].push_back(entry_id);
-            if (auto m = st.cfg.metrics)
-              m->events_delivered.labels({st.streams[stream].publisher, st.cfg.consumer}).inc();
-            if (--st.in_flight == 0)
-              finish_round(self);
-          },
-          [self, stream, entry_id, event](caf::error& err) {
+  brokers::
+      deliver_one(
+          self, consumer, event, delivery_timeout, [self, stream, entry_id, event](caf::error err) {
+            if (!err) {
+              auto& st = self->state;
+              st.retries.erase(entry_id);
+              st.to_ack[stream].push_back(entry_id);
+              if (auto m = st.cfg.metrics)
+                m->events_delivered.labels({st.streams[stream].publisher, st.cfg.consumer}).inc();
+              if (--st.in_flight == 0)
+                finish_round(self);
+              return;
+            }
             auto& st = self->state;
             auto& retry = st.retries[entry_id];
             ++retry.attempts;

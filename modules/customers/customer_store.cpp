@@ -50,8 +50,8 @@ caf::expected<customer> customer_store::register_customer(persistence::pg_connec
                           {{"email", "is already registered"}});
   auto created = read_customer(rows);
   nlohmann::json payload = events::customer_registered_payload{created.id, created.name, created.email};
-  outbox_.append(db, {events::customer_registered, created.id, request.correlation_id,
-                      std::nullopt, payload.dump()});
+  outbox_.append(db, {{events::customer_registered, created.id, request.correlation_id,
+                       std::nullopt, payload.dump()}});
   return created;
 }
 
@@ -78,8 +78,8 @@ caf::expected<customer> customer_store::deactivate(persistence::pg_connection& d
     return find(db, request.id);
   auto changed = read_customer(rows);
   nlohmann::json payload = events::customer_deactivated_payload{changed.id};
-  outbox_.append(db, {events::customer_deactivated, changed.id, request.correlation_id,
-                      std::nullopt, payload.dump()});
+  outbox_.append(db, {{events::customer_deactivated, changed.id, request.correlation_id,
+                       std::nullopt, payload.dump()}});
   return changed;
 }
 

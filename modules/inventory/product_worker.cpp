@@ -4,8 +4,6 @@
 #include "product_store.hpp"
 #include "reservation_store.hpp"
 
-#include "modules/orders/events.hpp"
-
 #include "actors/db_worker.hpp"
 #include "actors/inbox.hpp"
 #include "actors/validation.hpp"
@@ -28,12 +26,8 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
     state{persistence::pg_session{std::move(dsn)}, {}, {}, reservation_store{on_event_appended}});
   // inventory.order-events: reserve on order.created, release on order.cancelled.
   auto inbox = std::make_shared<inbox_batch>(
-    "inventory", [s](persistence::pg_connection& db, const event_envelope& e) {
-      if (e.event_name == orders::events::order_created)
-        return s->reservations.reserve(db, e);
-      if (e.event_name == orders::events::order_cancelled)
-        return s->reservations.release(db, e);
-      return caf::error{};
+    "inventory", [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
+      return s->reservations.apply(db, events);
     });
   return {
     [s](create_product& request) {

@@ -1,7 +1,7 @@
 // The inventory side of the order saga (consumer inventory.order-events): reserve every
 // line of an order or none (order.created), release exactly what was reserved, once
 // (order.cancelled). Runs inside the consumer's transaction (actors/inbox.hpp), so the
-// stock change, the reservation row and the event it emits commit together.
+// stock changes, the reservation rows and the events they emit commit together.
 #pragma once
 
 #include "actors/event_delivery.hpp"
@@ -10,18 +10,22 @@
 
 #include <caf/error.hpp>
 
+#include <functional>
+#include <vector>
+
 namespace inventory {
 
 class reservation_store {
 public:
   explicit reservation_store(std::function<void()> on_event_appended = {});
 
-  // Emits inventory.reserved, or inventory.rejected with INSUFFICIENT_STOCK or
-  // UNKNOWN_PRODUCT and the first product at fault. Products are locked in id order, so
-  // concurrent reservations never oversell and never deadlock.
-  caf::error reserve(persistence::pg_connection& db, const event_envelope& order_created);
-  // Emits inventory.released when the order held a reservation.
-  caf::error release(persistence::pg_connection& db, const event_envelope& order_cancelled);
+  // Decides a batch of order.created and order.cancelled events in their order, under one
+  // lock of every product involved taken in id order (so concurrent batches never
+  // oversell and never deadlock), then writes the outcome with one statement per table.
+  // order.created emits inventory.reserved, or inventory.rejected with INSUFFICIENT_STOCK
+  // or UNKNOWN_PRODUCT and the first product at fault; an order decided before is left
+  // as it is. order.cancelled emits inventory.released when the order held a reservation.
+  caf::error apply(persistence::pg_connection& db, const std::vector<const event_envelope*>& events);
 
 private:
   persistence::outbox_writer outbox_;

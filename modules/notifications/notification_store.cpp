@@ -15,12 +15,14 @@ using persistence::pg_statement;
   "id, event_id, event_name, order_id, customer_id, channel, template, "                           \
   "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-const pg_statement insert_notification{
+// One statement for a whole batch of events; a repeat (same event and template) adds
+// nothing.
+const pg_statement insert_notifications{
     "notifications_insert",
     "WITH n AS (INSERT INTO notifications.notifications "
     "(event_id, event_name, order_id, customer_id, template) "
-    "VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5) ON CONFLICT (event_id, template) DO NOTHING "
-    "RETURNING position) "
+    "SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[]) "
+    "ON CONFLICT (event_id, template) DO NOTHING RETURNING position) "
     "INSERT INTO notifications.unsent SELECT position FROM n"};
 
 const pg_statement by_order{"notifications_by_order",
@@ -54,15 +56,24 @@ std::vector<notification> read(const persistence::pg_result& r) {
 
 } // namespace
 
-caf::error notification_store::record(persistence::pg_connection& db, const event_envelope& e) {
-  // "order.created" -> template "order-created"
-  auto template_name = e.event_name;
-  for (auto& c : template_name)
-    if (c == '.')
-      c = '-';
-  auto payload = nlohmann::json::parse(e.payload);
-  db.exec(insert_notification, {e.id, e.event_name, payload.at("orderId").get<std::string>(),
-                                payload.at("customerId").get<std::string>(), template_name});
+caf::error notification_store::record(persistence::pg_connection& db,
+                                      const std::vector<const event_envelope*>& events) {
+  std::vector<std::string> ids, names, order_ids, customer_ids, templates;
+  for (auto* e : events) {
+    auto payload = nlohmann::json::parse(e->payload);
+    ids.push_back(e->id);
+    names.push_back(e->event_name);
+    order_ids.push_back(payload.at("orderId").get<std::string>());
+    customer_ids.push_back(payload.at("customerId").get<std::string>());
+    auto template_name = e->event_name; // "order.created" -> template "order-created"
+    for (auto& c : template_name)
+      if (c == '.')
+        c = '-';
+    templates.push_back(template_name);
+  }
+  using persistence::pg_array;
+  db.exec(insert_notifications, {pg_array(ids), pg_array(names), pg_array(order_ids),
+                                 pg_array(customer_ids), pg_array(templates)});
   return {};
 }
 

@@ -20,8 +20,8 @@ worker::behavior_type notification_worker(worker::pointer self, std::string dsn)
   auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}});
   // notifications.order-events: one notification per (event, template).
   auto inbox = std::make_shared<inbox_batch>(
-    "notifications", [s](persistence::pg_connection& db, const event_envelope& e) {
-      return s->store.record(db, e);
+    "notifications", [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
+      return s->store.record(db, events);
     });
   return {
     [s](list_notifications& request) {

@@ -7,6 +7,9 @@
 #include "actors/lookup_batch.hpp"
 #include "actors/validation.hpp"
 
+#include <cstdio>
+#include <set>
+
 namespace orders {
 
 namespace {
@@ -18,19 +21,25 @@ using persistence::pg_statement;
   "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                  \
   "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
-const pg_statement take_key{
-  "orders_take_key", "INSERT INTO orders.idempotency_keys (key, request_hash, order_id) "
-                     "VALUES ($1, md5($2), gen_random_uuid()) ON CONFLICT (key) DO NOTHING "
-                     "RETURNING order_id"};
+// Keys are taken for a whole group at once; a key taken by an earlier (or concurrent,
+// now committed) request is not returned, and its request replays that one.
+const pg_statement take_keys{
+  "orders_take_keys", "INSERT INTO orders.idempotency_keys (key, request_hash, order_id) "
+                      "SELECT k.key, md5(k.body), k.order_id FROM unnest($1::text[], $2::text[], "
+                      "$3::uuid[]) AS k(key, body, order_id) ON CONFLICT (key) DO NOTHING "
+                      "RETURNING order_id"};
 
 const pg_statement find_key{
   "orders_find_key", "SELECT request_hash = md5($2), order_id FROM orders.idempotency_keys "
                      "WHERE key = $1"};
 
-const pg_statement insert_order{
+// A group of orders in request order, so that `position` orders a customer's orders.
+const pg_statement insert_orders{
   "orders_insert", "INSERT INTO orders.orders (id, customer_id, items, total_cents, status) "
-                   "VALUES (coalesce($1::uuid, gen_random_uuid()), $2::uuid, $3::jsonb, $4, "
-                   "'PENDING') RETURNING " ORDER_COLUMNS};
+                   "SELECT o.id, o.customer_id, o.items, o.total_cents, 'PENDING' FROM "
+                   "unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bigint[]) WITH ORDINALITY "
+                   "AS o(id, customer_id, items, total_cents, n) ORDER BY o.n "
+                   "RETURNING " ORDER_COLUMNS};
 
 const pg_statement select_orders{
   "orders_select_many", "SELECT " ORDER_COLUMNS " FROM orders.orders WHERE id = ANY($1::uuid[])"};
@@ -44,10 +53,12 @@ const pg_statement cancel_row{
                    "WHERE id = $1::uuid AND status IN ('PENDING', 'CONFIRMED') "
                    "RETURNING " ORDER_COLUMNS};
 
+// A batch of reservation outcomes, at most one per order: only PENDING orders move.
 const pg_statement settle{
-  "orders_settle", "UPDATE orders.orders SET status = $2, rejection_reason = $3, "
-                   "updated_at = clock_timestamp() WHERE id = $1::uuid AND status = 'PENDING' "
-                   "RETURNING customer_id"};
+  "orders_settle", "UPDATE orders.orders o SET status = v.status, rejection_reason = v.reason, "
+                   "updated_at = clock_timestamp() FROM unnest($1::uuid[], $2::text[], $3::text[]) "
+                   "AS v(id, status, reason) WHERE o.id = v.id AND o.status = 'PENDING' "
+                   "RETURNING o.id, o.customer_id"};
 
 nlohmann::json items_json(const std::vector<order_line>& items) {
   auto list = nlohmann::json::array();
@@ -75,7 +86,7 @@ caf::error key_reused() {
 } // namespace
 
 order_store::order_store(std::function<void()> on_event_appended)
-    : outbox_("orders", std::move(on_event_appended)) {}
+    : outbox_("orders", std::move(on_event_appended)), random_(std::random_device{}()) {}
 
 caf::expected<order> order_store::find(persistence::pg_connection& db, const std::string& id) {
   auto found = find_many(db, {id});
@@ -99,33 +110,87 @@ order_store::find_replay(persistence::pg_connection& db, const place_order& requ
   return std::optional<placed_order>{placed_order{std::move(*existing), true}};
 }
 
-caf::expected<placed_order> order_store::place(persistence::pg_connection& db,
-                                               const place_order& request) {
-  std::optional<std::string> id;
-  if (!request.idempotency_key.empty()) {
-    auto taken = db.exec(take_key, {request.idempotency_key, request.request_body});
-    if (taken.empty()) { // an earlier request holds the key (we waited for it to commit)
-      auto replay = find_replay(db, request);
-      if (!replay)
-        return replay.error();
-      if (*replay)
-        return std::move(**replay);
-      return unavailable_error(); // the key vanished under us; the client may retry
+std::string order_store::new_order_id() {
+  // A version 4 UUID: 122 random bits.
+  std::uniform_int_distribution<uint64_t> bits;
+  auto high = (bits(random_) & ~uint64_t(0xF000)) | uint64_t(0x4000);
+  auto low = (bits(random_) & ~(uint64_t(0x3) << 62)) | (uint64_t(0x2) << 62);
+  char text[37];
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", unsigned(high >> 32),
+                unsigned((high >> 16) & 0xFFFF), unsigned(high & 0xFFFF), unsigned(low >> 48),
+                static_cast<unsigned long long>(low & 0xFFFFFFFFFFFFULL));
+  return text;
+}
+
+std::vector<caf::expected<placed_order>>
+order_store::place_all(persistence::pg_connection& db, const std::vector<place_order>& requests) {
+  using persistence::pg_array;
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < requests.size(); ++i)
+    ids.push_back(new_order_id());
+  // Idempotency keys first: a request whose key is taken already replays its order.
+  std::vector<bool> replays(requests.size(), false);
+  std::vector<std::string> keys, bodies, key_ids;
+  for (std::size_t i = 0; i < requests.size(); ++i)
+    if (!requests[i].idempotency_key.empty()) {
+      keys.push_back(requests[i].idempotency_key);
+      bodies.push_back(requests[i].request_body);
+      key_ids.push_back(ids[i]);
     }
-    id = taken.string(0, 0);
+  if (!keys.empty()) {
+    std::set<std::string> taken;
+    auto rows = db.exec(take_keys, {pg_array(keys), pg_array(bodies), pg_array(key_ids)});
+    for (int r = 0; r < rows.rows(); ++r)
+      taken.insert(rows.string(r, 0));
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      replays[i] = !requests[i].idempotency_key.empty() && !taken.count(ids[i]);
   }
-  int64_t total = 0;
-  for (auto& l : request.items)
-    total += l.quantity * l.price_cents;
-  auto rows = db.exec(insert_order,
-                      {id, request.customer_id, items_json(request.items).dump(), total});
-  auto created = read_order(rows, 0);
-  events::order_created_payload payload{created.id, created.customer_id, created.total_cents, {}};
-  for (auto& l : created.items)
-    payload.items.push_back({l.product_id, l.quantity, l.price_cents});
-  outbox_.append(db, {events::order_created, created.id, request.correlation_id, std::nullopt,
+  // The new orders, with one statement, and their order.created events, with another.
+  std::vector<std::string> new_ids, customers, items;
+  std::vector<int64_t> totals;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (replays[i])
+      continue;
+    int64_t total = 0;
+    for (auto& l : requests[i].items)
+      total += l.quantity * l.price_cents;
+    new_ids.push_back(ids[i]);
+    customers.push_back(requests[i].customer_id);
+    items.push_back(items_json(requests[i].items).dump());
+    totals.push_back(total);
+  }
+  std::map<std::string, order> created;
+  if (!new_ids.empty()) {
+    auto rows = db.exec(insert_orders,
+                        {pg_array(new_ids), pg_array(customers), pg_array(items), pg_array(totals)});
+    for (int r = 0; r < rows.rows(); ++r) {
+      auto o = read_order(rows, r);
+      created.emplace(o.id, std::move(o));
+    }
+  }
+  std::vector<persistence::new_event> events;
+  std::vector<caf::expected<placed_order>> answers;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (replays[i]) { // after the inserts: a repeat within this group finds its order
+      auto replay = find_replay(db, requests[i]);
+      if (!replay)
+        answers.emplace_back(replay.error());
+      else if (*replay)
+        answers.emplace_back(std::move(**replay));
+      else
+        answers.emplace_back(unavailable_error()); // the key vanished under us: retry
+      continue;
+    }
+    auto& o = created.at(ids[i]);
+    events::order_created_payload payload{o.id, o.customer_id, o.total_cents, {}};
+    for (auto& l : o.items)
+      payload.items.push_back({l.product_id, l.quantity, l.price_cents});
+    events.push_back({events::order_created, o.id, requests[i].correlation_id, std::nullopt,
                       nlohmann::json(payload).dump()});
-  return placed_order{std::move(created), false};
+    answers.emplace_back(placed_order{o, false});
+  }
+  outbox_.append(db, events);
+  return answers;
 }
 
 std::map<std::string, order> order_store::find_many(persistence::pg_connection& db,
@@ -157,25 +222,49 @@ caf::expected<order> order_store::cancel(persistence::pg_connection& db,
   }
   auto cancelled = read_order(rows, 0);
   events::order_status_payload payload{cancelled.id, cancelled.customer_id, ""};
-  outbox_.append(db, {events::order_cancelled, cancelled.id, request.correlation_id, std::nullopt,
-                      nlohmann::json(payload).dump()});
+  outbox_.append(db, {{events::order_cancelled, cancelled.id, request.correlation_id,
+                       std::nullopt, nlohmann::json(payload).dump()}});
   return cancelled;
 }
 
-caf::error order_store::apply_reservation_outcome(persistence::pg_connection& db,
-                                                  const event_envelope& e) {
-  auto payload = nlohmann::json::parse(e.payload);
-  auto order_id = payload.at("orderId").get<std::string>();
-  bool reserved = e.event_name == "inventory.reserved";
-  std::optional<std::string> reason;
-  if (!reserved)
-    reason = payload.at("reason").get<std::string>();
-  auto rows = db.exec(settle, {order_id, reserved ? "CONFIRMED" : "REJECTED", reason});
-  if (rows.empty())
-    return {}; // not PENDING any more: a late or duplicate event
-  events::order_status_payload next{order_id, rows.string(0, 0), reason.value_or("")};
-  outbox_.append(db, {reserved ? events::order_confirmed : events::order_rejected, order_id,
-                      e.correlation_id, e.id, nlohmann::json(next).dump()});
+caf::error order_store::apply_reservation_outcomes(persistence::pg_connection& db,
+                                                   const std::vector<const event_envelope*>& events) {
+  struct outcome {
+    const event_envelope* cause;
+    bool reserved;
+    std::optional<std::string> reason;
+  };
+  std::map<std::string, outcome> by_order; // the first outcome of an order decides it
+  std::vector<std::string> ids, statuses;
+  std::vector<std::optional<std::string>> reasons;
+  for (auto* e : events) {
+    auto payload = nlohmann::json::parse(e->payload);
+    auto order_id = lower_case(payload.at("orderId").get<std::string>());
+    outcome o{e, e->event_name == "inventory.reserved", std::nullopt};
+    if (!o.reserved)
+      o.reason = payload.at("reason").get<std::string>();
+    if (!by_order.emplace(order_id, o).second)
+      continue; // a later one finds the order decided: late or a duplicate
+    ids.push_back(order_id);
+    statuses.push_back(o.reserved ? "CONFIRMED" : "REJECTED");
+    reasons.push_back(o.reason);
+  }
+  using persistence::pg_array;
+  auto rows = db.exec(settle, {pg_array(ids), pg_array(statuses), pg_array(reasons)});
+  std::map<std::string, std::string> customer_of; // orders that moved
+  for (int i = 0; i < rows.rows(); ++i)
+    customer_of.emplace(rows.string(i, 0), rows.string(i, 1));
+  std::vector<persistence::new_event> next;
+  for (auto& id : ids) { // in event order
+    auto moved = customer_of.find(id);
+    if (moved == customer_of.end())
+      continue; // not PENDING any more: a late or duplicate event
+    auto& o = by_order.at(id);
+    events::order_status_payload payload{id, moved->second, o.reason.value_or("")};
+    next.push_back({o.reserved ? events::order_confirmed : events::order_rejected, id,
+                    o.cause->correlation_id, o.cause->id, nlohmann::json(payload).dump()});
+  }
+  outbox_.append(db, next);
   return {};
 }
 

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <optional>
+#include <random>
 #include <vector>
 
 namespace orders {
@@ -25,25 +26,34 @@ public:
   // IDEMPOTENCY_KEY_REUSED when it is not.
   caf::expected<std::optional<placed_order>> find_replay(persistence::pg_connection& db,
                                                          const place_order& request);
-  // Creates the order (PENDING) and its order.created event, taking the request's
-  // Idempotency-Key in the same transaction.
-  caf::expected<placed_order> place(persistence::pg_connection& db, const place_order& request);
+  // Creates a group of orders (PENDING) and their order.created events with one statement
+  // each, taking the requests' Idempotency-Keys in the same transaction (a key taken
+  // before replays its order, or is IDEMPOTENCY_KEY_REUSED). One answer per request.
+  std::vector<caf::expected<placed_order>> place_all(persistence::pg_connection& db,
+                                                     const std::vector<place_order>& requests);
   std::map<std::string, order> find_many(persistence::pg_connection& db,
                                          const std::vector<std::string>& ids);
   std::vector<order> list(persistence::pg_connection& db, const list_orders& request);
   // PENDING or CONFIRMED -> CANCELLED with order.cancelled; INVALID_STATE otherwise.
   caf::expected<order> cancel(persistence::pg_connection& db, const cancel_order& request);
 
-  // The orders side of the saga (consumer orders.inventory-events), serialised on the
-  // order row: inventory.reserved turns a PENDING order CONFIRMED (order.confirmed),
-  // inventory.rejected turns it REJECTED (order.rejected); in any other state the event is
-  // late or a duplicate and changes nothing (API.md's state machine).
-  caf::error apply_reservation_outcome(persistence::pg_connection& db, const event_envelope& e);
+  // The orders side of the saga (consumer orders.inventory-events), for a batch of
+  // events in one UPDATE that only moves PENDING orders: inventory.reserved turns an order
+  // CONFIRMED (order.confirmed), inventory.rejected turns it REJECTED (order.rejected); in
+  // any other state the event is late or a duplicate and changes nothing (API.md's state
+  // machine).
+  caf::error apply_reservation_outcomes(persistence::pg_connection& db,
+                                        const std::vector<const event_envelope*>& events);
 
 private:
   caf::expected<order> find(persistence::pg_connection& db, const std::string& id);
 
+  // A new order's id (version 4 UUID), made here so that a group's rows map back to their
+  // requests.
+  std::string new_order_id();
+
   persistence::outbox_writer outbox_;
+  std::mt19937_64 random_;
 };
 
 } // namespace orders

@@ -5,6 +5,7 @@
 
 #include "actors/db_worker.hpp"
 #include "actors/inbox.hpp"
+#include "actors/set_batch.hpp"
 #include "actors/validation.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
@@ -20,13 +21,18 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
     order_store store;
     lookup_batch<order> lookups;
     write_batch writes;
+    std::unique_ptr<set_batch<place_order, placed_order>> placements;
   };
   auto s = std::make_shared<state>(
-    state{persistence::pg_session{std::move(dsn)}, order_store{on_event_appended}, {}, {}});
+    state{persistence::pg_session{std::move(dsn)}, order_store{on_event_appended}, {}, {}, {}});
+  s->placements = std::make_unique<set_batch<place_order, placed_order>>(
+    [store = &s->store](persistence::pg_connection& db, const std::vector<place_order>& requests) {
+      return store->place_all(db, requests);
+    });
   // orders.inventory-events: the reservation's outcome settles the order.
   auto inbox = std::make_shared<inbox_batch>(
-    "orders", [s](persistence::pg_connection& db, const event_envelope& e) {
-      return s->store.apply_reservation_outcome(db, e);
+    "orders", [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
+      return s->store.apply_reservation_outcomes(db, events);
     });
   auto write = [s, self](auto promise, auto apply) {
     if (s->writes.add(promise, apply))
@@ -43,10 +49,13 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
         return not_found_error("replay");
       return std::move(**replay);
     },
-    [s, self, write](place_order& request) {
-      return write(self->make_response_promise<placed_order>(),
-                   [s, request](auto& db) { return s->store.place(db, request); });
+    [s, self](place_order& request) {
+      auto promise = self->make_response_promise<placed_order>();
+      if (s->placements->add(promise, std::move(request)))
+        self->send(self, flush_set_atom::value);
+      return promise;
     },
+    [s](flush_set_atom) { s->placements->flush(s->session); },
     [s, self](get_order& request) {
       auto promise = self->make_response_promise<order>();
       if (s->lookups.add(lower_case(request.id), promise))

@@ -5,6 +5,7 @@
 #include "modules/orders/api.hpp"
 
 #include "actors/inbox.hpp"
+#include "actors/set_batch.hpp"
 #include "actors/lookup_batch.hpp"
 #include "actors/write_batch.hpp"
 
@@ -26,7 +27,7 @@ typename Inspector::result_type inspect(Inspector& f, find_replay& x) {
 // The service's interface plus what only the service asks of its workers.
 using worker = service::extend<caf::replies_to<find_replay>::with<placed_order>,
                                caf::reacts_to<flush_lookups_atom>, caf::reacts_to<flush_writes_atom>,
-                               caf::reacts_to<flush_inbox_atom>>;
+                               caf::reacts_to<flush_inbox_atom>, caf::reacts_to<flush_set_atom>>;
 
 worker::behavior_type order_worker(worker::pointer self, std::string dsn,
                                    std::function<void()> on_event_appended);

@@ -223,6 +223,21 @@ BOOST_AUTO_TEST_CASE(
 }
 
 BOOST_AUTO_TEST_CASE(events_committed_out_of_position_order_are_never_skipped) {
+  auto customers_outbox = [&] {
+    auto status = get("/admin/outbox");
+    for (auto& m : status["data"]["modules"])
+      if (m["module"] == "customers")
+        return m;
+    return json{};
+  };
+  auto await_published = [&](int64_t count) {
+    for (int i = 0; i < 200 && customers_outbox()["published"] != count; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds{25});
+    return customers_outbox()["published"] == count;
+  };
+  for (int i = 0; i < 200 && customers_outbox()["pending"] != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  auto before = customers_outbox()["published"].get<int64_t>();
   pg_connection first{db.dsn()}, second{db.dsn()};
   auto insert =
       "INSERT INTO customers.outbox (id, event_name, aggregate_id, sequence, correlation_id, "
@@ -238,20 +253,18 @@ BOOST_AUTO_TEST_CASE(events_committed_out_of_position_order_are_never_skipped) {
   auto late_position = second.exec(insert).integer(0, 0);
   BOOST_REQUIRE(late_position > early_position);
   late.commit(); // the higher position becomes visible first
+  BOOST_REQUIRE_MESSAGE(await_published(before + 1), "the relay did not publish the later event");
   pg_connection admin{db.dsn()};
-  auto published = [&](int64_t position) {
-    return admin
-        .exec("SELECT published_at IS NOT NULL FROM customers.outbox WHERE position = $1",
-              {position})
-        .boolean(0, 0);
+  auto watermark = [&] {
+    return admin.exec("SELECT published_through FROM customers.relay_lease").integer(0, 0);
   };
-  for (int i = 0; i < 200 && !published(late_position); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{25});
-  BOOST_REQUIRE_MESSAGE(published(late_position), "the relay did not publish the later event");
+  BOOST_TEST(watermark() <= early_position, "the watermark passed a position still in flight");
   early.commit(); // now the lower position appears behind the relay's progress
-  for (int i = 0; i < 200 && !published(early_position); ++i)
+  BOOST_TEST(await_published(before + 2), "the event that committed late was skipped");
+  for (int i = 0; i < 200 && watermark() <= late_position; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds{25});
-  BOOST_TEST(published(early_position), "the event that committed late was skipped");
+  BOOST_TEST(watermark() > late_position);
+  BOOST_TEST(customers_outbox()["pending"] == 0);
 }
 
 BOOST_AUTO_TEST_CASE(

@@ -84,7 +84,8 @@ backlog backlog_of(const std::string& dsn, const std::vector<std::string>& schem
     b.pending_orders = scalar(dsn, "SELECT count(*) FROM orders.orders WHERE status = 'PENDING'");
     std::string unpublished = "SELECT 0", open = "SELECT 0";
     for (auto& s : schemas) {
-      unpublished += " + (SELECT count(*) FROM " + s + ".outbox WHERE published_at IS NULL)";
+      unpublished += " + (SELECT count(*) FROM " + s + ".outbox, " + s +
+                     ".relay_lease WHERE position >= published_through)";
       open += " + (SELECT count(*) FROM " + s + ".deliveries WHERE status = 'pending')";
     }
     b.unpublished = scalar(dsn, unpublished);

@@ -74,6 +74,7 @@ BOOST_AUTO_TEST_CASE(an_empty_file_gives_the_documented_defaults) {
   BOOST_TEST(s.delivery.backoff_initial.count() == 100);
   BOOST_TEST(s.delivery.backoff_max.count() == 30000);
   BOOST_TEST(s.delivery.max_attempts == 10);
+  BOOST_TEST(s.delivery.batch_size == 256);
   BOOST_TEST(s.delivery.stale_after.count() == 60000);
   BOOST_TEST(s.notifications_outbox_file == "var/notifications.jsonl");
   BOOST_TEST(s.bus.backend == "actors");
@@ -146,6 +147,7 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
       {"[app.relay]\nbatch-size = 0\n", "app.relay.batch-size"},
       {"[app.relay]\npoll-interval = 0s\n", "app.relay.poll-interval"},
       {"[app.delivery]\nmax-attempts = 0\n", "app.delivery.max-attempts"},
+      {"[app.delivery]\nbatch-size = 0\n", "app.delivery.batch-size"},
       {"[app.delivery]\nbackoff-initial = 2s\nbackoff-max = 1s\n", "app.delivery.backoff-max"},
       {"[app.bus]\nbackend = \"kafka\"\n", "app.bus.backend"},
       {"[app.bus]\npartitions = 0\n", "app.bus.partitions"},
