@@ -1,7 +1,8 @@
 // The database workers of one module service: `size` detached actors (one thread and one
 // connection each), linked to the service so that they live and die with it: the first
-// serves lookups, the others take commands round robin, and the last also consumes every
-// event delivery. Used by a module's service actor.
+// serves lookups, the others take commands round robin, the second also takes every
+// request applied as a set (set_batch), and the last also consumes every event delivery.
+// Used by a module's service actor.
 #pragma once
 
 #include <caf/spawn_options.hpp>
@@ -28,6 +29,13 @@ public:
   // All point lookups go to one worker, where they queue up into batches (lookup_batch):
   // one query answers many, which is what keeps reads cheap under load.
   const Handle& reader() const { return workers_.front(); }
+
+  // Requests applied as one set (set_batch) all go to one worker, where they queue up into
+  // groups as large as the load makes them (several workers would each get a small one):
+  // the second, which is not the consumer's when there are three or more.
+  const Handle& grouped() const {
+    return workers_.size() >= 3 ? workers_[1] : workers_.back();
+  }
 
   // Every event delivery goes to one worker, where deliveries queue up into shared
   // transactions (inbox_batch) that never wait on each other's row locks.

@@ -12,6 +12,10 @@ namespace {
 #define TIMESTAMP(column)                                                                          \
   "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
+#define LAST_POSITION(s)                                                                           \
+  "(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM " + s +               \
+      ".outbox_position_seq)"
+
 #define EVENT_COLUMNS                                                                              \
   "id, event_name, aggregate_id, sequence, correlation_id, coalesce(causation_id::text, ''), "     \
   "payload::text, " TIMESTAMP("created_at")
@@ -56,11 +60,12 @@ relay_store::relay_store(const std::string& s, std::string holder,
                                 "'1 millisecond', published_through = greatest(published_through, "
                                 "$4) WHERE holder = $1 AND fencing = $2 AND expires_at > "
                                 "clock_timestamp() RETURNING pg_current_xact_id()::text"},
+      // A round's first statement: the round commits without waiting for its WAL flush
+      // (losing one in a crash loses only progress, which makes the relay send some events
+      // again), and reads the last position handed out (the sequence caches no values, so
+      // none below it is handed out later).
       last_position_{"relay_last_position",
-                     // (the sequence caches no values, so none below it is handed out later)
-                     "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END "
-                     "FROM " +
-                         s + ".outbox_position_seq"},
+                     "SELECT " LAST_POSITION(s) ", set_config('synchronous_commit', 'off', true)"},
       // In one snapshot: whether every transaction that may hold a position up to the
       // candidate has ended; how many events there are in [watermark, min(scanned, L)]
       // (more than we know of: one committed late); the first unclaimed one above scanned.
@@ -69,7 +74,8 @@ relay_store::relay_store(const std::string& s, std::string holder,
                        "(SELECT count(*) FROM " +
                            s + ".outbox WHERE position >= $2 AND position <= $3), " +
                            "(SELECT min(position) FROM " + s +
-                           ".outbox WHERE position > $4 AND position <= $5)"},
+                           ".outbox WHERE position > $4 AND position <= $5), " LAST_POSITION(s) +
+                           ", set_config('synchronous_commit', 'off', true)"},
       count_between_{"relay_count_between", "SELECT count(*) FROM " + s +
                                                 ".outbox WHERE position >= $1 AND position <= $2"},
       first_unknown_{"relay_first_unknown",
@@ -202,20 +208,17 @@ std::vector<int64_t> relay_store::known_between(int64_t from, int64_t to) const 
 // the relay proves with transaction ids over two rounds:
 //   1. read the last position handed out (L), then take this round's transaction id (X,
 //      assigned by the fencing check): every transaction holding a position up to L had
-//      its id before taking it (next_outbox_position), so before L was read, so its id is
-//      below X;
+//      its id before taking it (the outbox_xid_first trigger), so before L was read, so
+//      its id is below X;
 //   2. in a later round, once no transaction below X runs (the snapshot's xmin has
 //      reached X), every position up to L is committed or rolled back: the watermark
 //      moves to the first one not settled (claimed and in flight, committed but not
 //      claimed yet: one that committed behind the claims is claimed next), or past L.
 // (A snapshot's xmax would not do for X: it is the last completed id plus one, and a
 // transaction that is still running may have a higher id.)
-void relay_store::advance_watermark(pg_connection& db) {
-  if (!candidate_)
-    return;
+void relay_store::advance_watermark(pg_connection& db, const pg_result& check) {
   auto last = candidate_->last_position;
   auto upper = std::min(scanned_, last);
-  auto check = db.exec(watermark_check_, {candidate_->xid, watermark_, upper, scanned_, last});
   if (!check.boolean(0, 0)) {
     // Some transaction that may hold a position up to L is still running: a write that
     // stays open anywhere on the server (the snapshot's xmin is server-wide) stalls the
@@ -307,14 +310,25 @@ std::optional<publish_result> relay_store::publish(pg_connection& db, int64_t fe
                                                    const delivery_outcomes& outcomes,
                                                    const retry_policy& policy) {
   pg_transaction tx{db};
-  auto last = db.exec(last_position_).integer(0, 0); // before the fencing check takes our id
+  // The last position is read before the fencing check gives this transaction its id.
+  int64_t last = 0;
+  if (candidate_) { // of an earlier round: the watermark may move now
+    auto upper = std::min(scanned_, candidate_->last_position);
+    auto check = db.exec(watermark_check_, {candidate_->xid, watermark_, upper, scanned_,
+                                            candidate_->last_position});
+    last = check.integer(0, 3);
+    advance_watermark(db, check);
+  } else {
+    last = db.exec(last_position_).integer(0, 0);
+  }
+  // Stores the watermark: whatever it passed was settled, and the rows of settled
+  // failures are written by this same transaction.
   auto fenced = db.exec(fence_, {holder_, fencing, int64_t(lease_ttl_.count()), watermark_});
   if (fenced.empty()) {
     leading_ = false; // another relay holds the lease now: stop before touching events
     return std::nullopt;
   }
   write_outcomes(db, outcomes, policy);
-  advance_watermark(db); // with a candidate of an earlier round
   if (!candidate_)
     candidate_ = watermark_candidate{last, fenced.string(0, 0)};
   publish_result result;

@@ -146,7 +146,7 @@ public:
 private:
   void write_outcomes(pg_connection& db, const delivery_outcomes& outcomes,
                       const retry_policy& policy);
-  void advance_watermark(pg_connection& db);
+  void advance_watermark(pg_connection& db, const pg_result& check);
   // Looks for an event in [from, to] that committed behind our claims (`events_between`:
   // how many events there are, when already counted); true when one was found (late_).
   bool find_late(pg_connection& db, int64_t from, int64_t to,

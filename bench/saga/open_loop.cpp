@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -81,16 +82,20 @@ bool flush(connection& c) {
   return true;
 }
 
-std::size_t header_value(const std::string& head, const char* name, std::string* value) {
-  std::string lower = head;
-  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-  auto at = lower.find(std::string("\r\n") + name + ":");
-  if (at == std::string::npos)
-    return 0;
-  auto start = at + 3 + std::strlen(name);
-  auto end = lower.find("\r\n", start);
-  *value = lower.substr(start, end - start);
-  return 1;
+// The value of header `name` (lower case) in `head`, matched without regard to case.
+bool header_value(const std::string& head, const char* name, std::string* value) {
+  auto length = std::strlen(name);
+  for (auto at = head.find("\r\n"); at != std::string::npos; at = head.find("\r\n", at + 2)) {
+    if (head.size() < at + 2 + length + 1 || head[at + 2 + length] != ':')
+      continue;
+    if (::strncasecmp(head.c_str() + at + 2, name, length) != 0)
+      continue;
+    auto start = at + 3 + length;
+    auto end = head.find("\r\n", start);
+    *value = head.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    return true;
+  }
+  return false;
 }
 
 // A whole response in c.in: its status and whether the server keeps the connection; 0
@@ -107,7 +112,7 @@ int complete_response(connection& c, bool* keep_alive) {
   if (c.in.size() < head_end + 4 + length)
     return 0;
   *keep_alive = !(header_value(head, "connection", &connection_text) &&
-                  connection_text.find("close") != std::string::npos);
+                  ::strcasestr(connection_text.c_str(), "close") != nullptr);
   int status = std::atoi(c.in.c_str() + 9); // "HTTP/1.1 201"
   c.in.erase(0, head_end + 4 + length);
   return status > 0 ? status : 599;
@@ -203,12 +208,17 @@ int main(int argc, char** argv) {
       break;
     if (now > deadline)
       break;
-    int timeout_ms = 1;
-    if (next < total && waiting.empty()) {
-      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(due_of(next) - now);
-      timeout_ms = int(std::clamp<std::int64_t>(wait.count(), 0, 100));
-    }
-    int n = ::epoll_wait(epoll_fd, events.data(), int(events.size()), timeout_ms);
+    // Sleep until the next request is due (to the microsecond: a coarser timer would send
+    // late, and a zero one would spin and take the CPU from the system under test).
+    auto wake = now + std::chrono::milliseconds(100);
+    if (next < total)
+      wake = std::min(wake, due_of(next));
+    // (Requests waiting for a connection go out when an answer frees one: an event.)
+    auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(wake - now);
+    timespec timeout{0, 0};
+    if (wait.count() > 0)
+      timeout = timespec{time_t(wait.count() / 1000000000), long(wait.count() % 1000000000)};
+    int n = ::epoll_pwait2(epoll_fd, events.data(), int(events.size()), &timeout, nullptr);
     for (int i = 0; i < n; ++i) {
       auto& c = *static_cast<connection*>(events[std::size_t(i)].data.ptr);
       if (c.fd < 0)

@@ -41,7 +41,7 @@ void check_customer_then_place(self_pointer self, place_order request,
                                      "the customer is inactive",
                                      {{"customerId", "customer is inactive"}}));
     else
-      promise.delegate(self->state.workers.next(), std::move(request));
+      promise.delegate(self->state.workers.grouped(), std::move(request));
   };
   auto ask = [self, request, promise, place](const customers::service& customers) mutable {
     self->request(customers, self->state.timeout, customers::get_customer{request.customer_id})
