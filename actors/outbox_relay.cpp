@@ -310,11 +310,14 @@ bool publish_to_broker(self_pointer self) {
   auto& st = self->state;
   auto& db = st.session->connection();
   auto limit = st.cfg.relay.batch_size;
-  auto claimed = st.store->publish(db, *st.fencing, limit, nullptr, {}, policy_of(st));
+  // (Rows replayed from dead letters go out through the actor bus: their outcomes are
+  // written here too.)
+  auto claimed = st.store->publish(db, *st.fencing, limit, nullptr, st.outcomes, policy_of(st));
   if (!claimed) {
     lost_lease(self);
     return false;
   }
+  st.outcomes.clear();
   if (claimed->events.empty())
     return false;
   std::vector<persistence::stored_event> events;

@@ -126,6 +126,13 @@ ALTER TABLE {schema}.outbox ALTER COLUMN position SET DEFAULT nextval('{schema}.
 DROP FUNCTION {schema}.next_outbox_position();
 )sql",
                    schema)},
+      // A consumer records a batch of events in one transaction: each inbox row keeps the
+      // moment it was written, in delivery order, rather than the transaction's start.
+      {6, "inbox_processed_in_order",
+       with_schema(R"sql(
+ALTER TABLE {schema}.inbox ALTER COLUMN processed_at SET DEFAULT clock_timestamp();
+)sql",
+                   schema)},
   };
 }
 
