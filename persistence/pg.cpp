@@ -115,6 +115,8 @@ pg_result pg_connection::exec(const std::string& sql, const pg_params& params) {
 }
 
 pg_result pg_connection::exec(const pg_statement& statement, const pg_params& params) {
+  if (statement.plan_each_time)
+    return exec(statement.sql, params);
   if (!prepared_.count(statement.name)) {
     check(PQprepare(conn_.get(), statement.name, statement.sql.c_str(), 0, nullptr));
     prepared_.insert(statement.name);

@@ -75,18 +75,23 @@ relay_store::relay_store(const std::string& s, std::string holder,
                            s + ".outbox WHERE position >= $2 AND position <= $3), " +
                            "(SELECT min(position) FROM " + s +
                            ".outbox WHERE position > $4 AND position <= $5), " LAST_POSITION(s) +
-                           ", set_config('synchronous_commit', 'off', true)"},
-      count_between_{"relay_count_between", "SELECT count(*) FROM " + s +
-                                                ".outbox WHERE position >= $1 AND position <= $2"},
+                           ", set_config('synchronous_commit', 'off', true)",
+                       true},
+      count_between_{
+          "relay_count_between",
+          "SELECT count(*) FROM " + s + ".outbox WHERE position >= $1 AND position <= $2", true},
       first_unknown_{"relay_first_unknown",
                      "SELECT min(position) FROM " + s +
                          ".outbox WHERE position >= $1 AND position <= $2 "
                          // a hashed subplan: the list costs O(1) per row, not O(list)
-                         "AND position NOT IN (SELECT unnest($3::bigint[]))"},
-      unclaimed_{"relay_unclaimed", "SELECT position, " EVENT_COLUMNS " FROM " + s +
-                                        ".outbox WHERE position >= $1 AND position <= $2 "
-                                        "AND position NOT IN (SELECT unnest($3::bigint[])) "
-                                        "ORDER BY position LIMIT $4"},
+                         "AND position NOT IN (SELECT unnest($3::bigint[]))",
+                     true},
+      unclaimed_{"relay_unclaimed",
+                 "SELECT position, " EVENT_COLUMNS " FROM " + s +
+                     ".outbox WHERE position >= $1 AND position <= $2 "
+                     "AND position NOT IN (SELECT unnest($3::bigint[])) "
+                     "ORDER BY position LIMIT $4",
+                 true},
       // Rows exist only after failures: most rounds need not look for them per event.
       any_rows_{"relay_any_rows",
                 "SELECT EXISTS (SELECT 1 FROM " + s +
@@ -101,7 +106,8 @@ relay_store::relay_store(const std::string& s, std::string holder,
                     "p.aggregate_id AND e.sequence < p.sequence AND e.status IN ('pending', "
                     "'dead')) FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::bigint[]) "
                     "WITH ORDINALITY AS p(position, consumer, aggregate_id, sequence, n) "
-                    "ORDER BY p.n"},
+                    "ORDER BY p.n",
+                true},
       hold_{"relay_hold", "INSERT INTO " + s +
                               ".deliveries (event_position, consumer, aggregate_id, sequence) "
                               "SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], "
@@ -127,7 +133,8 @@ relay_store::relay_store(const std::string& s, std::string holder,
                s +
                ".deliveries e WHERE e.consumer = d.consumer AND e.aggregate_id = d.aggregate_id "
                "AND e.sequence < d.sequence AND e.status IN ('pending', 'dead')) "
-               "ORDER BY d.event_position LIMIT $2"},
+               "ORDER BY d.event_position LIMIT $2",
+           true},
       delivered_{"relay_delivered", "UPDATE " + s +
                                         ".deliveries SET status = 'delivered', "
                                         "attempts = attempts + 1, updated_at = now() "
@@ -147,11 +154,12 @@ relay_store::relay_store(const std::string& s, std::string holder,
                   "= CASE WHEN d.attempts + 1 >= $6 THEN 'dead' ELSE 'pending' END, "
                   "next_attempt_at = clock_timestamp() + least($8::float8, $7::float8 * "
                   "power(2, d.attempts)) * interval '1 millisecond' WHERE d.status = 'pending'"},
-      pending_counts_{"relay_pending_counts", "SELECT " + pending_columns(s)},
-      counts_{"relay_counts", "SELECT " + pending_columns(s) + ", (SELECT count(*) FROM " + s +
-                                  ".outbox WHERE position < " + watermark_of(s) +
-                                  ") + $2, (SELECT count(*) FROM " + s +
-                                  ".deliveries WHERE status = 'dead')"},
+      pending_counts_{"relay_pending_counts", "SELECT " + pending_columns(s), true},
+      counts_{"relay_counts",
+              "SELECT " + pending_columns(s) + ", (SELECT count(*) FROM " + s +
+                  ".outbox WHERE position < " + watermark_of(s) + ") + $2, (SELECT count(*) FROM " +
+                  s + ".deliveries WHERE status = 'dead')",
+              true},
       dead_{"relay_dead", "SELECT d.id, o.id, o.event_name, d.consumer, d.attempts, "
                           "coalesce(d.last_error, ''), " TIMESTAMP("d.updated_at") " FROM " +
                               s + ".deliveries d JOIN " + s +

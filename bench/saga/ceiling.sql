@@ -85,7 +85,7 @@ SELECT * FROM unnest(ARRAY(SELECT 'orders.inventory-events' FROM generate_series
 ON CONFLICT DO NOTHING RETURNING consumer, event_id;
 WITH u AS (
   UPDATE orders.orders o SET status = 'CONFIRMED', rejection_reason = NULL, updated_at = clock_timestamp()
-  FROM (SELECT id FROM orders.orders WHERE status = 'PENDING' ORDER BY position LIMIT :B
+  FROM (SELECT id FROM orders.orders WHERE status = 'PENDING' ORDER BY position DESC LIMIT :B
         FOR UPDATE SKIP LOCKED) v
   WHERE o.id = v.id AND o.status = 'PENDING' RETURNING o.id, o.customer_id)
 INSERT INTO orders.outbox (id, event_name, aggregate_id, sequence, correlation_id, causation_id, payload)

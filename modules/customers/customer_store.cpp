@@ -25,8 +25,8 @@ const pg_statement select_customer{
   "customers_select", "SELECT " CUSTOMER_COLUMNS " FROM customers.customers WHERE id = $1::uuid"};
 
 const pg_statement select_customers{
-  "customers_select_many",
-  "SELECT " CUSTOMER_COLUMNS " FROM customers.customers WHERE id = ANY($1::uuid[])"};
+    "customers_select_many",
+    "SELECT " CUSTOMER_COLUMNS " FROM customers.customers WHERE id = ANY($1::uuid[])", true};
 
 const pg_statement deactivate_customer_row{
   "customers_deactivate", "UPDATE customers.customers SET status = 'INACTIVE', updated_at = now() "

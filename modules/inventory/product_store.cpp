@@ -20,8 +20,8 @@ const pg_statement select_product{
   "products_select", "SELECT " PRODUCT_COLUMNS " FROM inventory.products WHERE id = $1::uuid"};
 
 const pg_statement select_products{
-  "products_select_many",
-  "SELECT " PRODUCT_COLUMNS " FROM inventory.products WHERE id = ANY($1::uuid[])"};
+    "products_select_many",
+    "SELECT " PRODUCT_COLUMNS " FROM inventory.products WHERE id = ANY($1::uuid[])", true};
 
 const pg_statement add_stock{
   "products_restock", "UPDATE inventory.products SET stock = stock + $2, updated_at = now() "

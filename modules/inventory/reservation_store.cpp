@@ -18,12 +18,15 @@ using persistence::pg_array;
 using persistence::pg_statement;
 
 const pg_statement lock_reservations{
-    "reservation_lock", "SELECT order_id, status, lines::text FROM inventory.reservations "
-                        "WHERE order_id = ANY($1::uuid[]) FOR UPDATE"};
+    "reservation_lock",
+    "SELECT order_id, status, lines::text FROM inventory.reservations "
+    "WHERE order_id = ANY($1::uuid[]) FOR UPDATE",
+    true};
 
 const pg_statement lock_products{"reservation_lock_products",
                                  "SELECT id, stock - reserved FROM inventory.products "
-                                 "WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"};
+                                 "WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+                                 true};
 
 const pg_statement insert_reservations{
     "reservation_insert", "INSERT INTO inventory.reservations (order_id, status, lines) "
@@ -31,12 +34,14 @@ const pg_statement insert_reservations{
 
 const pg_statement release_reservations{"reservation_release",
                                         "UPDATE inventory.reservations SET status = 'RELEASED', "
-                                        "updated_at = now() WHERE order_id = ANY($1::uuid[])"};
+                                        "updated_at = now() WHERE order_id = ANY($1::uuid[])",
+                                        true};
 
 const pg_statement change_reserved{
     "reservation_change_reserved",
     "UPDATE inventory.products p SET reserved = p.reserved + d.delta, updated_at = now() "
-    "FROM unnest($1::uuid[], $2::bigint[]) AS d(id, delta) WHERE p.id = d.id"};
+    "FROM unnest($1::uuid[], $2::bigint[]) AS d(id, delta) WHERE p.id = d.id",
+    true};
 
 using lines_t = std::vector<events::reservation_line>;
 

@@ -27,11 +27,13 @@ const pg_statement insert_notifications{
 
 const pg_statement by_order{"notifications_by_order",
                             "SELECT " NOTIFICATION_COLUMNS " FROM notifications.notifications "
-                            "WHERE order_id = $1::uuid ORDER BY position LIMIT 500"};
+                            "WHERE order_id = $1::uuid ORDER BY position LIMIT 500",
+                            true};
 
 const pg_statement by_customer{"notifications_by_customer",
                                "SELECT " NOTIFICATION_COLUMNS " FROM notifications.notifications "
-                               "WHERE customer_id = $1::uuid ORDER BY position LIMIT 500"};
+                               "WHERE customer_id = $1::uuid ORDER BY position LIMIT 500",
+                               true};
 
 // The queue is read first, and each notification looked up by key: a plain join lets
 // the planner hash the whole notifications table for every batch (seen at 5-13 ms).
@@ -41,7 +43,8 @@ const pg_statement unsent_rows{"notifications_unsent",
                                "WHERE position > $2 ORDER BY position LIMIT $1) u "
                                "CROSS JOIN LATERAL (SELECT " NOTIFICATION_COLUMNS ", position "
                                "FROM notifications.notifications "
-                               "WHERE position = u.position LIMIT 1) n ORDER BY u.position"};
+                               "WHERE position = u.position LIMIT 1) n ORDER BY u.position",
+                               true};
 
 const pg_statement set_sent{"notifications_sent",
                             "DELETE FROM notifications.unsent WHERE position = ANY($1::bigint[])"};

@@ -29,9 +29,10 @@ const pg_statement take_keys{
                       "$3::uuid[]) AS k(key, body, order_id) ON CONFLICT (key) DO NOTHING "
                       "RETURNING order_id"};
 
-const pg_statement find_key{
-  "orders_find_key", "SELECT request_hash = md5($2), order_id FROM orders.idempotency_keys "
-                     "WHERE key = $1"};
+const pg_statement find_key{"orders_find_key",
+                            "SELECT request_hash = md5($2), order_id FROM orders.idempotency_keys "
+                            "WHERE key = $1",
+                            true};
 
 // A group of orders in request order, so that `position` orders a customer's orders.
 const pg_statement insert_orders{
@@ -42,11 +43,14 @@ const pg_statement insert_orders{
                    "RETURNING " ORDER_COLUMNS};
 
 const pg_statement select_orders{
-  "orders_select_many", "SELECT " ORDER_COLUMNS " FROM orders.orders WHERE id = ANY($1::uuid[])"};
+    "orders_select_many", "SELECT " ORDER_COLUMNS " FROM orders.orders WHERE id = ANY($1::uuid[])",
+    true};
 
-const pg_statement list_by_customer{
-  "orders_list", "SELECT " ORDER_COLUMNS " FROM orders.orders WHERE customer_id = $1::uuid "
-                 "ORDER BY position DESC LIMIT $2"};
+const pg_statement list_by_customer{"orders_list",
+                                    "SELECT " ORDER_COLUMNS
+                                    " FROM orders.orders WHERE customer_id = $1::uuid "
+                                    "ORDER BY position DESC LIMIT $2",
+                                    true};
 
 const pg_statement cancel_row{
   "orders_cancel", "UPDATE orders.orders SET status = 'CANCELLED', updated_at = clock_timestamp() "
@@ -55,10 +59,12 @@ const pg_statement cancel_row{
 
 // A batch of reservation outcomes, at most one per order: only PENDING orders move.
 const pg_statement settle{
-  "orders_settle", "UPDATE orders.orders o SET status = v.status, rejection_reason = v.reason, "
-                   "updated_at = clock_timestamp() FROM unnest($1::uuid[], $2::text[], $3::text[]) "
-                   "AS v(id, status, reason) WHERE o.id = v.id AND o.status = 'PENDING' "
-                   "RETURNING o.id, o.customer_id"};
+    "orders_settle",
+    "UPDATE orders.orders o SET status = v.status, rejection_reason = v.reason, "
+    "updated_at = clock_timestamp() FROM unnest($1::uuid[], $2::text[], $3::text[]) "
+    "AS v(id, status, reason) WHERE o.id = v.id AND o.status = 'PENDING' "
+    "RETURNING o.id, o.customer_id",
+    true};
 
 nlohmann::json items_json(const std::vector<order_line>& items) {
   auto list = nlohmann::json::array();
