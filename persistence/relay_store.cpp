@@ -92,6 +92,15 @@ relay_store::relay_store(const std::string& s, std::string holder,
                      "AND position NOT IN (SELECT unnest($3::bigint[])) "
                      "ORDER BY position LIMIT $4",
                  true},
+      // What comes after the claims, and, in the same snapshot, how many events there are
+      // between the watermark and the claims: more than we know of means one committed
+      // behind them, which must go out first (a later event of its aggregate may be here).
+      next_unclaimed_{"relay_next_unclaimed",
+                      "SELECT b.n, o.* FROM (SELECT count(*) AS n FROM " + s +
+                          ".outbox WHERE position >= $1 AND position <= $2) b LEFT JOIN LATERAL "
+                          "(SELECT position, " EVENT_COLUMNS " FROM " +
+                          s + ".outbox WHERE position > $2 ORDER BY position LIMIT $3) o ON true",
+                      true},
       // Rows exist only after failures: most rounds need not look for them per event.
       any_rows_{"relay_any_rows",
                 "SELECT EXISTS (SELECT 1 FROM " + s +
@@ -271,25 +280,33 @@ bool relay_store::find_late(pg_connection& db, int64_t from, int64_t to,
 }
 
 std::vector<claimed_event> relay_store::claim(pg_connection& db, int limit) {
-  // A late event first (below scanned_, skipping what we know), else what comes next.
-  int64_t from = scanned_ + 1, to = std::numeric_limits<int64_t>::max();
-  std::vector<int64_t> known;
-  if (late_) {
-    from = *late_;
-    to = scanned_;
-    known = known_between(from, to);
-    late_.reset();
+  // Events that committed behind the claims first: an aggregate's events are written one
+  // after the other (each waits for the one before to commit), so a late event always
+  // precedes any later event of its aggregate that is not claimed yet.
+  auto offset = 0;
+  auto rows = late_ ? pg_result{nullptr} : db.exec(next_unclaimed_, {watermark_, scanned_, limit});
+  if (!late_) {
+    auto below = rows.integer(0, 0);
+    if (below > int64_t(known_between(watermark_, scanned_).size()))
+      find_late(db, watermark_, scanned_, below); // sets late_ (unless it vanished meanwhile)
+    offset = 1;
   }
-  auto rows = db.exec(unclaimed_, {from, to, pg_array(known), limit});
+  if (late_) {
+    auto known = known_between(*late_, scanned_);
+    rows = db.exec(unclaimed_, {*late_, scanned_, pg_array(known), limit});
+    late_.reset();
+    offset = 0;
+  }
   std::vector<claimed_event> result;
   for (int i = 0; i < rows.rows(); ++i) {
-    auto position = rows.integer(i, 0);
+    if (rows.is_null(i, offset))
+      continue; // nothing after the claims (the count's row)
+    auto position = rows.integer(i, offset);
     claimed_.insert(position);
     scanned_ = std::max(scanned_, position);
-    result.push_back(
-        {position,
-         {rows.string(i, 1), rows.string(i, 2), rows.string(i, 3), rows.integer(i, 4),
-          rows.string(i, 5), rows.string(i, 6), rows.string(i, 7), rows.string(i, 8)}});
+    auto c = [&](int column) { return rows.string(i, offset + column); };
+    result.push_back({position,
+                      {c(1), c(2), c(3), rows.integer(i, offset + 4), c(5), c(6), c(7), c(8)}});
   }
   return result;
 }

@@ -42,6 +42,28 @@ struct outbox_rounds {
               "RETURNING position")
         .integer(0, 0);
   }
+  static int64_t append_to(pg_connection& c, const std::string& aggregate, int sequence) {
+    return c
+        .exec("INSERT INTO events.outbox (id, event_name, aggregate_id, sequence, correlation_id, "
+              "payload) VALUES (gen_random_uuid(), 'thing.happened', $1::uuid, $2, 'test', '{}') "
+              "RETURNING position",
+              {aggregate, sequence})
+        .integer(0, 0);
+  }
+  // Positions claimed by rounds until `want` were claimed (5 s at most), in claim order.
+  std::vector<int64_t> claimed_positions(std::size_t want) {
+    std::vector<int64_t> positions;
+    for (int i = 0; i < 500 && positions.size() < want; ++i) {
+      auto round = store.publish(*relay, fencing, 500, nullptr, {}, {}).value();
+      for (auto& c : round.events) {
+        positions.push_back(c.position);
+        store.settle(c.position);
+      }
+      if (positions.size() < want)
+        std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    return positions;
+  }
   // Relay rounds; events claimed in all. Each claimed event is settled at once, as a
   // broker's publisher does once the broker has it.
   int rounds(int n) {
@@ -122,6 +144,34 @@ BOOST_AUTO_TEST_CASE(a_long_write_elsewhere_does_not_hold_back_an_event_that_com
   early.commit();
   BOOST_TEST(claim_until(1) == 1, "the event that committed late waited for the long write");
   BOOST_TEST(stored_watermark() <= early_position);
+  blocking.commit();
+}
+
+BOOST_AUTO_TEST_CASE(an_event_that_committed_late_goes_out_before_the_next_of_its_aggregate) {
+  BOOST_TEST(rounds(3) == 0);
+  auto aggregate = relay->exec("SELECT gen_random_uuid()::text").string(0, 0);
+  // A write held open elsewhere stalls the watermark's proof, which would otherwise find
+  // the late event by itself (under load, some transaction is always running).
+  auto blocker = writer();
+  pg_transaction blocking{*blocker};
+  blocker->exec("SELECT pg_current_xact_id()");
+  auto early_writer = writer();
+  pg_transaction early{*early_writer};
+  auto first = append_to(*early_writer, aggregate, 1); // held open
+  auto other_writer = writer();
+  append(*other_writer); // commits at once, after `first`: claimed past it
+  BOOST_TEST(claim_until(1) == 1);
+  // Rounds back to back, so that the last look for late events while the proof stalls is
+  // recent: the round right after the commit does not look again.
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds{60};
+       std::chrono::steady_clock::now() < until;)
+    BOOST_TEST(rounds(1) == 0);
+  early.commit();
+  // The aggregate's next event (written once the first committed, as a cancel follows a
+  // placed order) must not overtake it, whichever round finds which.
+  auto next_writer = writer();
+  auto second = append_to(*next_writer, aggregate, 2);
+  BOOST_TEST(claimed_positions(2) == (std::vector<int64_t>{first, second}));
   blocking.commit();
 }
 
