@@ -125,18 +125,23 @@ void send(self_pointer self, relay_state::message m) {
             [self, id](caf::error& err) { answered(self, id, nullptr, &err); });
 }
 
-// Fresh deliveries (no rows), in position order: into messages per consumer, or behind
-// the message out with their key.
+// Deliveries into messages per consumer, in the order given (claimed ones in position
+// order). A fresh one (no row) goes into the message when its key has nothing out, or
+// when its aggregate's earlier one is in this message; otherwise it waits in its key's
+// chain behind the message out. A due row (at most one per key, none with a chain) goes
+// straight in.
 void route(self_pointer self, std::vector<persistence::due_delivery> deliveries) {
   auto& st = self->state;
   auto limit = std::size_t(st.cfg.delivery.batch_size);
   std::map<std::string, relay_state::message> open; // per consumer, being filled
   for (auto& d : deliveries) {
-    chain_key key{d.consumer, d.event.aggregate_id};
     auto& m = open[d.consumer];
     m.consumer = d.consumer;
+    chain_key key{d.consumer, d.event.aggregate_id};
     auto chain = st.chains.find(key);
-    if (chain == st.chains.end()) {
+    if (!d.row.empty()) {
+      m.deliveries.push_back(std::move(d));
+    } else if (chain == st.chains.end()) {
       st.chains.emplace(key, relay_state::chain{});
       m.heads.push_back(key);
       m.deliveries.push_back(std::move(d));
@@ -146,24 +151,6 @@ void route(self_pointer self, std::vector<persistence::due_delivery> deliveries)
       chain->second.waiting.push_back(std::move(d));
       ++st.queued;
     }
-    if (m.deliveries.size() >= limit) {
-      send(self, std::move(m));
-      m = relay_state::message{};
-    }
-  }
-  for (auto& entry : open)
-    if (!entry.second.deliveries.empty())
-      send(self, std::move(entry.second));
-}
-
-// Due rows (at most one per key, none with a chain), in messages per consumer.
-void send_rows(self_pointer self, std::vector<persistence::due_delivery> rows) {
-  auto limit = std::size_t(self->state.cfg.delivery.batch_size);
-  std::map<std::string, relay_state::message> open;
-  for (auto& d : rows) {
-    auto& m = open[d.consumer];
-    m.consumer = d.consumer;
-    m.deliveries.push_back(std::move(d));
     if (m.deliveries.size() >= limit) {
       send(self, std::move(m));
       m = relay_state::message{};
@@ -393,7 +380,7 @@ bool work(self_pointer self) {
     for (auto& d : due)
       if (!st.chains.count({d.consumer, d.event.aggregate_id}))
         rows.push_back(std::move(d)); // (always, while the invariant holds: never out of order)
-    send_rows(self, std::move(rows));
+    route(self, std::move(rows));
     if (int(due.size()) == limit)
       st.due_wanted = more = true;
   }
