@@ -461,9 +461,9 @@ template <class T, class F> caf::result<T> query(self_pointer self, F&& f) {
     return f(*self->state.store, self->state.session->connection());
   } catch (const persistence::pg_error& e) {
     if (!e.connection_lost())
-      logging::error("relay: database error", {{"module", self->state.cfg.module},
-                                               {"sqlstate", e.sqlstate()},
-                                               {"error", e.what()}});
+      logging::error(
+          "relay: database error",
+          {{"module", self->state.cfg.module}, {"sqlstate", e.sqlstate()}, {"error", e.what()}});
     self->state.session->discard();
     return unavailable_error();
   }

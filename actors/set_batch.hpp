@@ -27,8 +27,7 @@
 
 using flush_set_atom = caf::atom_constant<caf::atom("flushset")>;
 
-template <class Request, class Reply>
-class set_batch {
+template <class Request, class Reply> class set_batch {
 public:
   using apply_fn = std::function<std::vector<caf::expected<Reply>>(persistence::pg_connection&,
                                                                    const std::vector<Request>&)>;

@@ -33,9 +33,7 @@ public:
   // Requests applied as one set (set_batch) all go to one worker, where they queue up into
   // groups as large as the load makes them (several workers would each get a small one):
   // the second, which is not the consumer's when there are three or more.
-  const Handle& grouped() const {
-    return workers_.size() >= 3 ? workers_[1] : workers_.back();
-  }
+  const Handle& grouped() const { return workers_.size() >= 3 ? workers_[1] : workers_.back(); }
 
   // Every event delivery goes to one worker, where deliveries queue up into shared
   // transactions (inbox_batch) that never wait on each other's row locks.

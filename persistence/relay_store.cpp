@@ -13,7 +13,7 @@ namespace {
   "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 #define LAST_POSITION(s)                                                                           \
-  "(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM " + s +               \
+  "(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM " + s +                \
       ".outbox_position_seq)"
 
 #define EVENT_COLUMNS                                                                              \
@@ -24,8 +24,7 @@ namespace {
 // each count is one range of the primary key. $2: events settled at or above it (known
 // to the leader only); $3: the first position that may be pending.
 std::string watermark_of(const std::string& s) {
-  return "coalesce(nullif($1::bigint, 0), (SELECT published_through FROM " + s +
-         ".relay_lease))";
+  return "coalesce(nullif($1::bigint, 0), (SELECT published_through FROM " + s + ".relay_lease))";
 }
 
 // Events not yet delivered to every consumer, and the age of the oldest, in ms.
@@ -305,8 +304,8 @@ std::vector<claimed_event> relay_store::claim(pg_connection& db, int limit) {
     claimed_.insert(position);
     scanned_ = std::max(scanned_, position);
     auto c = [&](int column) { return rows.string(i, offset + column); };
-    result.push_back({position,
-                      {c(1), c(2), c(3), rows.integer(i, offset + 4), c(5), c(6), c(7), c(8)}});
+    result.push_back(
+        {position, {c(1), c(2), c(3), rows.integer(i, offset + 4), c(5), c(6), c(7), c(8)}});
   }
   return result;
 }
@@ -339,8 +338,8 @@ std::optional<publish_result> relay_store::publish(pg_connection& db, int64_t fe
   int64_t last = 0;
   if (candidate_) { // of an earlier round: the watermark may move now
     auto upper = std::min(scanned_, candidate_->last_position);
-    auto check = db.exec(watermark_check_, {candidate_->xid, watermark_, upper, scanned_,
-                                            candidate_->last_position});
+    auto check = db.exec(watermark_check_,
+                         {candidate_->xid, watermark_, upper, scanned_, candidate_->last_position});
     last = check.integer(0, 3);
     advance_watermark(db, check);
   } else {

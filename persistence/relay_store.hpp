@@ -178,9 +178,9 @@ private:
     std::string xid; // of the round that read last_position, taken after it
   };
   std::optional<watermark_candidate> candidate_;
-  pg_statement acquire_, release_, fence_, last_position_, watermark_check_,
-      count_between_, first_unknown_, unclaimed_, next_unclaimed_, any_rows_, existing_, hold_, bury_, due_, delivered_, failed_,
-      pending_counts_, counts_, dead_, replay_, discard_;
+  pg_statement acquire_, release_, fence_, last_position_, watermark_check_, count_between_,
+      first_unknown_, unclaimed_, next_unclaimed_, any_rows_, existing_, hold_, bury_, due_,
+      delivered_, failed_, pending_counts_, counts_, dead_, replay_, discard_;
 };
 
 } // namespace persistence

@@ -11,8 +11,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/epoll.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,10 +34,10 @@ using clock_type = std::chrono::steady_clock;
 
 struct connection {
   int fd = -1;
-  bool busy = false;      // a request is out on it
+  bool busy = false; // a request is out on it
   bool connecting = false;
-  std::string out;        // bytes still to write
-  std::string in;         // bytes read of the current response
+  std::string out;            // bytes still to write
+  std::string in;             // bytes read of the current response
   clock_type::time_point due; // of the request out on it
 };
 

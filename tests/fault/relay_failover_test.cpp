@@ -316,19 +316,25 @@ void check_per_aggregate_order(const std::string& dsn, const std::string& consum
                              ".outbox o ON o.id = i.event_id");
   BOOST_TEST(pairs > 0, consumer_schema << ".inbox holds no event of " << publisher_schema << ".outbox");
   auto reordered = column(
-    dsn, "SELECT consumer || ' aggregate ' || aggregate_id || ': ' || event_name || ' #' || sequence || "
-         "' processed after #' || previous FROM (SELECT i.consumer, o.aggregate_id, o.event_name, o.sequence, "
-         "lag(o.sequence) OVER (PARTITION BY i.consumer, o.aggregate_id ORDER BY i.processed_at, o.sequence) "
-         "AS previous FROM " + consumer_schema + ".inbox i JOIN " + publisher_schema +
-         ".outbox o ON o.id = i.event_id) x WHERE previous IS NOT NULL AND sequence <= previous");
+      dsn,
+      "SELECT consumer || ' aggregate ' || aggregate_id || ': ' || event_name || ' #' || sequence "
+      "|| "
+      "' processed after #' || previous FROM (SELECT i.consumer, o.aggregate_id, o.event_name, "
+      "o.sequence, "
+      "lag(o.sequence) OVER (PARTITION BY i.consumer, o.aggregate_id ORDER BY i.processed_at, "
+      "o.sequence) "
+      "AS previous FROM " +
+          consumer_schema + ".inbox i JOIN " + publisher_schema +
+          ".outbox o ON o.id = i.event_id) x WHERE previous IS NOT NULL AND sequence <= previous");
   if (!reordered.empty()) { // what the first reordered aggregate's consumer did, in order
     auto first = reordered.front();
     auto aggregate = first.substr(first.find("aggregate ") + 10, 36);
-    for (auto& line : column(dsn, "SELECT i.consumer || ' ' || o.event_name || ' #' || o.sequence || "
-                                  "' at position ' || o.position || ', handled ' || i.processed_at::text FROM " +
-                                      consumer_schema + ".inbox i JOIN " + publisher_schema +
-                                      ".outbox o ON o.id = i.event_id WHERE o.aggregate_id = '" + aggregate +
-                                      "' ORDER BY i.processed_at"))
+    for (auto& line :
+         column(dsn, "SELECT i.consumer || ' ' || o.event_name || ' #' || o.sequence || "
+                     "' at position ' || o.position || ', handled ' || i.processed_at::text FROM " +
+                         consumer_schema + ".inbox i JOIN " + publisher_schema +
+                         ".outbox o ON o.id = i.event_id WHERE o.aggregate_id = '" + aggregate +
+                         "' ORDER BY i.processed_at"))
       BOOST_TEST_MESSAGE("  " << line);
   }
   BOOST_TEST(reordered.empty(), "out of per-aggregate order (" << publisher_schema << " -> " << consumer_schema

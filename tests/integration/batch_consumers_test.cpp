@@ -72,19 +72,18 @@ struct consumers {
   }
   std::vector<caf::actor> started;
 
-  std::string uuid() {
-    return admin.exec("SELECT gen_random_uuid()::text").string(0, 0);
-  }
+  std::string uuid() { return admin.exec("SELECT gen_random_uuid()::text").string(0, 0); }
 
   event_envelope event(const std::string& name, const std::string& aggregate, int64_t sequence,
                        const nlohmann::json& payload) {
-    return {uuid(), name, aggregate, sequence, "batch-test", "", payload.dump(),
-            "2026-01-01T00:00:00.000Z"};
+    return {uuid(),       name, aggregate,      sequence,
+            "batch-test", "",   payload.dump(), "2026-01-01T00:00:00.000Z"};
   }
 
   event_envelope order_created(const std::string& order, const std::string& product,
                                int64_t quantity) {
-    orders::events::order_created_payload p{order, uuid(), quantity * 100, {{product, quantity, 100}}};
+    orders::events::order_created_payload p{
+        order, uuid(), quantity * 100, {{product, quantity, 100}}};
     return event("order.created", order, 1, nlohmann::json(p));
   }
 
@@ -148,9 +147,9 @@ BOOST_AUTO_TEST_CASE(two_events_of_one_aggregate_in_one_batch_are_applied_in_seq
   BOOST_TEST(ack.handled.size() == 2u);
   // Reserved, then released: nothing held, and the events it emitted in that order.
   BOOST_TEST(count("SELECT reserved FROM inventory.products WHERE id = $1::uuid", {p}) == 0);
-  BOOST_TEST(admin.exec("SELECT status FROM inventory.reservations WHERE order_id = $1::uuid",
-                        {order})
-                 .string(0, 0) == "RELEASED");
+  BOOST_TEST(
+      admin.exec("SELECT status FROM inventory.reservations WHERE order_id = $1::uuid", {order})
+          .string(0, 0) == "RELEASED");
   auto emitted = admin.exec("SELECT event_name, sequence FROM inventory.outbox "
                             "WHERE aggregate_id = $1::uuid ORDER BY position",
                             {order});
@@ -166,9 +165,9 @@ BOOST_AUTO_TEST_CASE(a_failing_event_fails_alone_and_holds_back_only_its_own_agg
   auto p = product(100);
   auto good = uuid(), bad = uuid(), later = uuid();
   auto broken = event("order.created", bad, 1, {{"orderId", bad}}); // no items: the handler throws
-  auto ack = deliver(inventory, "inventory.order-events",
-                     {order_created(good, p, 1), broken, order_cancelled(bad, 2),
-                      order_created(later, p, 2)});
+  auto ack = deliver(
+      inventory, "inventory.order-events",
+      {order_created(good, p, 1), broken, order_cancelled(bad, 2), order_created(later, p, 2)});
   BOOST_TEST(ack.failed == std::vector<std::string>{broken.id});
   BOOST_REQUIRE(ack.errors.size() == 1u);
   BOOST_TEST(!ack.errors[0].empty());
@@ -176,8 +175,8 @@ BOOST_AUTO_TEST_CASE(a_failing_event_fails_alone_and_holds_back_only_its_own_agg
   BOOST_TEST(count("SELECT reserved FROM inventory.products WHERE id = $1::uuid", {p}) == 3);
   BOOST_TEST(count("SELECT count(*) FROM inventory.reservations") == 2);
   BOOST_TEST(count("SELECT count(*) FROM inventory.inbox") == 2); // retried later, alone
-  BOOST_TEST(count("SELECT count(*) FROM inventory.outbox WHERE aggregate_id = $1::uuid",
-                   {bad}) == 0);
+  BOOST_TEST(count("SELECT count(*) FROM inventory.outbox WHERE aggregate_id = $1::uuid", {bad}) ==
+             0);
   // Retried alone (now valid, as a replayed dead letter would be): applied once.
   auto ack2 = deliver(inventory, "inventory.order-events",
                       {order_created(good, p, 1), order_cancelled(bad, 2)});
@@ -214,10 +213,10 @@ BOOST_AUTO_TEST_CASE(two_concurrent_batches_competing_for_one_product_never_over
     return events;
   };
   auto a = batch(), b = batch();
-  auto one = std::async(std::launch::async,
-                        [&] { return deliver(first, "inventory.order-events", a); });
-  auto two = std::async(std::launch::async,
-                        [&] { return deliver(second, "inventory.order-events", b); });
+  auto one =
+      std::async(std::launch::async, [&] { return deliver(first, "inventory.order-events", a); });
+  auto two =
+      std::async(std::launch::async, [&] { return deliver(second, "inventory.order-events", b); });
   BOOST_TEST(one.get().handled.size() == 20u);
   BOOST_TEST(two.get().handled.size() == 20u);
   BOOST_TEST(count("SELECT count(*) FROM inventory.reservations WHERE status = 'RESERVED'") == 25);
@@ -241,8 +240,9 @@ BOOST_AUTO_TEST_CASE(reservation_outcomes_settle_each_order_once_in_one_batch) {
   BOOST_TEST(contains(ack.handled, reserved.id));
   BOOST_TEST(contains(ack.handled, rejected.id));
   // The first outcome decides; the second finds the order decided and changes nothing.
-  BOOST_TEST(admin.exec("SELECT status FROM orders.orders WHERE id = $1::uuid", {order})
-                 .string(0, 0) == "CONFIRMED");
+  BOOST_TEST(
+      admin.exec("SELECT status FROM orders.orders WHERE id = $1::uuid", {order}).string(0, 0) ==
+      "CONFIRMED");
   BOOST_TEST(count("SELECT count(*) FROM orders.outbox WHERE aggregate_id = $1::uuid "
                    "AND event_name = 'order.confirmed'",
                    {order}) == 1);

@@ -49,9 +49,10 @@ BOOST_AUTO_TEST_CASE(registering_writes_customer_registered_with_its_envelope) {
   auto created = post("/customers", {{"name", "Ada"}, {"email", "ada@example.com"}}, "corr-1");
   auto id = created["data"]["id"].get<std::string>();
   pg_connection admin{db.dsn()};
-  auto rows = admin.exec("SELECT id::text, event_name, aggregate_id::text, sequence, correlation_id, "
-                         "causation_id IS NULL, payload::text, created_at IS NOT NULL "
-                         "FROM customers.outbox");
+  auto rows =
+      admin.exec("SELECT id::text, event_name, aggregate_id::text, sequence, correlation_id, "
+                 "causation_id IS NULL, payload::text, created_at IS NOT NULL "
+                 "FROM customers.outbox");
   BOOST_REQUIRE(rows.rows() == 1);
   BOOST_TEST(rows.string(0, 0).size() == 36u);
   BOOST_TEST(rows.string(0, 1) == "customer.registered");
