@@ -86,15 +86,27 @@ std::string inbox_batch::handle(persistence::pg_connection& db, const std::vecto
   }
 }
 
+std::string inbox_batch::commit(persistence::pg_transaction& tx) {
+  try {
+    tx.commit(); // the handler's deferred writes go out with it
+    return {};
+  } catch (const persistence::pg_error& e) {
+    if (e.connection_lost() || is_retryable(e))
+      throw;
+    logging::error("consumer failed", {{"schema", schema_}, {"sqlstate", e.sqlstate()},
+                                       {"error", e.what()}});
+    return "database error " + e.sqlstate();
+  }
+}
+
 bool inbox_batch::apply_all(persistence::pg_connection& db, std::vector<item>& items) {
   return retrying([&] {
     persistence::pg_transaction tx{db};
     std::vector<item*> all;
     for (auto& i : items)
       all.push_back(&i);
-    if (!handle(db, record(db, all)).empty())
+    if (!handle(db, record(db, all)).empty() || !commit(tx).empty())
       return false; // rolled back by tx
-    tx.commit();
     for (auto& i : items)
       i.result = outcome::handled;
     return true;
@@ -111,9 +123,7 @@ void inbox_batch::apply_one_by_one(persistence::pg_connection& db, std::vector<i
     i.error = retrying([&] {
       persistence::pg_transaction tx{db};
       auto error = handle(db, record(db, {&i}));
-      if (error.empty())
-        tx.commit();
-      return error;
+      return error.empty() ? commit(tx) : error;
     });
     i.result = i.error.empty() ? outcome::handled : outcome::failed;
     if (!i.error.empty())

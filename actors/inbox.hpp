@@ -66,6 +66,8 @@ private:
   std::vector<item*> record(persistence::pg_connection& db, std::vector<item*> items);
   // Runs the handler over `fresh`; an empty text on success, else what went wrong.
   std::string handle(persistence::pg_connection& db, const std::vector<item*>& fresh);
+  // Commits (sending the handler's deferred writes); the same kind of text on failure.
+  std::string commit(persistence::pg_transaction& tx);
 
   std::string schema_;
   batch_handler handle_;

@@ -16,6 +16,7 @@ void write_batch::run_once(persistence::pg_connection& db) {
       continue;
     try {
       c.run(db);
+      db.flush_deferred(); // a deferred write's failure belongs to this command
     } catch (const persistence::pg_error& e) {
       if (!e.connection_lost() && !is_retryable(e)) {
         logging::error("database error", {{"sqlstate", e.sqlstate()}, {"error", e.what()}});

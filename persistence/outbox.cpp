@@ -33,8 +33,8 @@ void outbox_writer::append(pg_connection& db, const std::vector<new_event>& even
     payloads.push_back(e.payload_json);
     nth.push_back(++per_aggregate[e.aggregate_id]);
   }
-  db.exec(append_, {pg_array(names), pg_array(aggregates), pg_array(correlations),
-                    pg_array(causations), pg_array(payloads), pg_array(nth)});
+  db.defer(append_, {pg_array(names), pg_array(aggregates), pg_array(correlations),
+                     pg_array(causations), pg_array(payloads), pg_array(nth)});
   if (on_append_)
     for (std::size_t i = 0; i < events.size(); ++i)
       on_append_();

@@ -27,7 +27,8 @@ public:
   explicit outbox_writer(const std::string& schema, std::function<void()> on_append = {});
 
   // Appends `events` in this order with one statement, each with the next sequence
-  // number of its aggregate (several events of one aggregate are numbered in order).
+  // number of its aggregate (several events of one aggregate are numbered in order). The
+  // statement goes out with the transaction's next one or its COMMIT (pg_connection::defer).
   // The caller holds the aggregates' row locks (or created them in this transaction);
   // the (aggregate_id, sequence) key refuses a second writer regardless.
   void append(pg_connection& db, const std::vector<new_event>& events) const;

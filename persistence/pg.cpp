@@ -2,6 +2,8 @@
 // with text parameters; only migrations use PQexec.
 #include "persistence/pg.hpp"
 
+#include <optional>
+
 #include <libpq-fe.h>
 #include <poll.h>
 
@@ -82,13 +84,17 @@ pg_result pg_connection::check(PGresult* raw) {
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
     return pg_result{raw};
   pg_result owner{raw};
+  throw error_of(raw);
+}
+
+pg_error pg_connection::error_of(PGresult* raw) {
   std::string state = field(raw, PG_DIAG_SQLSTATE);
   bool lost = PQstatus(conn_.get()) != CONNECTION_OK || is_connection_sqlstate(state);
   std::string message = raw ? field(raw, PG_DIAG_MESSAGE_PRIMARY) : "";
   if (message.empty())
     message = PQerrorMessage(conn_.get());
-  throw pg_error(message, state.empty() && lost ? "08006" : state,
-                 field(raw, PG_DIAG_CONSTRAINT_NAME), lost);
+  return pg_error(message, state.empty() && lost ? "08006" : state,
+                  field(raw, PG_DIAG_CONSTRAINT_NAME), lost);
 }
 
 namespace {
@@ -109,6 +115,8 @@ struct param_arrays {
 } // namespace
 
 pg_result pg_connection::exec(const std::string& sql, const pg_params& params) {
+  if (!deferred_.empty())
+    return pipeline(deferred{nullptr, sql, params});
   param_arrays arrays{params};
   return check(PQexecParams(conn_.get(), sql.c_str(), int(params.size()), nullptr,
                             arrays.values.data(), nullptr, nullptr, 0));
@@ -117,13 +125,94 @@ pg_result pg_connection::exec(const std::string& sql, const pg_params& params) {
 pg_result pg_connection::exec(const pg_statement& statement, const pg_params& params) {
   if (statement.plan_each_time)
     return exec(statement.sql, params);
-  if (!prepared_.count(statement.name)) {
-    check(PQprepare(conn_.get(), statement.name, statement.sql.c_str(), 0, nullptr));
-    prepared_.insert(statement.name);
-  }
+  if (!deferred_.empty())
+    return pipeline(deferred{&statement, {}, params});
+  prepare(statement);
   param_arrays arrays{params};
   return check(PQexecPrepared(conn_.get(), statement.name, int(params.size()),
                               arrays.values.data(), nullptr, nullptr, 0));
+}
+
+void pg_connection::defer(const pg_statement& statement, pg_params params) {
+  deferred_.push_back({&statement, {}, std::move(params)});
+}
+
+void pg_connection::prepare(const pg_statement& statement) {
+  if (statement.plan_each_time || prepared_.count(statement.name))
+    return;
+  check(PQprepare(conn_.get(), statement.name, statement.sql.c_str(), 0, nullptr));
+  prepared_.insert(statement.name);
+}
+
+bool pg_connection::discard_deferred() {
+  bool unsent_begin = false;
+  for (auto& d : deferred_)
+    unsent_begin |= !d.statement && d.sql == "BEGIN";
+  deferred_.clear();
+  return unsent_begin;
+}
+
+void pg_connection::flush_deferred() {
+  if (!deferred_.empty())
+    pipeline(std::nullopt);
+}
+
+pg_result pg_connection::pipeline(std::optional<deferred> last) {
+  auto items = std::move(deferred_);
+  deferred_.clear();
+  if (last)
+    items.push_back(std::move(*last));
+  for (auto& d : items)
+    if (d.statement)
+      prepare(*d.statement); // (before the pipeline: a prepare has an answer of its own)
+  auto* c = conn_.get();
+  auto lost = [this] { return error_of(nullptr); };
+  if (PQenterPipelineMode(c) != 1)
+    throw lost();
+  for (auto& d : items) {
+    param_arrays arrays{d.params};
+    int sent = d.statement && !d.statement->plan_each_time
+                   ? PQsendQueryPrepared(c, d.statement->name, int(d.params.size()),
+                                         arrays.values.data(), nullptr, nullptr, 0)
+                   : PQsendQueryParams(c, (d.statement ? d.statement->sql : d.sql).c_str(),
+                                       int(d.params.size()), nullptr, arrays.values.data(),
+                                       nullptr, nullptr, 0);
+    if (sent != 1)
+      throw lost(); // the connection is broken: its session replaces it
+  }
+  if (PQpipelineSync(c) != 1)
+    throw lost();
+  // One result per statement (each followed by a null), then the sync. After a failure
+  // the server skips the rest (PGRES_PIPELINE_ABORTED) up to the sync.
+  std::optional<pg_error> failure;
+  pg_result answer{nullptr};
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    PGresult* raw = PQgetResult(c);
+    if (!raw)
+      throw lost();
+    auto status = PQresultStatus(raw);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+      if (i + 1 == items.size())
+        answer = pg_result{raw};
+      else
+        PQclear(raw);
+    } else {
+      if (status != PGRES_PIPELINE_ABORTED && !failure)
+        failure = error_of(raw);
+      PQclear(raw);
+    }
+    while (PGresult* more = PQgetResult(c)) // the null that ends this statement's results
+      PQclear(more);
+  }
+  PGresult* sync = PQgetResult(c);
+  bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  if (sync)
+    PQclear(sync);
+  if (!synced || PQexitPipelineMode(c) != 1)
+    throw lost();
+  if (failure)
+    throw *failure;
+  return answer;
 }
 
 void pg_connection::exec_script(const std::string& sql) { check(PQexec(conn_.get(), sql.c_str())); }
@@ -159,11 +248,15 @@ std::string pg_connection::quote_identifier(const std::string& name) {
 
 // -- pg_transaction ----------------------------------------------------------
 
-pg_transaction::pg_transaction(pg_connection& conn) : conn_(conn) { conn_.exec("BEGIN"); }
+pg_transaction::pg_transaction(pg_connection& conn) : conn_(conn) {
+  conn_.deferred_.push_back({nullptr, "BEGIN", {}});
+}
 
 pg_transaction::~pg_transaction() {
   if (done_)
     return;
+  if (conn_.discard_deferred())
+    return; // the BEGIN never went out: nothing to roll back
   try {
     conn_.exec("ROLLBACK");
   } catch (const pg_error&) {
@@ -172,8 +265,8 @@ pg_transaction::~pg_transaction() {
 }
 
 void pg_transaction::commit() {
+  conn_.exec("COMMIT"); // with the writes deferred until now
   done_ = true;
-  conn_.exec("COMMIT");
 }
 
 // -- pg_session --------------------------------------------------------------

@@ -103,6 +103,13 @@ public:
 
   pg_result exec(const std::string& sql, const pg_params& params = {});
   pg_result exec(const pg_statement& statement, const pg_params& params = {});
+  // Inside a transaction, for a write whose result nobody reads: queues `statement` to go
+  // out with the next statement that needs an answer (or the COMMIT), all in one round
+  // trip (libpq's pipeline mode). Its failure surfaces there, as a pg_error. The
+  // statement object must outlive the call that sends it.
+  void defer(const pg_statement& statement, pg_params params);
+  // Sends what was deferred now (one round trip), so that its failure is raised here.
+  void flush_deferred();
   // Runs several statements without parameters (migrations only).
   void exec_script(const std::string& sql);
 
@@ -116,16 +123,34 @@ public:
   std::string quote_identifier(const std::string& name);
 
 private:
+  friend class pg_transaction;
+
+  // One statement waiting to go out: a named statement, or plain SQL (`statement` null).
+  struct deferred {
+    const pg_statement* statement;
+    std::string sql;
+    pg_params params;
+  };
+
   pg_result check(PGresult* raw);
+  pg_error error_of(PGresult* raw);
+  void prepare(const pg_statement& statement);
+  // Sends the deferred statements and `last` in one round trip; `last`'s result.
+  pg_result pipeline(std::optional<deferred> last);
+  // Drops what was deferred (a transaction rolled back); true when a BEGIN was among it,
+  // i.e. the transaction never reached the server.
+  bool discard_deferred();
 
   struct deleter {
     void operator()(PGconn* raw) const;
   };
   std::unique_ptr<PGconn, deleter> conn_;
   std::unordered_set<std::string> prepared_;
+  std::vector<deferred> deferred_;
 };
 
-// BEGIN on construction; ROLLBACK on destruction unless commit() ran.
+// BEGIN on construction (sent with the transaction's first statement); ROLLBACK on
+// destruction unless commit() succeeded.
 class pg_transaction {
 public:
   explicit pg_transaction(pg_connection& conn);

@@ -392,7 +392,7 @@ std::optional<publish_result> relay_store::publish(pg_connection& db, int64_t fe
         result.deliveries.push_back(std::move(d));
       }
       if (!held.positions.empty())
-        db.exec(hold_, held.params());
+        db.defer(hold_, held.params());
       for (auto& [position, count] : to_send)
         if (count == 0)
           settle(position); // every consumer holds a row for it
@@ -434,16 +434,16 @@ void relay_store::write_outcomes(pg_connection& db, const delivery_outcomes& out
     params.insert(params.end(), {pg_array(errors), policy.max_attempts,
                                  std::to_string(policy.backoff_initial.count()),
                                  std::to_string(policy.backoff_max.count())});
-    db.exec(failed_, params);
+    db.defer(failed_, params);
   }
   if (!outcomes.held.empty()) {
     row_arrays rows;
     for (auto& d : outcomes.held)
       rows.add(d.position, d.consumer, d.event);
-    db.exec(hold_, rows.params());
+    db.defer(hold_, rows.params());
   }
   if (!outcomes.delivered.empty())
-    db.exec(delivered_, {pg_array(outcomes.delivered)});
+    db.defer(delivered_, {pg_array(outcomes.delivered)});
 }
 
 std::vector<pg_param> relay_store::count_params() const {

@@ -176,9 +176,9 @@ caf::error reservation_store::apply(persistence::pg_connection& db,
     }
   }
   if (!new_ids.empty())
-    db.exec(insert_reservations, {pg_array(new_ids), pg_array(new_statuses), pg_array(new_lines)});
+    db.defer(insert_reservations, {pg_array(new_ids), pg_array(new_statuses), pg_array(new_lines)});
   if (!released_ids.empty())
-    db.exec(release_reservations, {pg_array(released_ids)});
+    db.defer(release_reservations, {pg_array(released_ids)});
   std::vector<std::string> changed_ids;
   std::vector<int64_t> changes;
   for (auto& [id, change] : delta)
@@ -187,7 +187,7 @@ caf::error reservation_store::apply(persistence::pg_connection& db,
       changes.push_back(change);
     }
   if (!changed_ids.empty())
-    db.exec(change_reserved, {pg_array(changed_ids), pg_array(changes)});
+    db.defer(change_reserved, {pg_array(changed_ids), pg_array(changes)});
   outbox_.append(db, emitted);
   return {};
 }

@@ -75,8 +75,8 @@ caf::error notification_store::record(persistence::pg_connection& db,
     templates.push_back(template_name);
   }
   using persistence::pg_array;
-  db.exec(insert_notifications, {pg_array(ids), pg_array(names), pg_array(order_ids),
-                                 pg_array(customer_ids), pg_array(templates)});
+  db.defer(insert_notifications, {pg_array(ids), pg_array(names), pg_array(order_ids),
+                                  pg_array(customer_ids), pg_array(templates)});
   return {};
 }
 
