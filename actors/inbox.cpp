@@ -8,17 +8,13 @@
 
 namespace {
 
-bool is_retryable(const persistence::pg_error& e) {
-  return e.sqlstate() == "40P01" || e.sqlstate() == "40001"; // deadlock, serialization
-}
-
 // Runs `attempt` again after a deadlock or a serialization failure, at most three times.
 template <class F> auto retrying(F&& attempt) {
   for (int conflicts = 0;; ++conflicts) {
     try {
       return attempt();
     } catch (const persistence::pg_error& e) {
-      if (!is_retryable(e) || conflicts == 2)
+      if (!e.is_retryable() || conflicts == 2)
         throw;
     }
   }
@@ -70,7 +66,7 @@ std::string inbox_batch::handle(persistence::pg_connection& db, const std::vecto
     }
     return {};
   } catch (const persistence::pg_error& e) {
-    if (e.connection_lost() || is_retryable(e))
+    if (e.connection_lost() || e.is_retryable())
       throw;
     logging::error("consumer failed", {{"schema", schema_},
                                        {"events", int64_t(fresh.size())},
@@ -91,7 +87,7 @@ std::string inbox_batch::commit(persistence::pg_transaction& tx) {
     tx.commit(); // the handler's deferred writes go out with it
     return {};
   } catch (const persistence::pg_error& e) {
-    if (e.connection_lost() || is_retryable(e))
+    if (e.connection_lost() || e.is_retryable())
       throw;
     logging::error("consumer failed", {{"schema", schema_}, {"sqlstate", e.sqlstate()},
                                        {"error", e.what()}});

@@ -73,10 +73,6 @@ public:
   }
 
 private:
-  static bool is_retryable(const persistence::pg_error& e) {
-    return e.sqlstate() == "40P01" || e.sqlstate() == "40001"; // deadlock, serialization
-  }
-
   // One transaction over `requests`; a deadlock runs it again (three times at most).
   std::vector<caf::expected<Reply>> in_transaction(persistence::pg_connection& db,
                                                    const std::vector<Request>& requests) {
@@ -87,7 +83,7 @@ private:
         tx.commit();
         return answers;
       } catch (const persistence::pg_error& e) {
-        if (!is_retryable(e) || conflicts == 2)
+        if (!e.is_retryable() || conflicts == 2)
           throw;
       }
     }

@@ -1,14 +1,6 @@
 // See write_batch.hpp.
 #include "actors/write_batch.hpp"
 
-namespace {
-
-bool is_retryable(const persistence::pg_error& e) {
-  return e.sqlstate() == "40P01" || e.sqlstate() == "40001"; // deadlock, serialization
-}
-
-} // namespace
-
 void write_batch::run_once(persistence::pg_connection& db) {
   persistence::pg_transaction tx{db};
   for (auto& c : commands_) {
@@ -18,7 +10,7 @@ void write_batch::run_once(persistence::pg_connection& db) {
       c.run(db);
       db.flush_deferred(); // a deferred write's failure belongs to this command
     } catch (const persistence::pg_error& e) {
-      if (!e.connection_lost() && !is_retryable(e)) {
+      if (!e.connection_lost() && !e.is_retryable()) {
         logging::error("database error", {{"sqlstate", e.sqlstate()}, {"error", e.what()}});
         c.broke = true;
       }
@@ -42,9 +34,9 @@ void write_batch::flush(persistence::pg_session& session) {
         failure = unavailable_error();
         break;
       }
-      if (is_retryable(e) && ++deadlocks < 3)
+      if (e.is_retryable() && ++deadlocks < 3)
         continue;
-      bool one_command_broke = !is_retryable(e); // it was marked: run the rest again
+      bool one_command_broke = !e.is_retryable(); // it was marked: run the rest again
       if (!one_command_broke) {
         logging::error("database error", {{"sqlstate", e.sqlstate()}, {"error", e.what()}});
         failure = make_app_error(app_error::internal, "INTERNAL", "internal error");

@@ -32,6 +32,8 @@ public:
   const std::string& constraint() const { return constraint_; }
   bool connection_lost() const { return connection_lost_; }
   bool is_unique_violation() const { return sqlstate_ == "23505"; }
+  // A deadlock or a serialization failure: the same transaction may succeed if run again.
+  bool is_retryable() const { return sqlstate_ == "40P01" || sqlstate_ == "40001"; }
 
 private:
   std::string sqlstate_;
