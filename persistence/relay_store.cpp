@@ -356,8 +356,28 @@ std::optional<publish_result> relay_store::publish(pg_connection& db, int64_t fe
   if (!candidate_)
     candidate_ = watermark_candidate{last, fenced.string(0, 0)};
   publish_result result;
-  if (limit > 0)
-    result.events = claim(db, limit);
+  // Claims live in memory: if this transaction does not commit (the database went away),
+  // nothing claimed here was handed out, and the next round must claim it again.
+  auto scanned_before = scanned_;
+  try {
+    if (limit > 0)
+      result.events = claim(db, limit);
+    publish_claimed(db, subs, result);
+    tx.commit();
+  } catch (...) {
+    for (auto& c : result.events) {
+      claimed_.erase(c.position);
+      settled_.erase(c.position);
+    }
+    scanned_ = scanned_before;
+    late_.reset(); // the next round's count finds an event behind the claims again
+    throw;
+  }
+  return result;
+}
+
+void relay_store::publish_claimed(pg_connection& db, const subscriptions* subs,
+                                  publish_result& result) {
   if (subs && !result.events.empty()) {
     std::vector<due_delivery> wanted; // one per (event, consumer)
     for (auto& c : result.events) {
@@ -398,8 +418,6 @@ std::optional<publish_result> relay_store::publish(pg_connection& db, int64_t fe
           settle(position); // every consumer holds a row for it
     }
   }
-  tx.commit();
-  return result;
 }
 
 std::vector<due_delivery> relay_store::due(pg_connection& db,

@@ -152,6 +152,8 @@ private:
   bool find_late(pg_connection& db, int64_t from, int64_t to,
                  std::optional<int64_t> events_between);
   std::vector<claimed_event> claim(pg_connection& db, int limit);
+  // Per (claimed event, consumer): a delivery to send, a row to hold it, or nothing.
+  void publish_claimed(pg_connection& db, const subscriptions* subs, publish_result& result);
   // Claimed or settled positions in [from, to], for the statements that skip them.
   std::vector<int64_t> known_between(int64_t from, int64_t to) const;
   // The watermark and settled count the counts use: ours while we lead, else the stored one.

@@ -198,4 +198,35 @@ BOOST_AUTO_TEST_CASE(rolled_back_positions_do_not_hold_the_relay_back) {
   BOOST_TEST(counts.published == 50);
 }
 
+BOOST_AUTO_TEST_CASE(events_claimed_by_a_round_that_did_not_commit_are_claimed_again) {
+  BOOST_TEST(rounds(3) == 0);
+  // A round whose COMMIT fails, as when the database restarts under it: a deferred
+  // trigger on the lease row (which every round's fencing check updates) refuses it.
+  {
+    pg_connection admin{db.dsn()};
+    admin.exec("CREATE FUNCTION events.refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+               "BEGIN IF current_setting('test.refuse_commit', true) = 'on' THEN RAISE "
+               "EXCEPTION 'commit refused by the test'; END IF; RETURN NULL; END $$");
+    admin.exec("CREATE CONSTRAINT TRIGGER refuse_commit AFTER UPDATE ON events.relay_lease "
+               "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION "
+               "events.refuse_commit()");
+  }
+  auto w = writer();
+  std::vector<int64_t> positions;
+  for (int i = 0; i < 5; ++i)
+    positions.push_back(append(*w));
+  relay->exec("SET test.refuse_commit = on");
+  bool refused = false;
+  try {
+    store.publish(*relay, fencing, 500, nullptr, {}, {});
+  } catch (const persistence::pg_error&) {
+    refused = true;
+  }
+  BOOST_REQUIRE(refused);
+  relay->exec("SET test.refuse_commit = off");
+  BOOST_TEST(claimed_positions(5) == positions, "events of the failed round were lost");
+  BOOST_TEST(watermark_passes(positions.back()));
+  BOOST_TEST(store.counts(*relay).pending == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
