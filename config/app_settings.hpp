@@ -29,6 +29,11 @@ struct http_settings {
   int threads = 32;
   std::size_t max_body_bytes = 1048576;
   millis request_timeout{5000};
+  int max_queued_connections = 64; // beyond, a connection gets 503 with Retry-After
+  std::size_t max_header_bytes = 32768;
+  millis header_timeout{10000};
+  millis body_timeout{30000};
+  millis keep_alive_timeout{2000};
 };
 
 struct database_settings {

@@ -96,6 +96,25 @@ const std::map<std::string, key_spec>& fixed_keys() {
               timespan(
                   millis{10}, millis{600000},
                   [](app_settings & s) -> auto& { return s.http.request_timeout; }));
+    k.emplace("app.http.max-queued-connections",
+              integer(1, 100000, [](app_settings& s, int64_t v) {
+                s.http.max_queued_connections = int(v);
+              }));
+    k.emplace("app.http.max-header-bytes", integer(1024, 1 << 20, [](app_settings& s, int64_t v) {
+                s.http.max_header_bytes = std::size_t(v);
+              }));
+    k.emplace("app.http.header-timeout",
+              timespan(
+                  millis{100}, millis{600000},
+                  [](app_settings & s) -> auto& { return s.http.header_timeout; }));
+    k.emplace("app.http.body-timeout",
+              timespan(
+                  millis{100}, millis{600000},
+                  [](app_settings & s) -> auto& { return s.http.body_timeout; }));
+    k.emplace("app.http.keep-alive-timeout",
+              timespan(
+                  millis{0}, millis{600000},
+                  [](app_settings & s) -> auto& { return s.http.keep_alive_timeout; }));
     k.emplace("app.admin.token", string([](app_settings & s) -> auto& { return s.admin_token; }));
     k.emplace("app.database.dsn", string([](app_settings & s) -> auto& { return s.database.dsn; }));
     k.emplace("app.database.role-prefix",
@@ -316,6 +335,11 @@ void read_tree(const std::string& prefix, const caf::config_value::dictionary& d
   }
 }
 
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" ||
+         std::regex_match(host, std::regex{"127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}"});
+}
+
 void check_consistency(app_settings& s, const module_names& known, problems& out) {
   if (s.nodes.empty())
     s.nodes.push_back(node_endpoint{"main", "127.0.0.1", 4200, "127.0.0.1", 8080});
@@ -345,6 +369,14 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
       if (!node_names.count(n))
         out.push_back("app.modules." + m + ": unknown node \"" + n + "\"");
   }
+  // The admin API acts on every module's events: with no token it answers only where
+  // nobody but this machine can reach it.
+  for (auto& n : s.nodes)
+    if (n.name == s.node && n.runs_gateway() && s.admin_token.empty() &&
+        !is_loopback_host(*n.http_host))
+      out.push_back("app.admin.token: required when the gateway listens on a non-loopback "
+                    "address (app.nodes." + n.name + ".http-host = \"" + *n.http_host +
+                    "\"): without it /admin/* would be open to the network");
   if (s.delivery.backoff_max < s.delivery.backoff_initial)
     out.push_back("app.delivery.backoff-max: must not be less than app.delivery.backoff-initial");
   if (!s.database.role_prefix.empty() &&

@@ -69,6 +69,14 @@ request_body read_body(const httplib::Request& req, const httplib::ContentReader
   return body;
 }
 
+bool iequals(const std::string& a, const char* b) {
+  std::size_t i = 0;
+  for (; i < a.size() && b[i]; ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return i == a.size() && !b[i];
+}
+
 const char* default_code(int status) {
   switch (status) {
     case 404: return "NOT_FOUND";
@@ -83,12 +91,28 @@ const char* default_code(int status) {
 
 } // namespace
 
+namespace {
+
+server_limits limits_of(const config::http_settings& http) {
+  server_limits limits;
+  limits.threads = std::size_t(http.threads);
+  limits.max_queued = std::size_t(http.max_queued_connections);
+  limits.max_header_bytes = http.max_header_bytes;
+  limits.header_timeout = http.header_timeout;
+  limits.body_timeout = http.body_timeout;
+  limits.idle_timeout = http.keep_alive_timeout;
+  return limits;
+}
+
+} // namespace
+
 gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
                  caf::actor directory, std::vector<std::string> local_modules,
                  app_metrics& metrics)
     : settings_(settings), metrics_(metrics),
       modules_(sys, std::move(directory), settings.http.request_timeout,
-               settings.remote_request_timeout) {
+               settings.remote_request_timeout),
+      server_(limits_of(settings.http)) {
   add_customers_routes(routes_, modules_);
   add_inventory_routes(routes_, modules_);
   add_orders_routes(routes_, modules_, metrics_);
@@ -104,13 +128,9 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
   // Measured (STACK.md): without TCP_NODELAY every response waits ~40 ms.
   server_.set_tcp_nodelay(true);
   server_.set_keep_alive_max_count(10000);
-  server_.set_keep_alive_timeout(2); // bounds how long shutdown waits for idle clients
-  server_.set_read_timeout(5, 0);
-  server_.set_write_timeout(5, 0);
-  // A keep-alive connection holds a pool thread, so the pool is sized by configuration.
-  // cpp-httplib takes ownership of the queue it is handed.
-  auto threads = std::size_t(settings.http.threads);
-  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // cpp-httplib reads the body of a route without a content reader (GET, OPTIONS) whole:
+  // never more than a body may be.
+  server_.set_payload_max_length(settings.http.max_body_bytes);
 
   auto plain = [this](const httplib::Request& req, httplib::Response& res) { serve(req, res, nullptr); };
   auto with_body = [this](const httplib::Request& req, httplib::Response& res,
@@ -160,7 +180,7 @@ gateway::~gateway() { stop(); }
 
 bool gateway::start() {
   auto& node = settings_.this_node();
-  if (!server_.bind_to_port(*node.http_host, *node.http_port))
+  if (!server_.bind(*node.http_host, *node.http_port))
     return false;
   port_ = *node.http_port;
   accepting_ = true;
@@ -181,15 +201,26 @@ void gateway::serve(const httplib::Request& req, httplib::Response& res,
   auto started = std::chrono::steady_clock::now();
   exchange ex{req, res, correlation_id_of(req)};
   res.set_header("X-Correlation-Id", ex.correlation_id);
+  // A body framed two ways, or by a coding we do not speak, is where request smuggling
+  // starts (RFC 9112 6.1): refused, and the connection closed after the answer.
+  bool badly_framed = req.has_header("Transfer-Encoding") &&
+                      (req.has_header("Content-Length") ||
+                       !iequals(req.get_header_value("Transfer-Encoding"), "chunked"));
   auto max_body = settings_.http.max_body_bytes;
   // The body is read (or drained) before anything is answered, so that its bytes can
   // never be taken for the next request on this connection.
-  auto body = read_body(req, body_reader, max_body, 4 * max_body);
-  if (!body.consumed)
+  auto body = badly_framed ? request_body{"", true, false, false}
+                           : read_body(req, body_reader, max_body, 4 * max_body);
+  if (!body.consumed) {
     res.set_header("Connection", "close");
+    close_after_reply();
+  }
   auto match = routes_.find(req.method, req.path);
   std::optional<nlohmann::json> parsed;
-  if (!match.found) {
+  if (badly_framed) {
+    ex.fail(400, "BAD_REQUEST",
+            "a body is framed by Content-Length or by chunked Transfer-Encoding, not both");
+  } else if (!match.found) {
     if (match.allow.empty()) {
       ex.fail(404, "NOT_FOUND", "no route for " + req.method + " " + req.path);
     } else {

@@ -2,12 +2,13 @@
 // message to the owning module (routes.hpp), and maps replies and errors to API.md's
 // JSON. No business rule lives here. One JSON log line per request.
 //
-// Config (README "Configuration"): app.http.threads, app.http.max-body-bytes,
-// app.http.request-timeout, and the node's http-host / http-port.
+// Config (README "Configuration"): app.http.* (pool, limits, timeouts), and the node's
+// http-host / http-port.
 #pragma once
 
 #include "actors/app_metrics.hpp"
 #include "config/app_settings.hpp"
+#include "http/bounded_server.hpp"
 #include "http/module_caller.hpp"
 #include "http/router.hpp"
 
@@ -42,7 +43,7 @@ private:
   app_metrics& metrics_;
   module_caller modules_;
   router routes_;
-  httplib::Server server_;
+  bounded_server server_;
   std::thread listener_;
   std::atomic<bool> accepting_{false};
   int port_ = 0;

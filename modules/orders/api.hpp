@@ -10,6 +10,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -109,6 +110,9 @@ using service = caf::typed_actor<caf::replies_to<place_order>::with<placed_order
                                  caf::replies_to<cancel_order>::with<order>,
                                  caf::replies_to<health_probe>::with<std::string>,
                                  caf::replies_to<delivery>::with<delivery_ack>>;
+
+// An order holds at most this many lines.
+constexpr std::size_t max_order_lines = 100;
 
 // The module's rules: customerId a UUID; 1..100 items, each with a UUID productId (no
 // product twice), quantity 1..10000 and price 0..1,000,000.00; an Idempotency-Key of

@@ -25,7 +25,7 @@ field_issues check(const place_order& request) {
   field_issues issues;
   if (!is_uuid(request.customer_id))
     issues.push_back({"customerId", "must be a UUID"});
-  if (request.items.empty() || request.items.size() > 100)
+  if (request.items.empty() || request.items.size() > max_order_lines)
     issues.push_back({"items", "must hold 1 to 100 items"});
   std::set<std::string> seen;
   for (std::size_t i = 0; i < request.items.size(); ++i) {

@@ -65,6 +65,11 @@ BOOST_AUTO_TEST_CASE(an_empty_file_gives_the_documented_defaults) {
   BOOST_TEST(s.http.threads == 32);
   BOOST_TEST(s.http.max_body_bytes == 1048576u);
   BOOST_TEST(s.http.request_timeout.count() == 5000);
+  BOOST_TEST(s.http.max_queued_connections == 64);
+  BOOST_TEST(s.http.max_header_bytes == 32768u);
+  BOOST_TEST(s.http.header_timeout.count() == 10000);
+  BOOST_TEST(s.http.body_timeout.count() == 30000);
+  BOOST_TEST(s.http.keep_alive_timeout.count() == 2000);
   BOOST_TEST(s.database.pool_size == 4);
   BOOST_TEST(s.supervisor.max_restarts == 5);
   BOOST_TEST(s.supervisor.restart_window.count() == 10000);
@@ -168,6 +173,13 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
       {"[app.nodes]\nmain = { port = 4200 }\n", "app.nodes.main.host"},
       {"[app.nodes]\nmain = { host = \"127.0.0.1\", port = 4200, http-port = 4200 }\n",
        "used twice"},
+      // No admin token, and a gateway the network can reach.
+      {"[app.nodes]\nmain = { host = \"127.0.0.1\", port = 4200, http-host = \"0.0.0.0\", "
+       "http-port = 8080 }\n",
+       "app.admin.token"},
+      {"[app.http]\nmax-queued-connections = 0\n", "app.http.max-queued-connections"},
+      {"[app.http]\nmax-header-bytes = 10\n", "app.http.max-header-bytes"},
+      {"[app.http]\nheader-timeout = 0s\n", "app.http.header-timeout"},
   };
   for (auto& [conf, key] : cases) {
     auto r = load(conf);
@@ -176,6 +188,16 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
                "for " << conf << " expected a problem naming " << key
                       << ", got: " << (r.problems.empty() ? "none" : r.problems.front()));
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_gateway_on_the_network_starts_with_an_admin_token) {
+  auto open = "[app.nodes]\nmain = { host = \"127.0.0.1\", port = 4200, http-host = "
+              "\"0.0.0.0\", http-port = 8080 }\n";
+  auto r = load(std::string{open} + "[app.admin]\ntoken = \"s3cret\"\n");
+  BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
+  BOOST_TEST(load("[app.nodes]\nmain = { host = \"127.0.0.1\", port = 4200, http-host = "
+                  "\"127.0.0.2\", http-port = 8080 }\n")
+                 .problems.empty());
 }
 
 BOOST_AUTO_TEST_CASE(bad_command_line_values_are_refused_with_their_key) {
