@@ -366,7 +366,7 @@ bool bounded_server::await_request(int sock, bool buffered, std::chrono::millise
   for (;;) {
     auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
     bool others_wait = queued_ > 0;
-    if (waited >= patience || (others_wait && waited >= grace) || !is_running())
+    if (waited >= patience || (others_wait && waited >= grace) || stopping())
       return false;
     auto step = std::min({std::chrono::milliseconds{50}, patience - waited,
                           others_wait ? grace - waited : patience});
@@ -389,7 +389,7 @@ bool bounded_server::process_and_close_socket(socket_t sock) {
         std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - accepted_at);
     bool ready =
         await_request(sock, false, limits_.header_timeout - queued_for, first_request_grace);
-    for (auto left = keep_alive_max_count_; ready && left > 0 && is_running(); --left) {
+    for (auto left = keep_alive_max_count_; ready && left > 0 && !stopping(); --left) {
       stream.start_request(left == keep_alive_max_count_ ? accepted_at : clock::now());
       closing = false;
       bool closed = false;

@@ -42,6 +42,9 @@ public:
 
 private:
   bool process_and_close_socket(socket_t sock) override;
+  // stop() was called: cpp-httplib closes the listening socket at once, but reports
+  // is_running() until every connection has ended.
+  bool stopping() const { return svr_sock_ == INVALID_SOCKET; }
   bool await_request(int sock, bool buffered, std::chrono::milliseconds patience,
                      std::chrono::milliseconds grace);
 
