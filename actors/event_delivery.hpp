@@ -48,13 +48,11 @@ typename Inspector::result_type inspect(Inspector& f, event_envelope& x) {
            x.correlation_id, x.causation_id, x.payload, x.timestamp);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, delivery& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, delivery& x) {
   return f(caf::meta::type_name("delivery"), x.consumer, x.events);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, delivery_ack& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, delivery_ack& x) {
   return f(caf::meta::type_name("delivery_ack"), x.consumer, x.handled, x.failed, x.errors);
 }
 

@@ -89,8 +89,8 @@ std::string inbox_batch::commit(persistence::pg_transaction& tx) {
   } catch (const persistence::pg_error& e) {
     if (e.connection_lost() || e.is_retryable())
       throw;
-    logging::error("consumer failed", {{"schema", schema_}, {"sqlstate", e.sqlstate()},
-                                       {"error", e.what()}});
+    logging::error("consumer failed",
+                   {{"schema", schema_}, {"sqlstate", e.sqlstate()}, {"error", e.what()}});
     return "database error " + e.sqlstate();
   }
 }

@@ -10,8 +10,7 @@
 #include <cstddef>
 #include <vector>
 
-template <class Handle>
-class worker_pool {
+template <class Handle> class worker_pool {
 public:
   template <class Self, class Fun, class... Ts>
   void start(Self* self, int size, Fun fun, const Ts&... args) {

@@ -96,8 +96,7 @@ const std::map<std::string, key_spec>& fixed_keys() {
               timespan(
                   millis{10}, millis{600000},
                   [](app_settings & s) -> auto& { return s.http.request_timeout; }));
-    k.emplace("app.http.max-queued-connections",
-              integer(1, 100000, [](app_settings& s, int64_t v) {
+    k.emplace("app.http.max-queued-connections", integer(1, 100000, [](app_settings& s, int64_t v) {
                 s.http.max_queued_connections = int(v);
               }));
     k.emplace("app.http.max-header-bytes", integer(1024, 1 << 20, [](app_settings& s, int64_t v) {
@@ -375,7 +374,8 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
     if (n.name == s.node && n.runs_gateway() && s.admin_token.empty() &&
         !is_loopback_host(*n.http_host))
       out.push_back("app.admin.token: required when the gateway listens on a non-loopback "
-                    "address (app.nodes." + n.name + ".http-host = \"" + *n.http_host +
+                    "address (app.nodes." +
+                    n.name + ".http-host = \"" + *n.http_host +
                     "\"): without it /admin/* would be open to the network");
   if (s.delivery.backoff_max < s.delivery.backoff_initial)
     out.push_back("app.delivery.backoff-max: must not be less than app.delivery.backoff-initial");

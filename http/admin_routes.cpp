@@ -31,8 +31,12 @@ bool authorised(exchange& ex, const std::string& token) {
 }
 
 nlohmann::json to_json(const dead_letter& d) {
-  return {{"id", d.id},           {"eventId", d.event_id}, {"eventName", d.event_name},
-          {"consumer", d.consumer}, {"attempts", d.attempts}, {"lastError", d.last_error},
+  return {{"id", d.id},
+          {"eventId", d.event_id},
+          {"eventName", d.event_name},
+          {"consumer", d.consumer},
+          {"attempts", d.attempts},
+          {"lastError", d.last_error},
           {"failedAt", d.failed_at}};
 }
 
@@ -63,7 +67,8 @@ void add_admin_routes(router& routes, module_caller& modules, std::vector<std::s
       return;
     auto list = nlohmann::json::array();
     for (auto& module : local) {
-      auto status = modules.call<relay_api, outbox_status>("relay:" + module, outbox_status_atom::value);
+      auto status =
+          modules.call<relay_api, outbox_status>("relay:" + module, outbox_status_atom::value);
       if (!status)
         return ex.fail(status.error());
       list.push_back({{"module", status->module},
@@ -79,7 +84,8 @@ void add_admin_routes(router& routes, module_caller& modules, std::vector<std::s
       return;
     auto list = nlohmann::json::array();
     for (auto& module : local) {
-      auto letters = modules.call<relay_api, std::vector<dead_letter>>("relay:" + module, dead_letters_atom::value);
+      auto letters = modules.call<relay_api, std::vector<dead_letter>>("relay:" + module,
+                                                                       dead_letters_atom::value);
       if (!letters)
         return ex.fail(letters.error());
       for (auto& d : *letters)
@@ -87,14 +93,16 @@ void add_admin_routes(router& routes, module_caller& modules, std::vector<std::s
     }
     ex.ok(200, list);
   });
-  routes.add("POST", "/admin/dead-letters/{id}/replay", false, [&modules, local, token](exchange& ex) {
-    if (authorised(ex, token))
-      act_on_dead_letter(ex, modules, local, true, 202, "REPLAYING");
-  });
-  routes.add("POST", "/admin/dead-letters/{id}/discard", false, [&modules, local, token](exchange& ex) {
-    if (authorised(ex, token))
-      act_on_dead_letter(ex, modules, local, false, 200, "DISCARDED");
-  });
+  routes.add("POST", "/admin/dead-letters/{id}/replay", false,
+             [&modules, local, token](exchange& ex) {
+               if (authorised(ex, token))
+                 act_on_dead_letter(ex, modules, local, true, 202, "REPLAYING");
+             });
+  routes.add("POST", "/admin/dead-letters/{id}/discard", false,
+             [&modules, local, token](exchange& ex) {
+               if (authorised(ex, token))
+                 act_on_dead_letter(ex, modules, local, false, 200, "DISCARDED");
+             });
 }
 
 } // namespace http

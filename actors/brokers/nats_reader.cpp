@@ -269,38 +269,37 @@ void deliver(self_pointer self, std::size_t slot, uint64_t seq) {
   m.in_flight = true;
   ++st.in_flight;
   st.delivered_any = true;
-  brokers::
-      deliver_one(
-          self, st.cfg.consumer, m.event, delivery_timeout, [self, slot, seq](caf::error err) {
-            if (!err) {
-              auto& st = self->state;
-              if (auto m = st.cfg.metrics)
-                m->events_delivered.labels({st.slots[slot].publisher, st.cfg.consumer}).inc();
-              acknowledge(self, slot, seq);
-              if (--st.in_flight == 0)
-                finish_round(self);
-              return;
-            }
-            auto& st = self->state;
-            auto& messages = st.slots[slot].messages;
-            if (auto found = messages.find(seq); found != messages.end()) {
-              auto& m = found->second;
-              m.in_flight = false;
-              ++m.attempts;
-              bool dead = m.attempts >= st.cfg.delivery.max_attempts;
-              if (auto metrics = st.cfg.metrics)
-                (dead ? metrics->events_dead_lettered : metrics->deliveries_retried)
-                    .labels({st.slots[slot].publisher, st.cfg.consumer})
-                    .inc();
-              m.next_at = clock::now() + delivery_backoff(st.cfg.delivery, m.attempts - 1);
-              if (dead)
-                bury(self, slot, seq, m.attempts, operator_text(err, self->system()));
-            }
-            if (err.category() != caf::atom("app"))
-              st.bus = nullptr;
-            if (--st.in_flight == 0)
-              finish_round(self);
-          });
+  brokers::deliver_one(
+      self, st.cfg.consumer, m.event, delivery_timeout, [self, slot, seq](caf::error err) {
+        if (!err) {
+          auto& st = self->state;
+          if (auto m = st.cfg.metrics)
+            m->events_delivered.labels({st.slots[slot].publisher, st.cfg.consumer}).inc();
+          acknowledge(self, slot, seq);
+          if (--st.in_flight == 0)
+            finish_round(self);
+          return;
+        }
+        auto& st = self->state;
+        auto& messages = st.slots[slot].messages;
+        if (auto found = messages.find(seq); found != messages.end()) {
+          auto& m = found->second;
+          m.in_flight = false;
+          ++m.attempts;
+          bool dead = m.attempts >= st.cfg.delivery.max_attempts;
+          if (auto metrics = st.cfg.metrics)
+            (dead ? metrics->events_dead_lettered : metrics->deliveries_retried)
+                .labels({st.slots[slot].publisher, st.cfg.consumer})
+                .inc();
+          m.next_at = clock::now() + delivery_backoff(st.cfg.delivery, m.attempts - 1);
+          if (dead)
+            bury(self, slot, seq, m.attempts, operator_text(err, self->system()));
+        }
+        if (err.category() != caf::atom("app"))
+          st.bus = nullptr;
+        if (--st.in_flight == 0)
+          finish_round(self);
+      });
 }
 
 // Per partition and aggregate, only the oldest message not done yet goes out, and none

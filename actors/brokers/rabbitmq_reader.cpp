@@ -360,49 +360,47 @@ void deliver(self_pointer self, std::uint64_t tag, message& m) {
   m.in_flight = true;
   ++st.in_flight;
   auto generation = st.generation;
-  brokers::
-      deliver_one(
-          self, st.cfg.consumer, m.event, delivery_timeout,
-          [self, tag, generation](caf::error err) {
-            if (!err) {
-              auto& st = self->state;
-              auto found = st.messages.find(tag);
-              if (generation != st.generation || found == st.messages.end())
-                return;
-              if (auto metrics = st.cfg.metrics)
-                metrics->events_delivered.labels({found->second.publisher, st.cfg.consumer}).inc();
-              st.messages.erase(found);
-              --st.in_flight;
-              settle(self, tag, true);
-              wake(self);
-              return;
-            }
-            auto& st = self->state;
-            auto found = st.messages.find(tag);
-            if (generation != st.generation || found == st.messages.end())
-              return;
-            auto& m = found->second;
-            --st.in_flight;
-            m.in_flight = false;
-            ++m.attempts;
-            bool dead = m.attempts >= st.cfg.delivery.max_attempts;
-            if (auto metrics = st.cfg.metrics)
-              (dead ? metrics->events_dead_lettered : metrics->deliveries_retried)
-                  .labels({m.publisher, st.cfg.consumer})
-                  .inc();
-            if (err.category() != caf::atom("app"))
-              st.bus = nullptr; // the bus itself may be gone: find it again
-            if (dead) {
-              if (st.gave_up.size() >= reasons_kept)
-                st.gave_up.erase(st.gave_up.begin());
-              st.gave_up[m.event.id] = {m.attempts, operator_text(err, self->system())};
-              st.messages.erase(found);
-              settle(self, tag, false); // to the dead-letter exchange, then our dead queue
-            } else {
-              m.next_at = clock::now() + delivery_backoff(st.cfg.delivery, m.attempts - 1);
-            }
-            wake(self);
-          });
+  brokers::deliver_one(
+      self, st.cfg.consumer, m.event, delivery_timeout, [self, tag, generation](caf::error err) {
+        if (!err) {
+          auto& st = self->state;
+          auto found = st.messages.find(tag);
+          if (generation != st.generation || found == st.messages.end())
+            return;
+          if (auto metrics = st.cfg.metrics)
+            metrics->events_delivered.labels({found->second.publisher, st.cfg.consumer}).inc();
+          st.messages.erase(found);
+          --st.in_flight;
+          settle(self, tag, true);
+          wake(self);
+          return;
+        }
+        auto& st = self->state;
+        auto found = st.messages.find(tag);
+        if (generation != st.generation || found == st.messages.end())
+          return;
+        auto& m = found->second;
+        --st.in_flight;
+        m.in_flight = false;
+        ++m.attempts;
+        bool dead = m.attempts >= st.cfg.delivery.max_attempts;
+        if (auto metrics = st.cfg.metrics)
+          (dead ? metrics->events_dead_lettered : metrics->deliveries_retried)
+              .labels({m.publisher, st.cfg.consumer})
+              .inc();
+        if (err.category() != caf::atom("app"))
+          st.bus = nullptr; // the bus itself may be gone: find it again
+        if (dead) {
+          if (st.gave_up.size() >= reasons_kept)
+            st.gave_up.erase(st.gave_up.begin());
+          st.gave_up[m.event.id] = {m.attempts, operator_text(err, self->system())};
+          st.messages.erase(found);
+          settle(self, tag, false); // to the dead-letter exchange, then our dead queue
+        } else {
+          m.next_at = clock::now() + delivery_backoff(st.cfg.delivery, m.attempts - 1);
+        }
+        wake(self);
+      });
 }
 
 // Hands out what is due: per partition and aggregate, only the oldest message not done

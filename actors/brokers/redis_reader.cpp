@@ -276,36 +276,34 @@ void deliver(self_pointer self, std::size_t stream, std::string entry_id, event_
   ++st.in_flight;
   st.delivered_any = true;
   auto consumer = st.cfg.consumer;
-  brokers::
-      deliver_one(
-          self, consumer, event, delivery_timeout, [self, stream, entry_id, event](caf::error err) {
-            if (!err) {
-              auto& st = self->state;
-              st.retries.erase(entry_id);
-              st.to_ack[stream].push_back(entry_id);
-              if (auto m = st.cfg.metrics)
-                m->events_delivered.labels({st.streams[stream].publisher, st.cfg.consumer}).inc();
-              if (--st.in_flight == 0)
-                finish_round(self);
-              return;
-            }
-            auto& st = self->state;
-            auto& retry = st.retries[entry_id];
-            ++retry.attempts;
-            bool dead = retry.attempts >= st.cfg.delivery.max_attempts;
-            if (auto m = st.cfg.metrics)
-              (dead ? m->events_dead_lettered : m->deliveries_retried)
-                  .labels({st.streams[stream].publisher, st.cfg.consumer})
-                  .inc();
-            retry.next_at = clock::now() + delivery_backoff(st.cfg.delivery, retry.attempts - 1);
-            if (err.category() != caf::atom("app"))
-              st.bus = nullptr; // the bus itself may be gone: find it again
-            if (dead)
-              bury(self, stream, entry_id, event, retry.attempts,
-                   operator_text(err, self->system()));
-            if (--st.in_flight == 0)
-              finish_round(self);
-          });
+  brokers::deliver_one(
+      self, consumer, event, delivery_timeout, [self, stream, entry_id, event](caf::error err) {
+        if (!err) {
+          auto& st = self->state;
+          st.retries.erase(entry_id);
+          st.to_ack[stream].push_back(entry_id);
+          if (auto m = st.cfg.metrics)
+            m->events_delivered.labels({st.streams[stream].publisher, st.cfg.consumer}).inc();
+          if (--st.in_flight == 0)
+            finish_round(self);
+          return;
+        }
+        auto& st = self->state;
+        auto& retry = st.retries[entry_id];
+        ++retry.attempts;
+        bool dead = retry.attempts >= st.cfg.delivery.max_attempts;
+        if (auto m = st.cfg.metrics)
+          (dead ? m->events_dead_lettered : m->deliveries_retried)
+              .labels({st.streams[stream].publisher, st.cfg.consumer})
+              .inc();
+        retry.next_at = clock::now() + delivery_backoff(st.cfg.delivery, retry.attempts - 1);
+        if (err.category() != caf::atom("app"))
+          st.bus = nullptr; // the bus itself may be gone: find it again
+        if (dead)
+          bury(self, stream, entry_id, event, retry.attempts, operator_text(err, self->system()));
+        if (--st.in_flight == 0)
+          finish_round(self);
+      });
 }
 
 // Hands out the round's entries: per stream and aggregate, only the oldest entry that is
