@@ -6,22 +6,6 @@
 
 #include <set>
 
-namespace {
-
-// Runs `attempt` again after a deadlock or a serialization failure, at most three times.
-template <class F> auto retrying(F&& attempt) {
-  for (int conflicts = 0;; ++conflicts) {
-    try {
-      return attempt();
-    } catch (const persistence::pg_error& e) {
-      if (!e.is_retryable() || conflicts == 2)
-        throw;
-    }
-  }
-}
-
-} // namespace
-
 inbox_batch::inbox_batch(std::string schema, batch_handler handle)
     : schema_(std::move(schema)), handle_(std::move(handle)),
       record_{"inbox_record",
@@ -96,7 +80,7 @@ std::string inbox_batch::commit(persistence::pg_transaction& tx) {
 }
 
 bool inbox_batch::apply_all(persistence::pg_connection& db, std::vector<item>& items) {
-  return retrying([&] {
+  return persistence::retry_on_conflict([&] {
     persistence::pg_transaction tx{db};
     std::vector<item*> all;
     for (auto& i : items)
@@ -116,7 +100,7 @@ void inbox_batch::apply_one_by_one(persistence::pg_connection& db, std::vector<i
       i.result = outcome::untried;
       continue;
     }
-    i.error = retrying([&] {
+    i.error = persistence::retry_on_conflict([&] {
       persistence::pg_transaction tx{db};
       auto error = handle(db, record(db, {&i}));
       return error.empty() ? commit(tx) : error;

@@ -76,17 +76,12 @@ private:
   // One transaction over `requests`; a deadlock runs it again (three times at most).
   std::vector<caf::expected<Reply>> in_transaction(persistence::pg_connection& db,
                                                    const std::vector<Request>& requests) {
-    for (int conflicts = 0;; ++conflicts) {
-      try {
-        persistence::pg_transaction tx{db};
-        auto answers = apply_(db, requests);
-        tx.commit();
-        return answers;
-      } catch (const persistence::pg_error& e) {
-        if (!e.is_retryable() || conflicts == 2)
-          throw;
-      }
-    }
+    return persistence::retry_on_conflict([&] {
+      persistence::pg_transaction tx{db};
+      auto answers = apply_(db, requests);
+      tx.commit();
+      return answers;
+    });
   }
 
   caf::expected<Reply> alone(persistence::pg_connection& db, const Request& request) {

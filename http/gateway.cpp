@@ -6,6 +6,7 @@
 #include "http/routes.hpp"
 
 #include "actors/log.hpp"
+#include "actors/validation.hpp"
 
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
@@ -69,22 +70,20 @@ request_body read_body(const httplib::Request& req, const httplib::ContentReader
   return body;
 }
 
-bool iequals(const std::string& a, const char* b) {
-  std::size_t i = 0;
-  for (; i < a.size() && b[i]; ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return i == a.size() && !b[i];
-}
-
 const char* default_code(int status) {
   switch (status) {
-    case 404: return "NOT_FOUND";
-    case 405: return "METHOD_NOT_ALLOWED";
-    case 413: return "PAYLOAD_TOO_LARGE";
-    case 414: return "URI_TOO_LONG";
-    case 415: return "UNSUPPORTED_MEDIA_TYPE";
-    case 503: return "UNAVAILABLE";
+  case 404:
+    return "NOT_FOUND";
+  case 405:
+    return "METHOD_NOT_ALLOWED";
+  case 413:
+    return "PAYLOAD_TOO_LARGE";
+  case 414:
+    return "URI_TOO_LONG";
+  case 415:
+    return "UNSUPPORTED_MEDIA_TYPE";
+  case 503:
+    return "UNAVAILABLE";
   }
   return status >= 500 ? "INTERNAL" : "BAD_REQUEST";
 }
@@ -106,9 +105,8 @@ server_limits limits_of(const config::http_settings& http) {
 
 } // namespace
 
-gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
-                 caf::actor directory, std::vector<std::string> local_modules,
-                 app_metrics& metrics)
+gateway::gateway(caf::actor_system& sys, const config::app_settings& settings, caf::actor directory,
+                 std::vector<std::string> local_modules, app_metrics& metrics)
     : settings_(settings), metrics_(metrics),
       modules_(sys, std::move(directory), settings.http.request_timeout,
                settings.remote_request_timeout),
@@ -121,9 +119,9 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
   for (auto& placed : settings.placement)
     every_module.push_back(placed.first);
   add_admin_routes(routes_, modules_, std::move(every_module), settings.admin_token);
-  add_operations_routes(routes_, modules_, std::move(local_modules),
-                        [this] { return accepting_.load(); }, metrics_.registry,
-                        settings.delivery.stale_after);
+  add_operations_routes(
+      routes_, modules_, std::move(local_modules), [this] { return accepting_.load(); },
+      metrics_.registry, settings.delivery.stale_after);
 
   // Measured (STACK.md): without TCP_NODELAY every response waits ~40 ms.
   server_.set_tcp_nodelay(true);
@@ -132,7 +130,9 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
   // never more than a body may be.
   server_.set_payload_max_length(settings.http.max_body_bytes);
 
-  auto plain = [this](const httplib::Request& req, httplib::Response& res) { serve(req, res, nullptr); };
+  auto plain = [this](const httplib::Request& req, httplib::Response& res) {
+    serve(req, res, nullptr);
+  };
   auto with_body = [this](const httplib::Request& req, httplib::Response& res,
                           const httplib::ContentReader& reader) { serve(req, res, &reader); };
   server_.Get(".*", plain);
@@ -150,33 +150,35 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings,
   });
 
   // Errors cpp-httplib answers by itself (malformed request line, URI too long, ...).
-  server_.set_error_handler(httplib::Server::HandlerWithResponse{[](const httplib::Request& req,
-                                                                  httplib::Response& res) {
-    if (!res.body.empty())
-      return httplib::Server::HandlerResponse::Unhandled;
-    exchange ex{req, res, correlation_id_of(req)};
-    res.set_header("X-Correlation-Id", ex.correlation_id);
-    if (res.status == 414) // every route is short: an over-long path names nothing here
-      ex.fail(404, "NOT_FOUND", "no such resource");
-    else
-      ex.fail(res.status, default_code(res.status), "the request could not be processed");
-    return httplib::Server::HandlerResponse::Handled;
-  }});
+  server_.set_error_handler(
+      httplib::Server::HandlerWithResponse{[](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty())
+          return httplib::Server::HandlerResponse::Unhandled;
+        exchange ex{req, res, correlation_id_of(req)};
+        res.set_header("X-Correlation-Id", ex.correlation_id);
+        if (res.status == 414) // every route is short: an over-long path names nothing here
+          ex.fail(404, "NOT_FOUND", "no such resource");
+        else
+          ex.fail(res.status, default_code(res.status), "the request could not be processed");
+        return httplib::Server::HandlerResponse::Handled;
+      }});
   server_.set_exception_handler(
-    [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
-      try {
-        std::rethrow_exception(error);
-      } catch (const std::exception& e) {
-        logging::error("unhandled exception in HTTP handler", {{"error", e.what()}});
-      } catch (...) {
-        logging::error("unhandled exception in HTTP handler");
-      }
-      exchange ex{req, res, correlation_id_of(req)};
-      ex.fail(500, "INTERNAL", "internal error");
-    });
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          logging::error("unhandled exception in HTTP handler", {{"error", e.what()}});
+        } catch (...) {
+          logging::error("unhandled exception in HTTP handler");
+        }
+        exchange ex{req, res, correlation_id_of(req)};
+        ex.fail(500, "INTERNAL", "internal error");
+      });
 }
 
-gateway::~gateway() { stop(); }
+gateway::~gateway() {
+  stop();
+}
 
 bool gateway::start() {
   auto& node = settings_.this_node();
@@ -205,7 +207,7 @@ void gateway::serve(const httplib::Request& req, httplib::Response& res,
   // starts (RFC 9112 6.1): refused, and the connection closed after the answer.
   bool badly_framed = req.has_header("Transfer-Encoding") &&
                       (req.has_header("Content-Length") ||
-                       !iequals(req.get_header_value("Transfer-Encoding"), "chunked"));
+                       lower_case(req.get_header_value("Transfer-Encoding")) != "chunked");
   auto max_body = settings_.http.max_body_bytes;
   // The body is read (or drained) before anything is answered, so that its bytes can
   // never be taken for the next request on this connection.
@@ -235,15 +237,16 @@ void gateway::serve(const httplib::Request& req, httplib::Response& res,
                                           : body.present && !is_json_document(body.text)) {
     ex.fail(400, "MALFORMED_JSON",
             match.found->takes_json_body
-              ? "the body must be a JSON object (valid UTF-8, at most 64 levels deep)"
-              : "the body must be valid JSON (valid UTF-8, at most 64 levels deep)");
+                ? "the body must be a JSON object (valid UTF-8, at most 64 levels deep)"
+                : "the body must be valid JSON (valid UTF-8, at most 64 levels deep)");
   } else {
     if (parsed)
       ex.body = std::move(*parsed);
     ex.params = std::move(match.params);
     match.found->handle(ex);
   }
-  auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+  auto elapsed =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
   const auto& route = match.found ? match.found->pattern : std::string{"unmatched"};
   metrics_.http_requests.labels({route, req.method, std::to_string(res.status)}).inc();
   metrics_.http_request_duration.labels({route}).observe(elapsed.count() / 1000);

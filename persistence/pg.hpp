@@ -25,8 +25,7 @@ namespace persistence {
 // and the connection must be replaced.
 class pg_error : public std::runtime_error {
 public:
-  pg_error(std::string message, std::string sqlstate, std::string constraint,
-           bool connection_lost);
+  pg_error(std::string message, std::string sqlstate, std::string constraint, bool connection_lost);
 
   const std::string& sqlstate() const { return sqlstate_; }
   const std::string& constraint() const { return constraint_; }
@@ -40,6 +39,19 @@ private:
   std::string constraint_;
   bool connection_lost_;
 };
+
+// Runs `attempt` (a whole transaction) again after a deadlock or a serialization failure,
+// three times in all; any other error, and the third conflict, goes to the caller.
+template <class F> auto retry_on_conflict(F&& attempt) {
+  for (int conflicts = 0;; ++conflicts) {
+    try {
+      return attempt();
+    } catch (const pg_error& e) {
+      if (!e.is_retryable() || conflicts == 2)
+        throw;
+    }
+  }
+}
 
 // One statement parameter in text form; nullopt is SQL NULL.
 struct pg_param {

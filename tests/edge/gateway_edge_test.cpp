@@ -7,8 +7,6 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -44,17 +42,7 @@ struct edge_node {
 // A raw connection, closed with the object.
 struct connection {
   int fd = -1;
-  explicit connection(int port) {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(uint16_t(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
+  explicit connection(int port) : fd(connect_loopback(port)) {}
   ~connection() {
     if (fd >= 0)
       ::close(fd);

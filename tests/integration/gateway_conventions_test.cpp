@@ -1,4 +1,5 @@
-// The gateway conventions of API.md over real HTTP: routing errors, body limits, media type, JSON strictness, correlation ids, envelopes and error precedence.
+// The gateway conventions of API.md over real HTTP: routing errors, body limits, media type, JSON
+// strictness, correlation ids, envelopes and error precedence.
 #include "json_checks.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
@@ -116,12 +117,14 @@ bool parse_response(const std::string& in, raw_response& out) {
     if (colon == std::string::npos)
       continue;
     std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
     auto value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
     out.headers[name] = value;
   }
-  std::size_t length = out.has_header("content-length") ? std::stoul(out.header("content-length")) : 0;
+  std::size_t length =
+      out.has_header("content-length") ? std::stoul(out.header("content-length")) : 0;
   if (in.size() < end + 4 + length)
     return false;
   out.body = in.substr(end + 4, length);
@@ -133,15 +136,9 @@ bool parse_response(const std::string& in, raw_response& out) {
 // as a careful client does, so that an early answer is seen even if the body is refused.
 raw_response raw_exchange(int port, const std::string& request) {
   raw_response out;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(uint16_t(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
+  int fd = connect_loopback(port);
+  if (fd < 0)
     return out;
-  }
   std::string in;
   std::size_t sent = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{15};
@@ -159,7 +156,8 @@ raw_response raw_exchange(int port, const std::string& request) {
         in.append(buf, std::size_t(n));
     }
     if (open && (p.revents & POLLOUT) && sent < request.size()) {
-      auto n = ::send(fd, request.data() + sent, std::min<std::size_t>(request.size() - sent, 65536), MSG_NOSIGNAL);
+      auto n = ::send(fd, request.data() + sent,
+                      std::min<std::size_t>(request.size() - sent, 65536), MSG_NOSIGNAL);
       if (n <= 0)
         sent = request.size(); // the server stopped reading; keep listening for its answer
       else
@@ -176,7 +174,8 @@ raw_response raw_exchange(int port, const std::string& request) {
 std::string raw_request(const std::string& method, const std::string& target,
                         const std::vector<std::string>& headers, const std::string& body,
                         bool send_length = true) {
-  std::string text = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  std::string text =
+      method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (auto& h : headers)
     text += h + "\r\n";
   if (send_length)
@@ -187,8 +186,9 @@ std::string raw_request(const std::string& method, const std::string& target,
 // The same request with its body in HTTP/1.1 chunked transfer coding.
 std::string raw_chunked_request(const std::string& method, const std::string& target,
                                 const std::vector<std::string>& headers, const std::string& body) {
-  std::string text = method + " " + target +
-                     " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n";
+  std::string text =
+      method + " " + target +
+      " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n";
   for (auto& h : headers)
     text += h + "\r\n";
   text += "\r\n";
@@ -216,7 +216,9 @@ public:
   raw_session& operator=(const raw_session&) = delete;
 
   bool connected() const { return connected_; }
-  bool write(const std::string& bytes) { return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size()); }
+  bool write(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size());
+  }
   // Everything received until the peer closes or nothing more arrives for `quiet`.
   std::string read_for(std::chrono::milliseconds quiet) {
     std::string in;
@@ -279,12 +281,14 @@ struct gateway_api {
   static int port() { return shared_node::instance->node.http_port(); }
 
   httplib::Result post(const std::string& path, const std::string& body,
-                       const std::string& content_type = "application/json", const httplib::Headers& headers = {}) {
+                       const std::string& content_type = "application/json",
+                       const httplib::Headers& headers = {}) {
     return http->Post(path.c_str(), headers, body, content_type.c_str());
   }
   // Any method, any body, with Content-Type only when given.
-  httplib::Result send(const std::string& method, const std::string& path, const std::string& body = "",
-                       const std::string& content_type = "", const httplib::Headers& headers = {}) {
+  httplib::Result send(const std::string& method, const std::string& path,
+                       const std::string& body = "", const std::string& content_type = "",
+                       const httplib::Headers& headers = {}) {
     httplib::Request req;
     req.method = method;
     req.path = path;
@@ -295,19 +299,20 @@ struct gateway_api {
     return http->send(req);
   }
   // A body of `size` bytes sent chunked (no Content-Length).
-  httplib::Result post_chunked(const std::string& path, const std::string& body, const std::string& content_type) {
+  httplib::Result post_chunked(const std::string& path, const std::string& body,
+                               const std::string& content_type) {
     return http->Post(
-      path.c_str(),
-      [body](std::size_t offset, httplib::DataSink& sink) {
-        if (offset < body.size()) {
-          auto n = std::min<std::size_t>(body.size() - offset, 64 * 1024);
-          sink.write(body.data() + offset, n);
-        } else {
-          sink.done();
-        }
-        return true;
-      },
-      content_type.c_str());
+        path.c_str(),
+        [body](std::size_t offset, httplib::DataSink& sink) {
+          if (offset < body.size()) {
+            auto n = std::min<std::size_t>(body.size() - offset, 64 * 1024);
+            sink.write(body.data() + offset, n);
+          } else {
+            sink.done();
+          }
+          return true;
+        },
+        content_type.c_str());
   }
 
   json customer(const std::string& email) {
@@ -317,7 +322,8 @@ struct gateway_api {
     return json::parse(res->body)["data"];
   }
   json product(const std::string& sku) {
-    auto res = post("/products", json{{"sku", sku}, {"name", "Gw"}, {"price", 2.5}, {"stock", 3}}.dump());
+    auto res =
+        post("/products", json{{"sku", sku}, {"name", "Gw"}, {"price", 2.5}, {"stock", 3}}.dump());
     BOOST_REQUIRE(res);
     BOOST_TEST_REQUIRE(res->status == 201, res->body);
     return json::parse(res->body)["data"];
@@ -356,8 +362,8 @@ struct gateway_api {
   }
   static json expect_error(const raw_response& res, int status, const std::string& code) {
     BOOST_TEST_REQUIRE(res.received, "no HTTP response");
-    return check_error(res.status, res.body, res.has_header("x-correlation-id"), res.has_header("exception_what"),
-                       status, code);
+    return check_error(res.status, res.body, res.has_header("x-correlation-id"),
+                       res.has_header("exception_what"), status, code);
   }
 
   std::unique_ptr<httplib::Client> http;
@@ -387,21 +393,21 @@ BOOST_AUTO_TEST_CASE(known_path_with_a_wrong_method_is_405_with_an_allow_header)
     std::string method, path, allowed;
   };
   std::vector<probe> probes = {
-    {"GET", "/customers", "POST"},
-    {"PUT", "/customers", "POST"},
-    {"DELETE", "/customers", "POST"},
-    {"PATCH", "/customers", "POST"},
-    {"POST", "/customers/" + a_uuid, "GET"},
-    {"PUT", "/customers/" + a_uuid, "GET"},
-    {"DELETE", "/customers/" + a_uuid, "GET"},
-    {"GET", "/customers/" + a_uuid + "/deactivate", "POST"},
-    {"PUT", "/customers/" + a_uuid + "/deactivate", "POST"},
-    {"GET", "/products", "POST"},
-    {"DELETE", "/products", "POST"},
-    {"POST", "/products/" + a_uuid, "GET"},
-    {"PATCH", "/products/" + a_uuid, "GET"},
-    {"GET", "/products/" + a_uuid + "/restock", "POST"},
-    {"DELETE", "/products/" + a_uuid + "/restock", "POST"},
+      {"GET", "/customers", "POST"},
+      {"PUT", "/customers", "POST"},
+      {"DELETE", "/customers", "POST"},
+      {"PATCH", "/customers", "POST"},
+      {"POST", "/customers/" + a_uuid, "GET"},
+      {"PUT", "/customers/" + a_uuid, "GET"},
+      {"DELETE", "/customers/" + a_uuid, "GET"},
+      {"GET", "/customers/" + a_uuid + "/deactivate", "POST"},
+      {"PUT", "/customers/" + a_uuid + "/deactivate", "POST"},
+      {"GET", "/products", "POST"},
+      {"DELETE", "/products", "POST"},
+      {"POST", "/products/" + a_uuid, "GET"},
+      {"PATCH", "/products/" + a_uuid, "GET"},
+      {"GET", "/products/" + a_uuid + "/restock", "POST"},
+      {"DELETE", "/products/" + a_uuid + "/restock", "POST"},
   };
   for (auto& p : probes) {
     BOOST_TEST_CONTEXT(p.method << " " << p.path) {
@@ -445,16 +451,18 @@ BOOST_AUTO_TEST_CASE(a_very_long_non_uuid_id_is_404_not_found) {
 
 BOOST_AUTO_TEST_CASE(a_2_mib_body_is_413_payload_too_large) {
   auto big = customer_body_of_size(2 * mib, unique_email());
-  for (auto path : {std::string{"/customers"}, std::string{"/products"}, "/products/" + a_uuid + "/restock",
-                    "/customers/" + a_uuid + "/deactivate"}) {
+  for (auto path : {std::string{"/customers"}, std::string{"/products"},
+                    "/products/" + a_uuid + "/restock", "/customers/" + a_uuid + "/deactivate"}) {
     BOOST_TEST_CONTEXT(path) {
-      expect_error(raw_exchange(port(), raw_request("POST", path, {"Content-Type: application/json"}, big)), 413,
-                   "PAYLOAD_TOO_LARGE");
+      expect_error(
+          raw_exchange(port(), raw_request("POST", path, {"Content-Type: application/json"}, big)),
+          413, "PAYLOAD_TOO_LARGE");
     }
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_2_mib_body_is_answered_to_a_client_that_writes_the_whole_body_before_reading) {
+BOOST_AUTO_TEST_CASE(
+    a_2_mib_body_is_answered_to_a_client_that_writes_the_whole_body_before_reading) {
   // cpp-httplib's client (like many simple clients) sends the whole body, then reads.
   // The early answer must still reach it, instead of a reset connection.
   auto email = unique_email();
@@ -481,8 +489,9 @@ BOOST_AUTO_TEST_CASE(a_2_mib_body_is_answered_to_a_client_that_writes_the_whole_
         BOOST_TEST(res->status == p.status, res->status << " " << res->body);
         BOOST_TEST(res->body.find(p.code) != std::string::npos, res->body);
       }
-      BOOST_TEST(answered == attempts, "only " << answered << " of " << attempts
-                                                << " attempts got an HTTP response; last error: " << last_error);
+      BOOST_TEST(answered == attempts,
+                 "only " << answered << " of " << attempts
+                         << " attempts got an HTTP response; last error: " << last_error);
     }
   }
   // Nothing was created.
@@ -491,9 +500,11 @@ BOOST_AUTO_TEST_CASE(a_2_mib_body_is_answered_to_a_client_that_writes_the_whole_
 
 BOOST_AUTO_TEST_CASE(a_chunked_2_mib_body_is_413_payload_too_large) {
   auto email = unique_email();
-  expect_error(post_chunked("/customers", customer_body_of_size(2 * mib, email), "application/json"), 413,
-               "PAYLOAD_TOO_LARGE");
-  expect_error(raw_exchange(port(), raw_chunked_request("POST", "/customers", {"Content-Type: application/json"},
+  expect_error(
+      post_chunked("/customers", customer_body_of_size(2 * mib, email), "application/json"), 413,
+      "PAYLOAD_TOO_LARGE");
+  expect_error(raw_exchange(port(), raw_chunked_request("POST", "/customers",
+                                                        {"Content-Type: application/json"},
                                                         customer_body_of_size(2 * mib, email))),
                413, "PAYLOAD_TOO_LARGE");
   customer(email);
@@ -509,8 +520,9 @@ BOOST_AUTO_TEST_CASE(a_body_of_exactly_1_mib_is_accepted_and_one_byte_more_is_41
 
   auto other = unique_email();
   auto over = customer_body_of_size(mib + 1, other);
-  expect_error(raw_exchange(port(), raw_request("POST", "/customers", {"Content-Type: application/json"}, over)), 413,
-               "PAYLOAD_TOO_LARGE");
+  expect_error(raw_exchange(port(), raw_request("POST", "/customers",
+                                                {"Content-Type: application/json"}, over)),
+               413, "PAYLOAD_TOO_LARGE");
   expect_error(post_chunked("/customers", over, "application/json"), 413, "PAYLOAD_TOO_LARGE");
   // The refused body created nothing.
   customer(other);
@@ -520,9 +532,9 @@ BOOST_AUTO_TEST_CASE(a_body_of_exactly_1_mib_is_accepted_and_one_byte_more_is_41
 
 BOOST_AUTO_TEST_CASE(a_post_body_that_is_not_application_json_is_415) {
   auto good = json{{"name", "T"}, {"email", unique_email()}}.dump();
-  for (auto type : {"text/plain", "application/x-www-form-urlencoded", "application/xml", "text/json",
-                    "application/jsonx", "application/json-patch+json", "multipart/form-data; boundary=x",
-                    "application/octet-stream"}) {
+  for (auto type : {"text/plain", "application/x-www-form-urlencoded", "application/xml",
+                    "text/json", "application/jsonx", "application/json-patch+json",
+                    "multipart/form-data; boundary=x", "application/octet-stream"}) {
     BOOST_TEST_CONTEXT("Content-Type " << type) {
       expect_error(post("/customers", good, type), 415, "UNSUPPORTED_MEDIA_TYPE");
     }
@@ -531,7 +543,8 @@ BOOST_AUTO_TEST_CASE(a_post_body_that_is_not_application_json_is_415) {
   expect_error(post("/products", product_body, "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE");
   expect_error(post("/products/" + a_uuid + "/restock", R"({"quantity":1})", "text/plain"), 415,
                "UNSUPPORTED_MEDIA_TYPE");
-  expect_error(post("/customers/" + a_uuid + "/deactivate", "{}", "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE");
+  expect_error(post("/customers/" + a_uuid + "/deactivate", "{}", "text/plain"), 415,
+               "UNSUPPORTED_MEDIA_TYPE");
   // Nothing was created by the refused bodies.
   auto data = json::parse(good);
   customer(data["email"].get<std::string>());
@@ -539,11 +552,13 @@ BOOST_AUTO_TEST_CASE(a_post_body_that_is_not_application_json_is_415) {
 
 BOOST_AUTO_TEST_CASE(a_post_body_without_content_type_is_415) {
   auto body = json{{"name", "T"}, {"email", unique_email()}}.dump();
-  expect_error(raw_exchange(port(), raw_request("POST", "/customers", {}, body)), 415, "UNSUPPORTED_MEDIA_TYPE");
+  expect_error(raw_exchange(port(), raw_request("POST", "/customers", {}, body)), 415,
+               "UNSUPPORTED_MEDIA_TYPE");
 }
 
 BOOST_AUTO_TEST_CASE(application_json_with_parameters_or_in_other_case_is_accepted) {
-  for (auto type : {"application/json; charset=utf-8", "application/json;charset=UTF-8", "Application/JSON"}) {
+  for (auto type :
+       {"application/json; charset=utf-8", "application/json;charset=UTF-8", "Application/JSON"}) {
     BOOST_TEST_CONTEXT("Content-Type " << type) {
       auto res = post("/customers", json{{"name", "T"}, {"email", unique_email()}}.dump(), type);
       BOOST_REQUIRE(res);
@@ -562,21 +577,26 @@ BOOST_AUTO_TEST_CASE(a_post_without_a_body_needs_no_content_type) {
 // ---------------------------------------------------------------- JSON strictness
 
 BOOST_AUTO_TEST_CASE(invalid_json_is_400_malformed_json) {
-  for (auto body : {"{", "}", "{\"name\":}", "{\"name\":\"A\",}", "{'name':'A'}", "{name:\"A\"}", "not json",
-                    "{} {}", "{}x", "{\"name\":\"A\" \"email\":\"a@b.c\"}", "{\"a\":NaN}", "{\"a\":01}",
-                    "{\"a\":.5}", "{\"a\":\"\\x41\"}", "{/*c*/}", "{\"a\":\"tab\tinside\"}"}) {
-    BOOST_TEST_CONTEXT("body " << body) { expect_error(post("/customers", body), 400, "MALFORMED_JSON"); }
+  for (auto body :
+       {"{", "}", "{\"name\":}", "{\"name\":\"A\",}", "{'name':'A'}", "{name:\"A\"}", "not json",
+        "{} {}", "{}x", "{\"name\":\"A\" \"email\":\"a@b.c\"}", "{\"a\":NaN}", "{\"a\":01}",
+        "{\"a\":.5}", "{\"a\":\"\\x41\"}", "{/*c*/}", "{\"a\":\"tab\tinside\"}"}) {
+    BOOST_TEST_CONTEXT("body " << body) {
+      expect_error(post("/customers", body), 400, "MALFORMED_JSON");
+    }
   }
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_json_body_is_400_malformed_json) {
   expect_error(post("/customers", ""), 400, "MALFORMED_JSON");
-  expect_error(raw_exchange(port(), raw_request("POST", "/products", {"Content-Type: application/json"}, "")), 400,
-               "MALFORMED_JSON");
+  expect_error(raw_exchange(port(), raw_request("POST", "/products",
+                                                {"Content-Type: application/json"}, "")),
+               400, "MALFORMED_JSON");
 }
 
 BOOST_AUTO_TEST_CASE(json_that_is_not_an_object_is_400_malformed_json) {
-  for (auto body : {"[]", "[{\"name\":\"A\",\"email\":\"a@b.c\"}]", "\"text\"", "42", "null", "true", "1.5"}) {
+  for (auto body :
+       {"[]", "[{\"name\":\"A\",\"email\":\"a@b.c\"}]", "\"text\"", "42", "null", "true", "1.5"}) {
     BOOST_TEST_CONTEXT("body " << body) {
       expect_error(post("/customers", body), 400, "MALFORMED_JSON");
       expect_error(post("/products", body), 400, "MALFORMED_JSON");
@@ -587,16 +607,19 @@ BOOST_AUTO_TEST_CASE(json_that_is_not_an_object_is_400_malformed_json) {
 
 BOOST_AUTO_TEST_CASE(invalid_utf8_is_400_malformed_json) {
   auto email = unique_email();
-  for (std::string bad : {std::string{"\xFF"}, std::string{"caf\xE9"}, std::string{"\xC0\xAF"},
-                          std::string{"\xED\xA0\x80"}, std::string{"\xE2\x82"}, std::string{"\xF8\x88\x80\x80\x80"},
-                          std::string{"\xF4\x90\x80\x80"}, std::string{"\x80"}}) {
+  for (std::string bad :
+       {std::string{"\xFF"}, std::string{"caf\xE9"}, std::string{"\xC0\xAF"},
+        std::string{"\xED\xA0\x80"}, std::string{"\xE2\x82"}, std::string{"\xF8\x88\x80\x80\x80"},
+        std::string{"\xF4\x90\x80\x80"}, std::string{"\x80"}}) {
     BOOST_TEST_CONTEXT("bytes in name") {
-      expect_error(post("/customers", "{\"name\":\"A" + bad + "\",\"email\":\"" + email + "\"}"), 400,
-                   "MALFORMED_JSON");
+      expect_error(post("/customers", "{\"name\":\"A" + bad + "\",\"email\":\"" + email + "\"}"),
+                   400, "MALFORMED_JSON");
     }
   }
-  expect_error(post("/customers", "{\"na\xFFme\":\"A\",\"email\":\"" + email + "\"}"), 400, "MALFORMED_JSON");
-  expect_error(post("/products", "{\"sku\":\"\xFF\",\"name\":\"n\",\"price\":1,\"stock\":1}"), 400, "MALFORMED_JSON");
+  expect_error(post("/customers", "{\"na\xFFme\":\"A\",\"email\":\"" + email + "\"}"), 400,
+               "MALFORMED_JSON");
+  expect_error(post("/products", "{\"sku\":\"\xFF\",\"name\":\"n\",\"price\":1,\"stock\":1}"), 400,
+               "MALFORMED_JSON");
   // None of them registered the address.
   customer(email);
 }
@@ -607,16 +630,19 @@ BOOST_AUTO_TEST_CASE(nesting_of_64_levels_is_accepted_as_json) {
   auto body = expect_error(res, 400, "VALIDATION_FAILED");
   BOOST_TEST(detail_fields(body) == (std::set<std::string>{"name", "email"}), res->body);
   // The object plus 63 levels of arrays in a field.
-  auto inner = post("/customers", "{\"name\":" + nested_arrays(63) + ",\"email\":\"" + unique_email() + "\"}");
+  auto inner = post("/customers",
+                    "{\"name\":" + nested_arrays(63) + ",\"email\":\"" + unique_email() + "\"}");
   auto inner_body = expect_error(inner, 400, "VALIDATION_FAILED");
   BOOST_TEST(detail_fields(inner_body) == (std::set<std::string>{"name"}), inner->body);
 }
 
 BOOST_AUTO_TEST_CASE(nesting_deeper_than_64_levels_is_400_malformed_json) {
   expect_error(post("/customers", nested_objects(65)), 400, "MALFORMED_JSON");
-  expect_error(post("/customers", "{\"name\":" + nested_arrays(64) + ",\"email\":\"" + unique_email() + "\"}"), 400,
+  expect_error(post("/customers",
+                    "{\"name\":" + nested_arrays(64) + ",\"email\":\"" + unique_email() + "\"}"),
+               400, "MALFORMED_JSON");
+  expect_error(post("/products", "{\"sku\":{\"a\":" + nested_objects(64) + "}}"), 400,
                "MALFORMED_JSON");
-  expect_error(post("/products", "{\"sku\":{\"a\":" + nested_objects(64) + "}}"), 400, "MALFORMED_JSON");
   // Very deep input is refused quickly and the node survives it.
   std::string deep(200000, '[');
   expect_error(post("/customers", "{\"a\":" + deep + "}"), 400, "MALFORMED_JSON");
@@ -640,13 +666,14 @@ BOOST_AUTO_TEST_CASE(a_valid_correlation_id_is_echoed) {
   while (longest.size() < 128)
     longest += all_allowed[longest.size() % all_allowed.size()];
   for (auto id : {std::string{"x"}, std::string{"abc-123"}, all_allowed, longest,
-                  std::string{"3F2504E0-4F89-41D3-9A0C-0305E82C3301"}, std::string{"..."}, std::string{"::"}}) {
+                  std::string{"3F2504E0-4F89-41D3-9A0C-0305E82C3301"}, std::string{"..."},
+                  std::string{"::"}}) {
     BOOST_TEST_CONTEXT("id " << id) {
       auto res = http->Get("/health", {{"X-Correlation-Id", id}});
       BOOST_REQUIRE(res);
       BOOST_TEST(res->get_header_value("X-Correlation-Id") == id);
-      auto created = post("/customers", json{{"name", "C"}, {"email", unique_email()}}.dump(), "application/json",
-                          {{"X-Correlation-Id", id}});
+      auto created = post("/customers", json{{"name", "C"}, {"email", unique_email()}}.dump(),
+                          "application/json", {{"X-Correlation-Id", id}});
       BOOST_REQUIRE(created);
       BOOST_TEST(created->status == 201);
       BOOST_TEST(created->get_header_value("X-Correlation-Id") == id);
@@ -666,7 +693,8 @@ BOOST_AUTO_TEST_CASE(a_valid_correlation_id_is_echoed_on_every_kind_of_error) {
   results.emplace_back("400 malformed", post("/customers", "{", "application/json", h));
   results.emplace_back("400 validation", post("/customers", "{}", "application/json", h));
   results.emplace_back("404 entity", http->Get(("/customers/" + a_uuid).c_str(), h));
-  results.emplace_back("409", post("/customers", json{{"name", "D"}, {"email", taken}}.dump(), "application/json", h));
+  results.emplace_back("409", post("/customers", json{{"name", "D"}, {"email", taken}}.dump(),
+                                   "application/json", h));
   for (auto& [what, res] : results) {
     BOOST_TEST_CONTEXT(what) {
       BOOST_TEST_REQUIRE(bool(res), "no response: " << httplib::to_string(res.error()));
@@ -674,17 +702,19 @@ BOOST_AUTO_TEST_CASE(a_valid_correlation_id_is_echoed_on_every_kind_of_error) {
     }
   }
   auto too_large = raw_exchange(
-    port(), raw_request("POST", "/customers", {"Content-Type: application/json", "X-Correlation-Id: " + id},
-                        std::string(2 * mib, ' ')));
+      port(), raw_request("POST", "/customers",
+                          {"Content-Type: application/json", "X-Correlation-Id: " + id},
+                          std::string(2 * mib, ' ')));
   BOOST_TEST_REQUIRE(too_large.received);
   BOOST_TEST(too_large.status == 413);
   BOOST_TEST(too_large.header("x-correlation-id") == id);
 }
 
 BOOST_AUTO_TEST_CASE(an_invalid_correlation_id_is_replaced_by_a_generated_uuid) {
-  for (auto id : {std::string(129, 'a'), std::string{"has space"}, std::string{"a/b"}, std::string{"a,b"},
-                  std::string{"a;b"}, std::string{"{x}"}, std::string{"caf\xC3\xA9"}, std::string{"a+b"},
-                  std::string{"id="}, std::string{"@home"}, std::string{""}}) {
+  for (auto id :
+       {std::string(129, 'a'), std::string{"has space"}, std::string{"a/b"}, std::string{"a,b"},
+        std::string{"a;b"}, std::string{"{x}"}, std::string{"caf\xC3\xA9"}, std::string{"a+b"},
+        std::string{"id="}, std::string{"@home"}, std::string{""}}) {
     BOOST_TEST_CONTEXT("id [" << id << "]") {
       auto res = http->Get("/health", {{"X-Correlation-Id", id}});
       BOOST_REQUIRE(res);
@@ -714,7 +744,8 @@ BOOST_AUTO_TEST_CASE(the_correlation_id_appears_in_the_request_log_line) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{3};
   bool found = false;
   while (!found && std::chrono::steady_clock::now() < deadline) {
-    found = shared_node::instance->node.log().find("\"correlationId\":\"" + id + "\"") != std::string::npos;
+    found = shared_node::instance->node.log().find("\"correlationId\":\"" + id + "\"") !=
+            std::string::npos;
     if (!found)
       std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
@@ -722,12 +753,16 @@ BOOST_AUTO_TEST_CASE(the_correlation_id_appears_in_the_request_log_line) {
 }
 
 BOOST_AUTO_TEST_CASE(responses_the_http_layer_refuses_early_still_carry_a_correlation_id) {
-  auto long_uri = http->Get(("/customers/" + std::string(9000, 'b')).c_str(), {{"X-Correlation-Id", "early-1"}});
+  auto long_uri = http->Get(("/customers/" + std::string(9000, 'b')).c_str(),
+                            {{"X-Correlation-Id", "early-1"}});
   BOOST_TEST_REQUIRE(bool(long_uri));
-  BOOST_TEST(long_uri->has_header("X-Correlation-Id"), "status " << long_uri->status << " " << long_uri->body);
-  auto trace = raw_exchange(port(), raw_request("TRACE", "/customers", {"X-Correlation-Id: early-2"}, "", false));
+  BOOST_TEST(long_uri->has_header("X-Correlation-Id"),
+             "status " << long_uri->status << " " << long_uri->body);
+  auto trace = raw_exchange(
+      port(), raw_request("TRACE", "/customers", {"X-Correlation-Id: early-2"}, "", false));
   BOOST_TEST_REQUIRE(trace.received);
-  BOOST_TEST(trace.header("x-correlation-id") == "early-2", "status " << trace.status << " " << trace.body);
+  BOOST_TEST(trace.header("x-correlation-id") == "early-2",
+             "status " << trace.status << " " << trace.body);
 }
 
 // ---------------------------------------------------------------- envelopes and fields
@@ -763,11 +798,14 @@ BOOST_AUTO_TEST_CASE(created_responses_carry_the_location_of_the_new_resource) {
   auto c = post("/customers", json{{"name", "L"}, {"email", unique_email()}}.dump());
   BOOST_REQUIRE(c);
   BOOST_TEST_REQUIRE(c->status == 201);
-  BOOST_TEST(c->get_header_value("Location") == "/customers/" + json::parse(c->body)["data"]["id"].get<std::string>());
-  auto p = post("/products", json{{"sku", unique_sku()}, {"name", "L"}, {"price", 1}, {"stock", 1}}.dump());
+  BOOST_TEST(c->get_header_value("Location") ==
+             "/customers/" + json::parse(c->body)["data"]["id"].get<std::string>());
+  auto p = post("/products",
+                json{{"sku", unique_sku()}, {"name", "L"}, {"price", 1}, {"stock", 1}}.dump());
   BOOST_REQUIRE(p);
   BOOST_TEST_REQUIRE(p->status == 201);
-  BOOST_TEST(p->get_header_value("Location") == "/products/" + json::parse(p->body)["data"]["id"].get<std::string>());
+  BOOST_TEST(p->get_header_value("Location") ==
+             "/products/" + json::parse(p->body)["data"]["id"].get<std::string>());
 }
 
 BOOST_AUTO_TEST_CASE(integer_fields_are_json_integers_in_the_response_text) {
@@ -778,7 +816,8 @@ BOOST_AUTO_TEST_CASE(integer_fields_are_json_integers_in_the_response_text) {
     std::regex integer_text{std::string{"\""} + field + "\":[0-9]+[,}]"};
     BOOST_TEST(std::regex_search(res->body, integer_text), field << " in " << res->body);
   }
-  auto restocked = post("/products/" + made["id"].get<std::string>() + "/restock", R"({"quantity":2})");
+  auto restocked =
+      post("/products/" + made["id"].get<std::string>() + "/restock", R"({"quantity":2})");
   BOOST_REQUIRE(restocked);
   BOOST_TEST(restocked->body.find("\"stock\":5") != std::string::npos, restocked->body);
   BOOST_TEST(restocked->body.find("\"stock\":5.") == std::string::npos, restocked->body);
@@ -794,12 +833,14 @@ BOOST_AUTO_TEST_CASE(error_bodies_never_carry_internal_details) {
   results.emplace_back("415", post("/customers", "{}", "text/plain"));
   results.emplace_back("400 malformed", post("/customers", "{\"name\":"));
   results.emplace_back("400 utf8", post("/customers", "{\"name\":\"\xFF\"}"));
-  results.emplace_back("400 validation", post("/products", R"({"sku":1,"price":"x","stock":1e400})"));
+  results.emplace_back("400 validation",
+                       post("/products", R"({"sku":1,"price":"x","stock":1e400})"));
   results.emplace_back("404 non-uuid", http->Get("/customers/' OR 1=1 --"));
   results.emplace_back("404 quote", http->Get("/products/%27%3B%20DROP%20TABLE%20x%3B--"));
   results.emplace_back("404 upper uuid", http->Get(("/customers/" + std::string(36, 'F')).c_str()));
   results.emplace_back("409", post("/customers", json{{"name", "D"}, {"email", taken}}.dump()));
-  results.emplace_back("restock huge", post("/products/" + a_uuid + "/restock", R"({"quantity":1e308})"));
+  results.emplace_back("restock huge",
+                       post("/products/" + a_uuid + "/restock", R"({"quantity":1e308})"));
   for (auto& [what, res] : results) {
     BOOST_TEST_CONTEXT(what) {
       BOOST_TEST_REQUIRE(bool(res), "no response: " << httplib::to_string(res.error()));
@@ -808,16 +849,39 @@ BOOST_AUTO_TEST_CASE(error_bodies_never_carry_internal_details) {
       BOOST_TEST(!res->has_header("EXCEPTION_WHAT"), res->get_header_value("EXCEPTION_WHAT"));
       auto body = json::parse(res->body, nullptr, false);
       BOOST_TEST(body.is_object(), res->body);
-      for (auto needle : {"SELECT", "INSERT", "UPDATE ", "DELETE FROM", "duplicate key", "violates", "constraint",
-                          "SQLSTATE", "syntax error", "pg_", "libpq", "postgres", "/work/", "/tmp/", ".cpp", ".hpp",
-                          "std::", "json.exception", "caf::", "terminate", "Traceback", "customers.customers",
-                          "inventory.products", "uuid_in", "invalid input syntax"}) {
-        BOOST_TEST(res->body.find(needle) == std::string::npos, "found '" << needle << "' in " << res->body);
+      for (auto needle : {"SELECT",
+                          "INSERT",
+                          "UPDATE ",
+                          "DELETE FROM",
+                          "duplicate key",
+                          "violates",
+                          "constraint",
+                          "SQLSTATE",
+                          "syntax error",
+                          "pg_",
+                          "libpq",
+                          "postgres",
+                          "/work/",
+                          "/tmp/",
+                          ".cpp",
+                          ".hpp",
+                          "std::",
+                          "json.exception",
+                          "caf::",
+                          "terminate",
+                          "Traceback",
+                          "customers.customers",
+                          "inventory.products",
+                          "uuid_in",
+                          "invalid input syntax"}) {
+        BOOST_TEST(res->body.find(needle) == std::string::npos,
+                   "found '" << needle << "' in " << res->body);
       }
     }
   }
-  auto too_large = raw_exchange(port(), raw_request("POST", "/customers", {"Content-Type: application/json"},
-                                                    std::string(2 * mib, ' ')));
+  auto too_large =
+      raw_exchange(port(), raw_request("POST", "/customers", {"Content-Type: application/json"},
+                                       std::string(2 * mib, ' ')));
   expect_error(too_large, 413, "PAYLOAD_TOO_LARGE");
 }
 
@@ -839,7 +903,8 @@ BOOST_AUTO_TEST_CASE(options_on_a_known_path_is_no_server_error_and_names_the_al
   auto res = send("OPTIONS", "/customers");
   BOOST_REQUIRE(res);
   BOOST_TEST((res->status == 200 || res->status == 204 || res->status == 405), res->status);
-  BOOST_TEST(allow_list(res->get_header_value("Allow")).count("POST") == 1u, res->get_header_value("Allow"));
+  BOOST_TEST(allow_list(res->get_header_value("Allow")).count("POST") == 1u,
+             res->get_header_value("Allow"));
   BOOST_TEST(res->has_header("X-Correlation-Id"));
 }
 
@@ -847,10 +912,12 @@ BOOST_AUTO_TEST_CASE(options_on_a_known_path_is_no_server_error_and_names_the_al
 
 BOOST_AUTO_TEST_CASE(unknown_route_wins_over_every_body_problem) {
   std::string big(2 * mib, 'x');
-  expect_error(raw_exchange(port(), raw_request("POST", "/nothing", {"Content-Type: application/json"}, big)), 404,
-               "NOT_FOUND");
-  expect_error(raw_exchange(port(), raw_request("POST", "/nothing", {"Content-Type: text/plain"}, big)), 404,
-               "NOT_FOUND");
+  expect_error(raw_exchange(port(), raw_request("POST", "/nothing",
+                                                {"Content-Type: application/json"}, big)),
+               404, "NOT_FOUND");
+  expect_error(
+      raw_exchange(port(), raw_request("POST", "/nothing", {"Content-Type: text/plain"}, big)), 404,
+      "NOT_FOUND");
   expect_error(post("/nothing", "{", "text/plain"), 404, "NOT_FOUND");
   expect_error(post("/nothing", "{", "application/json"), 404, "NOT_FOUND");
   expect_error(post("/customers/a/b/c", "[]", "application/json"), 404, "NOT_FOUND");
@@ -858,11 +925,14 @@ BOOST_AUTO_TEST_CASE(unknown_route_wins_over_every_body_problem) {
 
 BOOST_AUTO_TEST_CASE(wrong_method_wins_over_size_media_type_and_json) {
   std::string big(2 * mib, 'x');
-  expect_error(raw_exchange(port(), raw_request("PUT", "/customers", {"Content-Type: text/plain"}, big)), 405,
-               "METHOD_NOT_ALLOWED");
-  expect_error(raw_exchange(port(), raw_request("PUT", "/customers", {"Content-Type: application/json"}, big)), 405,
-               "METHOD_NOT_ALLOWED");
-  expect_error(raw_exchange(port(), raw_request("POST", "/customers/" + a_uuid, {"Content-Type: application/json"}, big)),
+  expect_error(
+      raw_exchange(port(), raw_request("PUT", "/customers", {"Content-Type: text/plain"}, big)),
+      405, "METHOD_NOT_ALLOWED");
+  expect_error(raw_exchange(port(), raw_request("PUT", "/customers",
+                                                {"Content-Type: application/json"}, big)),
+               405, "METHOD_NOT_ALLOWED");
+  expect_error(raw_exchange(port(), raw_request("POST", "/customers/" + a_uuid,
+                                                {"Content-Type: application/json"}, big)),
                405, "METHOD_NOT_ALLOWED");
   expect_error(send("PATCH", "/products", "{", "text/plain"), 405, "METHOD_NOT_ALLOWED");
   expect_error(post("/customers/" + a_uuid, "{", "application/json"), 405, "METHOD_NOT_ALLOWED");
@@ -870,22 +940,26 @@ BOOST_AUTO_TEST_CASE(wrong_method_wins_over_size_media_type_and_json) {
 
 BOOST_AUTO_TEST_CASE(too_large_wins_over_media_type_and_json) {
   std::string big(2 * mib, 'x'); // neither JSON nor of the right type
-  expect_error(raw_exchange(port(), raw_request("POST", "/customers", {"Content-Type: text/plain"}, big)), 413,
-               "PAYLOAD_TOO_LARGE");
-  expect_error(raw_exchange(port(), raw_request("POST", "/customers", {"Content-Type: application/json"}, big)), 413,
-               "PAYLOAD_TOO_LARGE");
+  expect_error(
+      raw_exchange(port(), raw_request("POST", "/customers", {"Content-Type: text/plain"}, big)),
+      413, "PAYLOAD_TOO_LARGE");
+  expect_error(raw_exchange(port(), raw_request("POST", "/customers",
+                                                {"Content-Type: application/json"}, big)),
+               413, "PAYLOAD_TOO_LARGE");
 }
 
 BOOST_AUTO_TEST_CASE(too_large_wins_over_media_type_for_a_chunked_body) {
-  expect_error(raw_exchange(port(), raw_chunked_request("POST", "/customers", {"Content-Type: text/plain"},
-                                                        std::string(2 * mib, 'x'))),
-               413, "PAYLOAD_TOO_LARGE");
+  expect_error(
+      raw_exchange(port(), raw_chunked_request("POST", "/customers", {"Content-Type: text/plain"},
+                                               std::string(2 * mib, 'x'))),
+      413, "PAYLOAD_TOO_LARGE");
 }
 
 BOOST_AUTO_TEST_CASE(wrong_content_type_wins_over_malformed_json) {
   expect_error(post("/customers", "{not json", "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE");
   expect_error(post("/products", "[]", "application/xml"), 415, "UNSUPPORTED_MEDIA_TYPE");
-  expect_error(post("/products/" + a_uuid + "/restock", "\xFF", "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE");
+  expect_error(post("/products/" + a_uuid + "/restock", "\xFF", "text/plain"), 415,
+               "UNSUPPORTED_MEDIA_TYPE");
 }
 
 BOOST_AUTO_TEST_CASE(malformed_json_wins_over_validation) {
@@ -894,16 +968,19 @@ BOOST_AUTO_TEST_CASE(malformed_json_wins_over_validation) {
 }
 
 BOOST_AUTO_TEST_CASE(validation_wins_over_unknown_entity_and_conflict) {
-  auto body = expect_error(post("/products/" + a_uuid + "/restock", R"({"quantity":0})"), 400, "VALIDATION_FAILED");
+  auto body = expect_error(post("/products/" + a_uuid + "/restock", R"({"quantity":0})"), 400,
+                           "VALIDATION_FAILED");
   BOOST_TEST(detail_fields(body) == (std::set<std::string>{"quantity"}));
   auto taken = unique_email();
   customer(taken);
-  auto dup = expect_error(post("/customers", json{{"name", ""}, {"email", taken}}.dump()), 400, "VALIDATION_FAILED");
+  auto dup = expect_error(post("/customers", json{{"name", ""}, {"email", taken}}.dump()), 400,
+                          "VALIDATION_FAILED");
   BOOST_TEST(detail_fields(dup) == (std::set<std::string>{"name"}));
   auto sku = unique_sku();
   product(sku);
-  auto dup_sku = expect_error(post("/products", json{{"sku", sku}, {"name", "n"}, {"price", 1}, {"stock", -1}}.dump()),
-                              400, "VALIDATION_FAILED");
+  auto dup_sku = expect_error(
+      post("/products", json{{"sku", sku}, {"name", "n"}, {"price", 1}, {"stock", -1}}.dump()), 400,
+      "VALIDATION_FAILED");
   BOOST_TEST(detail_fields(dup_sku) == (std::set<std::string>{"stock"}));
 }
 
@@ -914,12 +991,16 @@ BOOST_AUTO_TEST_CASE(a_keep_alive_connection_stays_usable_after_errors_with_a_bo
   // separately. Whatever the error, the next request on the connection must be answered
   // as itself (or the server must have announced that it closes the connection).
   std::string body = R"({"name":"A","email":"a@b.c"})";
-  for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
-         {"POST", "/nothing"}, {"PUT", "/customers"}, {"POST", "/customers/" + a_uuid}, {"POST", "/customers"}}) {
+  for (auto [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"POST", "/nothing"},
+                                                        {"PUT", "/customers"},
+                                                        {"POST", "/customers/" + a_uuid},
+                                                        {"POST", "/customers"}}) {
     BOOST_TEST_CONTEXT(method << " " << path) {
       raw_session conn{port()};
       BOOST_TEST_REQUIRE(conn.connected());
-      conn.write(method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+      conn.write(method + " " + path +
+                 " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
                  std::to_string(path == "/customers" ? 1 : body.size()) + "\r\n\r\n");
       std::this_thread::sleep_for(std::chrono::milliseconds{150});
       conn.write(path == "/customers" ? std::string{"{"} : body);
@@ -939,13 +1020,15 @@ BOOST_AUTO_TEST_CASE(a_keep_alive_connection_stays_usable_after_errors_with_a_bo
 }
 
 BOOST_AUTO_TEST_CASE(the_body_of_a_refused_request_is_never_run_as_a_request_of_its_own) {
-  std::string inner = "GET /customers/" + a_uuid + " HTTP/1.1\r\nHost: x\r\nX-Correlation-Id: smuggled\r\n\r\n";
-  for (auto [method, path] :
-       std::vector<std::pair<std::string, std::string>>{{"POST", "/nothing"}, {"PUT", "/customers"}, {"DELETE", "/products"}}) {
+  std::string inner =
+      "GET /customers/" + a_uuid + " HTTP/1.1\r\nHost: x\r\nX-Correlation-Id: smuggled\r\n\r\n";
+  for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"POST", "/nothing"}, {"PUT", "/customers"}, {"DELETE", "/products"}}) {
     BOOST_TEST_CONTEXT(method << " " << path) {
       raw_session conn{port()};
       BOOST_TEST_REQUIRE(conn.connected());
-      conn.write(method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+      conn.write(method + " " + path +
+                 " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
                  std::to_string(inner.size()) + "\r\n\r\n");
       std::this_thread::sleep_for(std::chrono::milliseconds{150});
       conn.write(inner);

@@ -16,6 +16,9 @@ namespace testing_support {
 // A TCP port nobody listens on right now (bound once by the kernel's choice, then freed).
 int free_port();
 
+// A TCP connection to 127.0.0.1:port (a socket the caller closes), or -1.
+int connect_loopback(int port);
+
 // The environment variable with the port of the broker server scripts/test started for a
 // backend (MONOLITH_TEST_REDIS_PORT, ..._NATS_PORT, ..._RABBITMQ_PORT); "" for others.
 std::string broker_port_variable(const std::string& backend);
