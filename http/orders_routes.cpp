@@ -13,7 +13,9 @@ namespace {
 nlohmann::json to_json(const orders::order& o) {
   auto items = nlohmann::json::array();
   for (auto& l : o.items)
-    items.push_back({{"productId", l.product_id}, {"quantity", l.quantity}, {"price", money_json(l.price_cents)}});
+    items.push_back({{"productId", l.product_id},
+                     {"quantity", l.quantity},
+                     {"price", money_json(l.price_cents)}});
   nlohmann::json j = {{"id", o.id},
                       {"customerId", o.customer_id},
                       {"items", items},
@@ -54,7 +56,8 @@ std::vector<orders::order_line> read_items(json_fields& fields) {
       continue;
     }
     json_fields line{element, at + "."};
-    items.push_back({line.string("productId"), line.integer("quantity"), line.money_cents("price")});
+    items.push_back(
+        {line.string("productId"), line.integer("quantity"), line.money_cents("price")});
     for (auto& issue : line.issues())
       fields.add_issue(issue);
   }
@@ -66,7 +69,8 @@ int64_t read_limit(const httplib::Request& req, field_issues& issues) {
   if (!req.has_param("limit"))
     return 20;
   auto text = req.get_param_value("limit");
-  if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos) {
+  if (text.empty() || text.size() > 6 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
     issues.push_back({"limit", "must be an integer from 1 to 100"});
     return 20;
   }
@@ -90,7 +94,8 @@ void add_orders_routes(router& routes, module_caller& modules, app_metrics& metr
     if (ex.request.has_header("Idempotency-Key")) {
       request.idempotency_key = ex.request.get_header_value("Idempotency-Key");
       if (request.idempotency_key.empty())
-        header_issues.push_back({"Idempotency-Key", "must be 1 to 128 characters of [A-Za-z0-9._:-]"});
+        header_issues.push_back(
+            {"Idempotency-Key", "must be 1 to 128 characters of [A-Za-z0-9._:-]"});
     }
     auto issues = fields.merge(orders::check(request));
     issues.insert(issues.end(), header_issues.begin(), header_issues.end());
@@ -110,17 +115,22 @@ void add_orders_routes(router& routes, module_caller& modules, app_metrics& metr
     request.customer_id = ex.request.get_param_value("customerId");
     request.limit = read_limit(ex.request, issues);
     for (auto& issue : orders::check(request))
-      if (std::none_of(issues.begin(), issues.end(), [&](auto& i) { return i.field == issue.field; }))
+      if (std::none_of(issues.begin(), issues.end(),
+                       [&](auto& i) { return i.field == issue.field; }))
         issues.push_back(issue);
     if (!issues.empty())
       return ex.fail(validation_error(issues));
-    reply(ex, 200, modules.call<service, std::vector<order>>("orders", std::move(request)), to_json_list);
+    reply(ex, 200, modules.call<service, std::vector<order>>("orders", std::move(request)),
+          to_json_list);
   });
   routes.add("GET", "/orders/{id}", false, [&modules](exchange& ex) {
-    reply(ex, 200, modules.call<service, order>("orders", orders::get_order{ex.params[0]}), to_json);
+    reply(ex, 200, modules.call<service, order>("orders", orders::get_order{ex.params[0]}),
+          to_json);
   });
   routes.add("POST", "/orders/{id}/cancel", false, [&modules](exchange& ex) {
-    reply(ex, 200, modules.call<service, order>("orders", orders::cancel_order{ex.params[0], ex.correlation_id}),
+    reply(ex, 200,
+          modules.call<service, order>("orders",
+                                       orders::cancel_order{ex.params[0], ex.correlation_id}),
           to_json);
   });
 }

@@ -32,11 +32,15 @@ pg_error::pg_error(std::string message, std::string sqlstate, std::string constr
 
 // -- pg_result ---------------------------------------------------------------
 
-void pg_result::deleter::operator()(PGresult* raw) const { PQclear(raw); }
+void pg_result::deleter::operator()(PGresult* raw) const {
+  PQclear(raw);
+}
 
 pg_result::pg_result(PGresult* raw) : raw_(raw) {}
 
-int pg_result::rows() const { return PQntuples(raw_.get()); }
+int pg_result::rows() const {
+  return PQntuples(raw_.get());
+}
 
 bool pg_result::is_null(int row, int column) const {
   return PQgetisnull(raw_.get(), row, column) == 1;
@@ -67,7 +71,9 @@ int64_t pg_result::affected() const {
 
 // -- pg_connection -----------------------------------------------------------
 
-void pg_connection::deleter::operator()(PGconn* raw) const { PQfinish(raw); }
+void pg_connection::deleter::operator()(PGconn* raw) const {
+  PQfinish(raw);
+}
 
 pg_connection::pg_connection(const std::string& dsn) : conn_(PQconnectdb(dsn.c_str())) {
   if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK) {
@@ -76,7 +82,8 @@ pg_connection::pg_connection(const std::string& dsn) : conn_(PQconnectdb(dsn.c_s
     throw pg_error("cannot connect to PostgreSQL: " + message, "08001", "", true);
   }
   // Notices (e.g. "schema already exists") are not errors; keep them off stderr.
-  PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_.get(), [](void*, const char*) {}, nullptr);
 }
 
 pg_result pg_connection::check(PGresult* raw) {
@@ -129,8 +136,8 @@ pg_result pg_connection::exec(const pg_statement& statement, const pg_params& pa
     return pipeline(deferred{&statement, {}, params});
   prepare(statement);
   param_arrays arrays{params};
-  return check(PQexecPrepared(conn_.get(), statement.name, int(params.size()),
-                              arrays.values.data(), nullptr, nullptr, 0));
+  return check(PQexecPrepared(conn_.get(), statement.name, int(params.size()), arrays.values.data(),
+                              nullptr, nullptr, 0));
 }
 
 void pg_connection::defer(const pg_statement& statement, pg_params params) {
@@ -175,8 +182,8 @@ pg_result pg_connection::pipeline(std::optional<deferred> last) {
                    ? PQsendQueryPrepared(c, d.statement->name, int(d.params.size()),
                                          arrays.values.data(), nullptr, nullptr, 0)
                    : PQsendQueryParams(c, (d.statement ? d.statement->sql : d.sql).c_str(),
-                                       int(d.params.size()), nullptr, arrays.values.data(),
-                                       nullptr, nullptr, 0);
+                                       int(d.params.size()), nullptr, arrays.values.data(), nullptr,
+                                       nullptr, 0);
     if (sent != 1)
       throw lost(); // the connection is broken: its session replaces it
   }
@@ -215,7 +222,9 @@ pg_result pg_connection::pipeline(std::optional<deferred> last) {
   return answer;
 }
 
-void pg_connection::exec_script(const std::string& sql) { check(PQexec(conn_.get(), sql.c_str())); }
+void pg_connection::exec_script(const std::string& sql) {
+  check(PQexec(conn_.get(), sql.c_str()));
+}
 
 bool pg_connection::alive() {
   if (PQstatus(conn_.get()) != CONNECTION_OK)
@@ -235,7 +244,9 @@ bool pg_connection::alive() {
   return notified && PQstatus(conn_.get()) == CONNECTION_OK;
 }
 
-int pg_connection::socket() const { return PQsocket(conn_.get()); }
+int pg_connection::socket() const {
+  return PQsocket(conn_.get());
+}
 
 std::string pg_connection::quote_identifier(const std::string& name) {
   char* quoted = PQescapeIdentifier(conn_.get(), name.c_str(), name.size());

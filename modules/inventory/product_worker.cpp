@@ -23,47 +23,50 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
     reservation_store reservations;
   };
   auto s = std::make_shared<state>(
-    state{persistence::pg_session{std::move(dsn)}, {}, {}, reservation_store{on_event_appended}});
+      state{persistence::pg_session{std::move(dsn)}, {}, {}, reservation_store{on_event_appended}});
   // inventory.order-events: reserve on order.created, release on order.cancelled.
   auto inbox = std::make_shared<inbox_batch>(
-    "inventory", [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
-      return s->reservations.apply(db, events);
-    });
-  return {
-    [s](create_product& request) {
-      return with_database<product>(s->session, [&](auto& db) { return s->store.create(db, request); });
-    },
-    [s, self](get_product& request) {
-      auto promise = self->make_response_promise<product>();
-      if (s->lookups.add(lower_case(request.id), promise))
-        self->send(self, flush_lookups_atom::value);
-      return promise;
-    },
-    [s](flush_lookups_atom) {
-      auto ids = s->lookups.keys();
-      auto found = with_database<std::map<std::string, product>>(
-        s->session, [&](auto& db) { return s->store.find_many(db, ids); });
-      if (found)
-        s->lookups.deliver(*found, not_found_error("product"));
-      else
-        s->lookups.fail(found.error());
-    },
-    [s](restock_product& request) {
-      return with_database<product>(s->session, [&](auto& db) { return s->store.restock(db, request); });
-    },
-    [s, self, inbox](delivery& d) {
-      auto promise = self->make_response_promise<delivery_ack>();
-      if (inbox->add(promise, std::move(d)))
-        self->send(self, flush_inbox_atom::value);
-      return promise;
-    },
-    [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
-    [s](health_probe) {
-      return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
-        db.exec("SELECT 1");
-        return std::string{"up"};
+      "inventory",
+      [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
+        return s->reservations.apply(db, events);
       });
-    },
+  return {
+      [s](create_product& request) {
+        return with_database<product>(s->session,
+                                      [&](auto& db) { return s->store.create(db, request); });
+      },
+      [s, self](get_product& request) {
+        auto promise = self->make_response_promise<product>();
+        if (s->lookups.add(lower_case(request.id), promise))
+          self->send(self, flush_lookups_atom::value);
+        return promise;
+      },
+      [s](flush_lookups_atom) {
+        auto ids = s->lookups.keys();
+        auto found = with_database<std::map<std::string, product>>(
+            s->session, [&](auto& db) { return s->store.find_many(db, ids); });
+        if (found)
+          s->lookups.deliver(*found, not_found_error("product"));
+        else
+          s->lookups.fail(found.error());
+      },
+      [s](restock_product& request) {
+        return with_database<product>(s->session,
+                                      [&](auto& db) { return s->store.restock(db, request); });
+      },
+      [s, self, inbox](delivery& d) {
+        auto promise = self->make_response_promise<delivery_ack>();
+        if (inbox->add(promise, std::move(d)))
+          self->send(self, flush_inbox_atom::value);
+        return promise;
+      },
+      [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
+      [s](health_probe) {
+        return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
+          db.exec("SELECT 1");
+          return std::string{"up"};
+        });
+      },
   };
 }
 

@@ -25,7 +25,8 @@ public:
   // order.created emits inventory.reserved, or inventory.rejected with INSUFFICIENT_STOCK
   // or UNKNOWN_PRODUCT and the first product at fault; an order decided before is left
   // as it is. order.cancelled emits inventory.released when the order held a reservation.
-  caf::error apply(persistence::pg_connection& db, const std::vector<const event_envelope*>& events);
+  caf::error apply(persistence::pg_connection& db,
+                   const std::vector<const event_envelope*>& events);
 
 private:
   persistence::outbox_writer outbox_;

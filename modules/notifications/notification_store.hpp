@@ -23,7 +23,8 @@ class notification_store {
 public:
   // Consumer notifications.order-events: one notification per (event, template), for a
   // batch of events at once.
-  caf::error record(persistence::pg_connection& db, const std::vector<const event_envelope*>& events);
+  caf::error record(persistence::pg_connection& db,
+                    const std::vector<const event_envelope*>& events);
   std::vector<notification> list(persistence::pg_connection& db, const list_notifications& request);
   // Oldest first, for the sender.
   // Up to `limit` queued messages after position `after`, oldest first.

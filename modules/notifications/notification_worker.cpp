@@ -20,29 +20,30 @@ worker::behavior_type notification_worker(worker::pointer self, std::string dsn)
   auto s = std::make_shared<state>(state{persistence::pg_session{std::move(dsn)}, {}});
   // notifications.order-events: one notification per (event, template).
   auto inbox = std::make_shared<inbox_batch>(
-    "notifications", [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
-      return s->store.record(db, events);
-    });
-  return {
-    [s](list_notifications& request) {
-      return with_database<std::vector<notification>>(
-        s->session, [&](auto& db) -> caf::expected<std::vector<notification>> {
-          return s->store.list(db, request);
-        });
-    },
-    [s](health_probe) {
-      return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
-        db.exec("SELECT 1");
-        return std::string{"up"};
+      "notifications",
+      [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
+        return s->store.record(db, events);
       });
-    },
-    [s, self, inbox](delivery& d) {
-      auto promise = self->make_response_promise<delivery_ack>();
-      if (inbox->add(promise, std::move(d)))
-        self->send(self, flush_inbox_atom::value);
-      return promise;
-    },
-    [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
+  return {
+      [s](list_notifications& request) {
+        return with_database<std::vector<notification>>(
+            s->session, [&](auto& db) -> caf::expected<std::vector<notification>> {
+              return s->store.list(db, request);
+            });
+      },
+      [s](health_probe) {
+        return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
+          db.exec("SELECT 1");
+          return std::string{"up"};
+        });
+      },
+      [s, self, inbox](delivery& d) {
+        auto promise = self->make_response_promise<delivery_ack>();
+        if (inbox->add(promise, std::move(d)))
+          self->send(self, flush_inbox_atom::value);
+        return promise;
+      },
+      [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
   };
 }
 

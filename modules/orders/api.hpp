@@ -65,51 +65,43 @@ struct cancel_order {
   std::string correlation_id;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, order_line& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, order_line& x) {
   return f(caf::meta::type_name("orders.order_line"), x.product_id, x.quantity, x.price_cents);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, order& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, order& x) {
   return f(caf::meta::type_name("orders.order"), x.id, x.customer_id, x.items, x.total_cents,
            x.status, x.rejection_reason, x.created_at, x.updated_at);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, place_order& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, place_order& x) {
   return f(caf::meta::type_name("orders.place_order"), x.customer_id, x.items, x.idempotency_key,
            x.request_body, x.correlation_id);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, placed_order& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, placed_order& x) {
   return f(caf::meta::type_name("orders.placed_order"), x.placed, x.replayed);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_order& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, get_order& x) {
   return f(caf::meta::type_name("orders.get_order"), x.id);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, list_orders& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, list_orders& x) {
   return f(caf::meta::type_name("orders.list_orders"), x.customer_id, x.limit);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cancel_order& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, cancel_order& x) {
   return f(caf::meta::type_name("orders.cancel_order"), x.id, x.correlation_id);
 }
 
 // Errors: VALIDATION_FAILED (400), NOT_FOUND (404), INVALID_STATE (409),
 // UNKNOWN_CUSTOMER / CUSTOMER_INACTIVE / IDEMPOTENCY_KEY_REUSED (422), UNAVAILABLE (503).
-using service = caf::typed_actor<caf::replies_to<place_order>::with<placed_order>,
-                                 caf::replies_to<get_order>::with<order>,
-                                 caf::replies_to<list_orders>::with<std::vector<order>>,
-                                 caf::replies_to<cancel_order>::with<order>,
-                                 caf::replies_to<health_probe>::with<std::string>,
-                                 caf::replies_to<delivery>::with<delivery_ack>>;
+using service = caf::typed_actor<
+    caf::replies_to<place_order>::with<placed_order>, caf::replies_to<get_order>::with<order>,
+    caf::replies_to<list_orders>::with<std::vector<order>>,
+    caf::replies_to<cancel_order>::with<order>, caf::replies_to<health_probe>::with<std::string>,
+    caf::replies_to<delivery>::with<delivery_ack>>;
 
 // An order holds at most this many lines.
 constexpr std::size_t max_order_lines = 100;

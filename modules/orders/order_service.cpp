@@ -45,25 +45,25 @@ void check_customer_then_place(self_pointer self, place_order request,
   };
   auto ask = [self, request, promise, place](const customers::service& customers) mutable {
     self->request(customers, self->state.timeout, customers::get_customer{request.customer_id})
-      .then(place, [self, promise](caf::error& err) mutable {
-        if (describe(err).kind == app_error::not_found) {
-          promise.deliver(unknown_customer());
-          return;
-        }
-        self->state.customers = nullptr; // maybe restarted: look it up again next time
-        promise.deliver(unavailable_error());
-      });
+        .then(place, [self, promise](caf::error& err) mutable {
+          if (describe(err).kind == app_error::not_found) {
+            promise.deliver(unknown_customer());
+            return;
+          }
+          self->state.customers = nullptr; // maybe restarted: look it up again next time
+          promise.deliver(unavailable_error());
+        });
   };
   if (self->state.customers)
     return ask(self->state.customers);
   self->request(self->state.directory, self->state.timeout, directory_get_atom::value,
                 std::string{"customers"})
-    .then(
-      [self, ask](const caf::actor& handle) mutable {
-        self->state.customers = caf::actor_cast<customers::service>(handle);
-        ask(self->state.customers);
-      },
-      [promise](caf::error&) mutable { promise.deliver(unavailable_error()); });
+      .then(
+          [self, ask](const caf::actor& handle) mutable {
+            self->state.customers = caf::actor_cast<customers::service>(handle);
+            ask(self->state.customers);
+          },
+          [promise](caf::error&) mutable { promise.deliver(unavailable_error()); });
 }
 
 service::behavior_type order_service(self_pointer self, module_context ctx) {
@@ -72,46 +72,46 @@ service::behavior_type order_service(self_pointer self, module_context ctx) {
   self->state.directory = ctx.directory;
   self->state.timeout = ctx.settings.remote_request_timeout;
   return {
-    [self](place_order& request) -> caf::result<placed_order> {
-      if (auto issues = check(request); !issues.empty())
-        return validation_error(std::move(issues));
-      auto promise = self->make_response_promise<placed_order>();
-      if (request.idempotency_key.empty()) {
-        check_customer_then_place(self, std::move(request), promise);
+      [self](place_order& request) -> caf::result<placed_order> {
+        if (auto issues = check(request); !issues.empty())
+          return validation_error(std::move(issues));
+        auto promise = self->make_response_promise<placed_order>();
+        if (request.idempotency_key.empty()) {
+          check_customer_then_place(self, std::move(request), promise);
+          return promise;
+        }
+        // A replay answers with the order as it is now, whatever its customer became since.
+        self->request(self->state.workers.reader(), caf::infinite, find_replay{request})
+            .then([promise](placed_order& replay) mutable { promise.deliver(std::move(replay)); },
+                  [self, request, promise](caf::error& err) mutable {
+                    if (describe(err).kind == app_error::not_found)
+                      check_customer_then_place(self, std::move(request), promise);
+                    else
+                      promise.deliver(err);
+                  });
         return promise;
-      }
-      // A replay answers with the order as it is now, whatever its customer became since.
-      self->request(self->state.workers.reader(), caf::infinite, find_replay{request})
-        .then([promise](placed_order& replay) mutable { promise.deliver(std::move(replay)); },
-              [self, request, promise](caf::error& err) mutable {
-                if (describe(err).kind == app_error::not_found)
-                  check_customer_then_place(self, std::move(request), promise);
-                else
-                  promise.deliver(err);
-              });
-      return promise;
-    },
-    [self](get_order& request) -> caf::result<order> {
-      if (!is_uuid(request.id))
-        return not_found_error("order");
-      return self->delegate(self->state.workers.reader(), std::move(request));
-    },
-    [self](list_orders& request) -> caf::result<std::vector<order>> {
-      if (auto issues = check(request); !issues.empty())
-        return validation_error(std::move(issues));
-      return self->delegate(self->state.workers.reader(), std::move(request));
-    },
-    [self](cancel_order& request) -> caf::result<order> {
-      if (!is_uuid(request.id))
-        return not_found_error("order");
-      return self->delegate(self->state.workers.next(), std::move(request));
-    },
-    [self](health_probe probe) -> caf::result<std::string> {
-      return self->delegate(self->state.workers.next(), probe);
-    },
-    [self](delivery& d) -> caf::result<delivery_ack> {
-      return self->delegate(self->state.workers.consumer(), std::move(d));
-    },
+      },
+      [self](get_order& request) -> caf::result<order> {
+        if (!is_uuid(request.id))
+          return not_found_error("order");
+        return self->delegate(self->state.workers.reader(), std::move(request));
+      },
+      [self](list_orders& request) -> caf::result<std::vector<order>> {
+        if (auto issues = check(request); !issues.empty())
+          return validation_error(std::move(issues));
+        return self->delegate(self->state.workers.reader(), std::move(request));
+      },
+      [self](cancel_order& request) -> caf::result<order> {
+        if (!is_uuid(request.id))
+          return not_found_error("order");
+        return self->delegate(self->state.workers.next(), std::move(request));
+      },
+      [self](health_probe probe) -> caf::result<std::string> {
+        return self->delegate(self->state.workers.next(), probe);
+      },
+      [self](delivery& d) -> caf::result<delivery_ack> {
+        return self->delegate(self->state.workers.consumer(), std::move(d));
+      },
   };
 }
 

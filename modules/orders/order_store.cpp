@@ -17,17 +17,17 @@ namespace {
 using persistence::pg_statement;
 
 #define ORDER_COLUMNS                                                                              \
-  "id, customer_id, items::text, total_cents, status, coalesce(rejection_reason, ''), "           \
+  "id, customer_id, items::text, total_cents, status, coalesce(rejection_reason, ''), "            \
   "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                  \
   "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 // Keys are taken for a whole group at once; a key taken by an earlier (or concurrent,
 // now committed) request is not returned, and its request replays that one.
 const pg_statement take_keys{
-  "orders_take_keys", "INSERT INTO orders.idempotency_keys (key, request_hash, order_id) "
-                      "SELECT k.key, md5(k.body), k.order_id FROM unnest($1::text[], $2::text[], "
-                      "$3::uuid[]) AS k(key, body, order_id) ON CONFLICT (key) DO NOTHING "
-                      "RETURNING order_id"};
+    "orders_take_keys", "INSERT INTO orders.idempotency_keys (key, request_hash, order_id) "
+                        "SELECT k.key, md5(k.body), k.order_id FROM unnest($1::text[], $2::text[], "
+                        "$3::uuid[]) AS k(key, body, order_id) ON CONFLICT (key) DO NOTHING "
+                        "RETURNING order_id"};
 
 const pg_statement find_key{"orders_find_key",
                             "SELECT request_hash = md5($2), order_id FROM orders.idempotency_keys "
@@ -36,11 +36,11 @@ const pg_statement find_key{"orders_find_key",
 
 // A group of orders in request order, so that `position` orders a customer's orders.
 const pg_statement insert_orders{
-  "orders_insert", "INSERT INTO orders.orders (id, customer_id, items, total_cents, status) "
-                   "SELECT o.id, o.customer_id, o.items, o.total_cents, 'PENDING' FROM "
-                   "unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bigint[]) WITH ORDINALITY "
-                   "AS o(id, customer_id, items, total_cents, n) ORDER BY o.n "
-                   "RETURNING " ORDER_COLUMNS};
+    "orders_insert", "INSERT INTO orders.orders (id, customer_id, items, total_cents, status) "
+                     "SELECT o.id, o.customer_id, o.items, o.total_cents, 'PENDING' FROM "
+                     "unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::bigint[]) WITH ORDINALITY "
+                     "AS o(id, customer_id, items, total_cents, n) ORDER BY o.n "
+                     "RETURNING " ORDER_COLUMNS};
 
 const pg_statement select_orders{
     "orders_select_many", "SELECT " ORDER_COLUMNS " FROM orders.orders WHERE id = ANY($1::uuid[])",
@@ -53,9 +53,10 @@ const pg_statement list_by_customer{"orders_list",
                                     true};
 
 const pg_statement cancel_row{
-  "orders_cancel", "UPDATE orders.orders SET status = 'CANCELLED', updated_at = clock_timestamp() "
-                   "WHERE id = $1::uuid AND status IN ('PENDING', 'CONFIRMED') "
-                   "RETURNING " ORDER_COLUMNS};
+    "orders_cancel",
+    "UPDATE orders.orders SET status = 'CANCELLED', updated_at = clock_timestamp() "
+    "WHERE id = $1::uuid AND status IN ('PENDING', 'CONFIRMED') "
+    "RETURNING " ORDER_COLUMNS};
 
 // A batch of reservation outcomes, at most one per order: only PENDING orders move.
 const pg_statement settle{
@@ -76,8 +77,9 @@ nlohmann::json items_json(const std::vector<order_line>& items) {
 }
 
 order read_order(const persistence::pg_result& r, int row) {
-  order o{r.string(row, 0), r.string(row, 1), {}, r.integer(row, 3), r.string(row, 4),
-          r.string(row, 5), r.string(row, 6), r.string(row, 7)};
+  order o{r.string(row, 0),  r.string(row, 1), {},
+          r.integer(row, 3), r.string(row, 4), r.string(row, 5),
+          r.string(row, 6),  r.string(row, 7)};
   for (auto& item : nlohmann::json::parse(r.text(row, 2)))
     o.items.push_back({item.at("productId").get<std::string>(), item.at("quantity").get<int64_t>(),
                        item.at("priceCents").get<int64_t>()});
@@ -101,8 +103,8 @@ caf::expected<order> order_store::find(persistence::pg_connection& db, const std
   return found.begin()->second;
 }
 
-caf::expected<std::optional<placed_order>>
-order_store::find_replay(persistence::pg_connection& db, const place_order& request) {
+caf::expected<std::optional<placed_order>> order_store::find_replay(persistence::pg_connection& db,
+                                                                    const place_order& request) {
   if (request.idempotency_key.empty())
     return std::optional<placed_order>{};
   auto key = db.exec(find_key, {request.idempotency_key, request.request_body});
@@ -167,8 +169,8 @@ order_store::place_all(persistence::pg_connection& db, const std::vector<place_o
   }
   std::map<std::string, order> created;
   if (!new_ids.empty()) {
-    auto rows = db.exec(insert_orders,
-                        {pg_array(new_ids), pg_array(customers), pg_array(items), pg_array(totals)});
+    auto rows = db.exec(
+        insert_orders, {pg_array(new_ids), pg_array(customers), pg_array(items), pg_array(totals)});
     for (int r = 0; r < rows.rows(); ++r) {
       auto o = read_order(rows, r);
       created.emplace(o.id, std::move(o));
@@ -228,13 +230,14 @@ caf::expected<order> order_store::cancel(persistence::pg_connection& db,
   }
   auto cancelled = read_order(rows, 0);
   events::order_status_payload payload{cancelled.id, cancelled.customer_id, ""};
-  outbox_.append(db, {{events::order_cancelled, cancelled.id, request.correlation_id,
-                       std::nullopt, nlohmann::json(payload).dump()}});
+  outbox_.append(db, {{events::order_cancelled, cancelled.id, request.correlation_id, std::nullopt,
+                       nlohmann::json(payload).dump()}});
   return cancelled;
 }
 
-caf::error order_store::apply_reservation_outcomes(persistence::pg_connection& db,
-                                                   const std::vector<const event_envelope*>& events) {
+caf::error
+order_store::apply_reservation_outcomes(persistence::pg_connection& db,
+                                        const std::vector<const event_envelope*>& events) {
   struct outcome {
     const event_envelope* cause;
     bool reserved;

@@ -24,75 +24,79 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
     std::unique_ptr<set_batch<place_order, placed_order>> placements;
   };
   auto s = std::make_shared<state>(
-    state{persistence::pg_session{std::move(dsn)}, order_store{on_event_appended}, {}, {}, {}});
+      state{persistence::pg_session{std::move(dsn)}, order_store{on_event_appended}, {}, {}, {}});
   s->placements = std::make_unique<set_batch<place_order, placed_order>>(
-    [store = &s->store](persistence::pg_connection& db, const std::vector<place_order>& requests) {
-      return store->place_all(db, requests);
-    });
+      [store = &s->store](persistence::pg_connection& db,
+                          const std::vector<place_order>& requests) {
+        return store->place_all(db, requests);
+      });
   // orders.inventory-events: the reservation's outcome settles the order.
   auto inbox = std::make_shared<inbox_batch>(
-    "orders", [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
-      return s->store.apply_reservation_outcomes(db, events);
-    });
+      "orders",
+      [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
+        return s->store.apply_reservation_outcomes(db, events);
+      });
   auto write = [s, self](auto promise, auto apply) {
     if (s->writes.add(promise, apply))
       self->send(self, flush_writes_atom::value);
     return promise;
   };
   return {
-    [s](find_replay& probe) -> caf::result<placed_order> {
-      auto replay = with_database<std::optional<placed_order>>(
-        s->session, [&](auto& db) { return s->store.find_replay(db, probe.request); });
-      if (!replay)
-        return replay.error();
-      if (!*replay)
-        return not_found_error("replay");
-      return std::move(**replay);
-    },
-    [s, self](place_order& request) {
-      auto promise = self->make_response_promise<placed_order>();
-      if (s->placements->add(promise, std::move(request)))
-        self->send(self, flush_set_atom::value);
-      return promise;
-    },
-    [s](flush_set_atom) { s->placements->flush(s->session); },
-    [s, self](get_order& request) {
-      auto promise = self->make_response_promise<order>();
-      if (s->lookups.add(lower_case(request.id), promise))
-        self->send(self, flush_lookups_atom::value);
-      return promise;
-    },
-    [s](flush_lookups_atom) {
-      auto ids = s->lookups.keys();
-      auto found = with_database<std::map<std::string, order>>(
-        s->session, [&](auto& db) { return s->store.find_many(db, ids); });
-      if (found)
-        s->lookups.deliver(*found, not_found_error("order"));
-      else
-        s->lookups.fail(found.error());
-    },
-    [s](list_orders& request) {
-      return with_database<std::vector<order>>(
-        s->session, [&](auto& db) -> caf::expected<std::vector<order>> { return s->store.list(db, request); });
-    },
-    [s, self, write](cancel_order& request) {
-      return write(self->make_response_promise<order>(),
-                   [s, request](auto& db) { return s->store.cancel(db, request); });
-    },
-    [s](flush_writes_atom) { s->writes.flush(s->session); },
-    [s, self, inbox](delivery& d) {
-      auto promise = self->make_response_promise<delivery_ack>();
-      if (inbox->add(promise, std::move(d)))
-        self->send(self, flush_inbox_atom::value);
-      return promise;
-    },
-    [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
-    [s](health_probe) {
-      return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
-        db.exec("SELECT 1");
-        return std::string{"up"};
-      });
-    },
+      [s](find_replay& probe) -> caf::result<placed_order> {
+        auto replay = with_database<std::optional<placed_order>>(
+            s->session, [&](auto& db) { return s->store.find_replay(db, probe.request); });
+        if (!replay)
+          return replay.error();
+        if (!*replay)
+          return not_found_error("replay");
+        return std::move(**replay);
+      },
+      [s, self](place_order& request) {
+        auto promise = self->make_response_promise<placed_order>();
+        if (s->placements->add(promise, std::move(request)))
+          self->send(self, flush_set_atom::value);
+        return promise;
+      },
+      [s](flush_set_atom) { s->placements->flush(s->session); },
+      [s, self](get_order& request) {
+        auto promise = self->make_response_promise<order>();
+        if (s->lookups.add(lower_case(request.id), promise))
+          self->send(self, flush_lookups_atom::value);
+        return promise;
+      },
+      [s](flush_lookups_atom) {
+        auto ids = s->lookups.keys();
+        auto found = with_database<std::map<std::string, order>>(
+            s->session, [&](auto& db) { return s->store.find_many(db, ids); });
+        if (found)
+          s->lookups.deliver(*found, not_found_error("order"));
+        else
+          s->lookups.fail(found.error());
+      },
+      [s](list_orders& request) {
+        return with_database<std::vector<order>>(
+            s->session, [&](auto& db) -> caf::expected<std::vector<order>> {
+              return s->store.list(db, request);
+            });
+      },
+      [s, self, write](cancel_order& request) {
+        return write(self->make_response_promise<order>(),
+                     [s, request](auto& db) { return s->store.cancel(db, request); });
+      },
+      [s](flush_writes_atom) { s->writes.flush(s->session); },
+      [s, self, inbox](delivery& d) {
+        auto promise = self->make_response_promise<delivery_ack>();
+        if (inbox->add(promise, std::move(d)))
+          self->send(self, flush_inbox_atom::value);
+        return promise;
+      },
+      [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
+      [s](health_probe) {
+        return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
+          db.exec("SELECT 1");
+          return std::string{"up"};
+        });
+      },
   };
 }
 

@@ -5,8 +5,8 @@
 #include "modules/orders/api.hpp"
 
 #include "actors/inbox.hpp"
-#include "actors/set_batch.hpp"
 #include "actors/lookup_batch.hpp"
+#include "actors/set_batch.hpp"
 #include "actors/write_batch.hpp"
 
 #include <string>
@@ -19,15 +19,15 @@ struct find_replay {
   place_order request;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, find_replay& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, find_replay& x) {
   return f(caf::meta::type_name("orders.find_replay"), x.request);
 }
 
 // The service's interface plus what only the service asks of its workers.
-using worker = service::extend<caf::replies_to<find_replay>::with<placed_order>,
-                               caf::reacts_to<flush_lookups_atom>, caf::reacts_to<flush_writes_atom>,
-                               caf::reacts_to<flush_inbox_atom>, caf::reacts_to<flush_set_atom>>;
+using worker =
+    service::extend<caf::replies_to<find_replay>::with<placed_order>,
+                    caf::reacts_to<flush_lookups_atom>, caf::reacts_to<flush_writes_atom>,
+                    caf::reacts_to<flush_inbox_atom>, caf::reacts_to<flush_set_atom>>;
 
 worker::behavior_type order_worker(worker::pointer self, std::string dsn,
                                    std::function<void()> on_event_appended);

@@ -1,4 +1,6 @@
-// Relay failover between two processes on one database: a standby takes over within 2 s of the holder's death or freeze, a woken holder is fenced off, and no event is lost, applied twice or delivered out of per-aggregate order.
+// Relay failover between two processes on one database: a standby takes over within 2 s of the
+// holder's death or freeze, a woken holder is fenced off, and no event is lost, applied twice or
+// delivered out of per-aggregate order.
 #include "fault_probes.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
@@ -40,7 +42,6 @@ BOOST_TEST_GLOBAL_FIXTURE(ignore_sigpipe);
 const std::vector<std::string> node_flags = {"--app.http.request-timeout=2s",
                                              "--app.relay.lease-ttl=2s"};
 
-
 // Client threads placing orders, thread i against the port of slot i % 2 (one slot per
 // node), cancelling every fourth order they placed so that inventory sees order.created
 // then order.cancelled for some aggregates. Connection errors and 503 are tolerated (a
@@ -80,7 +81,8 @@ public:
   }
   std::string summary() const {
     return std::to_string(created_) + " x 201, " + std::to_string(cancelled_) + " cancelled, " +
-           std::to_string(unavailable_) + " x 503, " + std::to_string(no_answer_) + " without an answer";
+           std::to_string(unavailable_) + " x 503, " + std::to_string(no_answer_) +
+           " without an answer";
   }
 
 private:
@@ -144,7 +146,8 @@ private:
       items.push_back({{"productId", catalog_.products[(first + l) % catalog_.products.size()]},
                        {"quantity", std::uniform_int_distribution<int>(1, 3)(rng)},
                        {"price", 2.5}});
-    auto customer = std::uniform_int_distribution<std::size_t>(0, catalog_.customers.size() - 1)(rng);
+    auto customer =
+        std::uniform_int_distribution<std::size_t>(0, catalog_.customers.size() - 1)(rng);
     return {{"customerId", catalog_.customers[customer]}, {"items", items}};
   }
 
@@ -179,7 +182,8 @@ std::vector<json> log_lines(const std::string& log, std::size_t from = 0) {
 }
 
 // Modules whose relay logged `msg` in the log from byte `from` on.
-std::set<std::string> modules_logging(const std::string& log, const std::string& msg, std::size_t from = 0) {
+std::set<std::string> modules_logging(const std::string& log, const std::string& msg,
+                                      std::size_t from = 0) {
   std::set<std::string> modules;
   for (auto& line : log_lines(log, from))
     if (line.value("msg", "") == msg)
@@ -188,11 +192,14 @@ std::set<std::string> modules_logging(const std::string& log, const std::string&
 }
 
 // schema -> holder of a lease that has not expired ("" when expired or free).
-std::map<std::string, std::string> live_holders(const std::string& dsn, const std::vector<std::string>& schemas) {
+std::map<std::string, std::string> live_holders(const std::string& dsn,
+                                                const std::vector<std::string>& schemas) {
   std::map<std::string, std::string> holders;
   for (auto& s : schemas) {
-    auto rows = column(dsn, "SELECT CASE WHEN expires_at > clock_timestamp() THEN coalesce(holder, '') ELSE '' "
-                            "END FROM " + s + ".relay_lease");
+    auto rows = column(
+        dsn, "SELECT CASE WHEN expires_at > clock_timestamp() THEN coalesce(holder, '') ELSE '' "
+             "END FROM " +
+                 s + ".relay_lease");
     holders[s] = rows.empty() ? "" : rows[0];
   }
   return holders;
@@ -206,41 +213,49 @@ std::string describe(const std::map<std::string, std::string>& holders) {
 }
 
 bool all_held_by(const std::map<std::string, std::string>& holders, const std::string& holder) {
-  return !holders.empty() && std::all_of(holders.begin(), holders.end(), [&](auto& h) { return h.second == holder; });
+  return !holders.empty() &&
+         std::all_of(holders.begin(), holders.end(), [&](auto& h) { return h.second == holder; });
 }
 
 // Waits until node `a` leads every outbox relay; returns its holder name.
-std::string require_sole_leader(node_process& a, const std::string& dsn, const std::vector<std::string>& schemas) {
+std::string require_sole_leader(node_process& a, const std::string& dsn,
+                                const std::vector<std::string>& schemas) {
   std::map<std::string, std::string> holders;
   bool leads = eventually(10s, [&] {
     holders = live_holders(dsn, schemas);
     auto& first = holders.begin()->second;
     return !first.empty() && all_held_by(holders, first) &&
-           modules_logging(a.log(), "relay leader") == std::set<std::string>(schemas.begin(), schemas.end());
+           modules_logging(a.log(), "relay leader") ==
+               std::set<std::string>(schemas.begin(), schemas.end());
   });
-  BOOST_REQUIRE_MESSAGE(leads, "node A did not take every relay lease within 10 s: " << describe(holders)
-                                                                                  << "; log:" << problems_in(a.log()));
+  BOOST_REQUIRE_MESSAGE(leads, "node A did not take every relay lease within 10 s: "
+                                   << describe(holders) << "; log:" << problems_in(a.log()));
   return holders.begin()->second;
 }
 
 // Milliseconds from `since` until `b`'s log says it leads each module's relay (-1: not
 // within `limit`); polled every 10 ms.
-std::map<std::string, long long> takeover_times(node_process& b, const std::vector<std::string>& schemas,
-                                                steady::time_point since, std::chrono::milliseconds limit) {
+std::map<std::string, long long> takeover_times(node_process& b,
+                                                const std::vector<std::string>& schemas,
+                                                steady::time_point since,
+                                                std::chrono::milliseconds limit) {
   std::map<std::string, long long> took;
   for (auto& s : schemas)
     took[s] = -1;
-  eventually(limit, [&] {
-    auto now = steady::now();
-    auto leading = modules_logging(b.log(), "relay leader");
-    bool all = true;
-    for (auto& [module, ms] : took) {
-      if (ms < 0 && leading.count(module))
-        ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count();
-      all = all && ms >= 0;
-    }
-    return all;
-  }, 10ms);
+  eventually(
+      limit,
+      [&] {
+        auto now = steady::now();
+        auto leading = modules_logging(b.log(), "relay leader");
+        bool all = true;
+        for (auto& [module, ms] : took) {
+          if (ms < 0 && leading.count(module))
+            ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - since).count();
+          all = all && ms >= 0;
+        }
+        return all;
+      },
+      10ms);
   return took;
 }
 
@@ -248,26 +263,35 @@ std::map<std::string, long long> takeover_times(node_process& b, const std::vect
 // standby that cannot take a lease is stuck behind.
 std::string sessions(const std::string& dsn) {
   try {
-    return joined(column(dsn, "SELECT 'pid ' || a.pid || ' ' || a.usename || ' ' || coalesce(a.state, '?') || "
-                              "coalesce(' for ' || round(extract(epoch FROM clock_timestamp() - a.xact_start)::numeric, 1) "
-                              "|| ' s', '') || coalesce(' waiting on ' || a.wait_event_type || ':' || a.wait_event, '') || "
-                              "coalesce(' blocked by ' || nullif(pg_blocking_pids(a.pid)::text, '{}'), '') || ': ' || "
-                              "left(regexp_replace(a.query, '\\s+', ' ', 'g'), 110) FROM pg_stat_activity a WHERE "
-                              "a.datname = current_database() AND a.pid <> pg_backend_pid() AND (a.state <> 'idle' OR "
-                              "a.wait_event_type = 'Lock') ORDER BY a.xact_start"),
-                  12);
+    return joined(
+        column(dsn,
+               "SELECT 'pid ' || a.pid || ' ' || a.usename || ' ' || coalesce(a.state, '?') || "
+               "coalesce(' for ' || round(extract(epoch FROM clock_timestamp() - "
+               "a.xact_start)::numeric, 1) "
+               "|| ' s', '') || coalesce(' waiting on ' || a.wait_event_type || ':' || "
+               "a.wait_event, '') || "
+               "coalesce(' blocked by ' || nullif(pg_blocking_pids(a.pid)::text, '{}'), '') || ': "
+               "' || "
+               "left(regexp_replace(a.query, '\\s+', ' ', 'g'), 110) FROM pg_stat_activity a WHERE "
+               "a.datname = current_database() AND a.pid <> pg_backend_pid() AND (a.state <> "
+               "'idle' OR "
+               "a.wait_event_type = 'Lock') ORDER BY a.xact_start"),
+        12);
   } catch (const std::exception& e) {
     return e.what();
   }
 }
 
-void check_takeover(const std::map<std::string, long long>& took, const std::string& what, const std::string& dsn) {
+void check_takeover(const std::map<std::string, long long>& took, const std::string& what,
+                    const std::string& dsn) {
   bool late = false;
   for (auto& [module, ms] : took) {
     BOOST_TEST_MESSAGE(module << " relay taken over " << ms << " ms after " << what);
-    BOOST_TEST((ms >= 0 && ms < 4000), "standby took over the " << module << " relay "
-                                         << (ms < 0 ? std::string{"not at all within 6 s"} : std::to_string(ms) + " ms")
-                                         << " after " << what << " (target 2 s, limit 4 s)");
+    BOOST_TEST((ms >= 0 && ms < 4000),
+               "standby took over the "
+                   << module << " relay "
+                   << (ms < 0 ? std::string{"not at all within 6 s"} : std::to_string(ms) + " ms")
+                   << " after " << what << " (target 2 s, limit 4 s)");
     late = late || ms < 0 || ms >= 4000;
   }
   if (late)
@@ -278,10 +302,13 @@ void check_takeover(const std::map<std::string, long long>& took, const std::str
 std::string open_deliveries(const std::string& dsn, const std::vector<std::string>& schemas) {
   std::string sql = "SELECT ''";
   for (auto& s : schemas)
-    sql += " UNION ALL SELECT '" + s + " -> ' || consumer || ': ' || count(*) || ' pending, attempts ' || "
+    sql += " UNION ALL SELECT '" + s +
+           " -> ' || consumer || ': ' || count(*) || ' pending, attempts ' || "
            "min(attempts) || '..' || max(attempts) || ', next attempt in ' || "
-           "round(extract(epoch FROM max(next_attempt_at) - clock_timestamp())::numeric, 1) || ' s, last error ' "
-           "|| coalesce(max(last_error), '-') FROM " + s + ".deliveries WHERE status = 'pending' GROUP BY consumer";
+           "round(extract(epoch FROM max(next_attempt_at) - clock_timestamp())::numeric, 1) || ' "
+           "s, last error ' "
+           "|| coalesce(max(last_error), '-') FROM " +
+           s + ".deliveries WHERE status = 'pending' GROUP BY consumer";
   try {
     return joined(column(dsn, sql), 20);
   } catch (const std::exception& e) {
@@ -294,12 +321,16 @@ bool settles(const std::string& dsn, const std::function<std::string()>& logs) {
   auto schemas = relay_schemas(dsn);
   backlog last;
   auto started = steady::now();
-  bool settled = eventually(30s, [&] { return (last = backlog_of(dsn, schemas)).settled(); }, 100ms);
+  bool settled = eventually(
+      30s, [&] { return (last = backlog_of(dsn, schemas)).settled(); }, 100ms);
   BOOST_TEST(settled, "not settled 30 s after the load stopped: " << last.text() << " ("
-                        << open_deliveries(dsn, schemas) << "); node problems:" << logs());
+                                                                  << open_deliveries(dsn, schemas)
+                                                                  << "); node problems:" << logs());
   if (settled)
-    BOOST_TEST_MESSAGE("settled " << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count()
-                                  << " ms after the load stopped");
+    BOOST_TEST_MESSAGE(
+        "settled "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count()
+        << " ms after the load stopped");
   return settled;
 }
 
@@ -312,9 +343,10 @@ bool settles(const std::string& dsn, const std::function<std::string()>& logs) {
 // applied in that order), so ties are ordered by sequence.
 void check_per_aggregate_order(const std::string& dsn, const std::string& consumer_schema,
                                const std::string& publisher_schema) {
-  auto pairs = scalar(dsn, "SELECT count(*) FROM " + consumer_schema + ".inbox i JOIN " + publisher_schema +
-                             ".outbox o ON o.id = i.event_id");
-  BOOST_TEST(pairs > 0, consumer_schema << ".inbox holds no event of " << publisher_schema << ".outbox");
+  auto pairs = scalar(dsn, "SELECT count(*) FROM " + consumer_schema + ".inbox i JOIN " +
+                               publisher_schema + ".outbox o ON o.id = i.event_id");
+  BOOST_TEST(pairs > 0,
+             consumer_schema << ".inbox holds no event of " << publisher_schema << ".outbox");
   auto reordered = column(
       dsn,
       "SELECT consumer || ' aggregate ' || aggregate_id || ': ' || event_name || ' #' || sequence "
@@ -337,35 +369,48 @@ void check_per_aggregate_order(const std::string& dsn, const std::string& consum
                          "' ORDER BY i.processed_at"))
       BOOST_TEST_MESSAGE("  " << line);
   }
-  BOOST_TEST(reordered.empty(), "out of per-aggregate order (" << publisher_schema << " -> " << consumer_schema
-                                                                << "): " << joined(reordered));
+  BOOST_TEST(reordered.empty(), "out of per-aggregate order (" << publisher_schema << " -> "
+                                                               << consumer_schema
+                                                               << "): " << joined(reordered));
 }
 
 // Every event reached each consumer subscribed to it (an inbox row there).
-void check_nothing_lost(const std::string& dsn, const std::string& publisher_schema, const std::string& events,
-                        const std::string& consumer_schema, const std::string& consumer) {
-  auto lost = column(dsn, "SELECT o.event_name || ' ' || o.id FROM " + publisher_schema + ".outbox o WHERE "
-                          "o.event_name IN (" + events + ") AND NOT EXISTS (SELECT 1 FROM " + consumer_schema +
-                          ".inbox i WHERE i.event_id = o.id AND i.consumer = '" + consumer + "')");
+void check_nothing_lost(const std::string& dsn, const std::string& publisher_schema,
+                        const std::string& events, const std::string& consumer_schema,
+                        const std::string& consumer) {
+  auto lost =
+      column(dsn, "SELECT o.event_name || ' ' || o.id FROM " + publisher_schema +
+                      ".outbox o WHERE "
+                      "o.event_name IN (" +
+                      events + ") AND NOT EXISTS (SELECT 1 FROM " + consumer_schema +
+                      ".inbox i WHERE i.event_id = o.id AND i.consumer = '" + consumer + "')");
   BOOST_TEST(lost.empty(), "events never handled by " << consumer << ": " << joined(lost));
 }
 
 // What must hold at any moment, settled or not: nothing applied twice, every consumer
 // saw each aggregate's events in sequence order.
 void check_applied_once_and_in_order(const std::string& dsn) {
-  auto duplicates = column(dsn, "SELECT event_id || ' ' || template || ' x' || count(*) FROM "
-                                "notifications.notifications GROUP BY event_id, template HAVING count(*) <> 1");
-  BOOST_TEST(duplicates.empty(), "(event, template) pairs with more than one notification: " << joined(duplicates));
-  auto per_event = column(dsn, "SELECT event_id || ' x' || count(*) FROM notifications.notifications GROUP BY "
-                               "event_id HAVING count(*) > 1");
+  auto duplicates =
+      column(dsn, "SELECT event_id || ' ' || template || ' x' || count(*) FROM "
+                  "notifications.notifications GROUP BY event_id, template HAVING count(*) <> 1");
+  BOOST_TEST(duplicates.empty(),
+             "(event, template) pairs with more than one notification: " << joined(duplicates));
+  auto per_event =
+      column(dsn, "SELECT event_id || ' x' || count(*) FROM notifications.notifications GROUP BY "
+                  "event_id HAVING count(*) > 1");
   BOOST_TEST(per_event.empty(), "order events notified more than once: " << joined(per_event));
-  auto twice = column(dsn, "SELECT aggregate_id || ' ' || string_agg(event_name, ',') FROM inventory.outbox GROUP BY "
-                           "aggregate_id HAVING count(*) FILTER (WHERE event_name <> 'inventory.released') > 1 OR "
-                           "count(*) FILTER (WHERE event_name = 'inventory.released') > 1");
-  BOOST_TEST(twice.empty(), "orders whose reservation was decided or released twice: " << joined(twice));
+  auto twice = column(
+      dsn,
+      "SELECT aggregate_id || ' ' || string_agg(event_name, ',') FROM inventory.outbox GROUP BY "
+      "aggregate_id HAVING count(*) FILTER (WHERE event_name <> 'inventory.released') > 1 OR "
+      "count(*) FILTER (WHERE event_name = 'inventory.released') > 1");
+  BOOST_TEST(twice.empty(),
+             "orders whose reservation was decided or released twice: " << joined(twice));
   auto orders = scalar(dsn, "SELECT count(*) FROM orders.orders");
-  auto created_events = scalar(dsn, "SELECT count(*) FROM orders.outbox WHERE event_name = 'order.created'");
-  BOOST_TEST(created_events == orders, created_events << " order.created events for " << orders << " orders");
+  auto created_events =
+      scalar(dsn, "SELECT count(*) FROM orders.outbox WHERE event_name = 'order.created'");
+  BOOST_TEST(created_events == orders,
+             created_events << " order.created events for " << orders << " orders");
   check_per_aggregate_order(dsn, "inventory", "orders");
   check_per_aggregate_order(dsn, "notifications", "orders");
   check_per_aggregate_order(dsn, "orders", "inventory");
@@ -373,9 +418,11 @@ void check_applied_once_and_in_order(const std::string& dsn) {
 
 // Once settled: every accepted order is final with its notifications, every event reached
 // its consumers, and stock reservations match the confirmed orders.
-void check_every_accepted_order_completed(const std::string& dsn, node_process& node, order_load& load) {
+void check_every_accepted_order_completed(const std::string& dsn, node_process& node,
+                                          order_load& load) {
   auto ids = load.ids();
-  BOOST_TEST(scalar(dsn, "SELECT count(*) FROM orders.orders") >= static_cast<long long>(ids.size()));
+  BOOST_TEST(scalar(dsn, "SELECT count(*) FROM orders.orders") >=
+             static_cast<long long>(ids.size()));
 
   // Over HTTP: each 201 order exists, is final, and has one order-created notification.
   auto http = node.client();
@@ -391,7 +438,8 @@ void check_every_accepted_order_completed(const std::string& dsn, node_process& 
       wrong.push_back(id + " still PENDING");
     auto listed = http->Get(("/notifications?orderId=" + id).c_str());
     if (!listed || listed->status != 200) {
-      wrong.push_back(id + ": GET /notifications -> " + (listed ? std::to_string(listed->status) : "no answer"));
+      wrong.push_back(id + ": GET /notifications -> " +
+                      (listed ? std::to_string(listed->status) : "no answer"));
       continue;
     }
     auto list = json::parse(listed->body);
@@ -404,31 +452,40 @@ void check_every_accepted_order_completed(const std::string& dsn, node_process& 
   BOOST_TEST(wrong.empty(), "accepted orders: " << joined(wrong));
 
   // Nothing lost, nothing left undelivered.
-  auto unnotified = column(dsn, "SELECT o.event_name || ' ' || o.id FROM orders.outbox o WHERE NOT EXISTS (SELECT 1 "
-                                "FROM notifications.notifications n WHERE n.event_id = o.id)");
+  auto unnotified = column(
+      dsn, "SELECT o.event_name || ' ' || o.id FROM orders.outbox o WHERE NOT EXISTS (SELECT 1 "
+           "FROM notifications.notifications n WHERE n.event_id = o.id)");
   BOOST_TEST(unnotified.empty(), "order events without a notification: " << joined(unnotified));
-  auto undecided = column(dsn, "SELECT o.id FROM orders.orders o WHERE NOT EXISTS (SELECT 1 FROM inventory.outbox i "
-                               "WHERE i.aggregate_id = o.id AND i.event_name IN ('inventory.reserved', "
-                               "'inventory.rejected'))");
+  auto undecided = column(
+      dsn, "SELECT o.id FROM orders.orders o WHERE NOT EXISTS (SELECT 1 FROM inventory.outbox i "
+           "WHERE i.aggregate_id = o.id AND i.event_name IN ('inventory.reserved', "
+           "'inventory.rejected'))");
   BOOST_TEST(undecided.empty(), "orders inventory never decided on: " << joined(undecided));
-  check_nothing_lost(dsn, "orders", "'order.created', 'order.cancelled'", "inventory", "inventory.order-events");
-  check_nothing_lost(dsn, "orders", "'order.created', 'order.confirmed', 'order.rejected', 'order.cancelled'",
+  check_nothing_lost(dsn, "orders", "'order.created', 'order.cancelled'", "inventory",
+                     "inventory.order-events");
+  check_nothing_lost(dsn, "orders",
+                     "'order.created', 'order.confirmed', 'order.rejected', 'order.cancelled'",
                      "notifications", "notifications.order-events");
   check_nothing_lost(dsn, "inventory", "'inventory.reserved', 'inventory.rejected'", "orders",
                      "orders.inventory-events");
-  auto undelivered = column(dsn, "SELECT 'orders ' || consumer || ' ' || status || ' ' || coalesce(last_error, '') "
-                                 "FROM orders.deliveries WHERE status <> 'delivered' UNION ALL SELECT 'inventory ' || "
-                                 "consumer || ' ' || status || ' ' || coalesce(last_error, '') FROM "
-                                 "inventory.deliveries WHERE status <> 'delivered'");
+  auto undelivered = column(
+      dsn, "SELECT 'orders ' || consumer || ' ' || status || ' ' || coalesce(last_error, '') "
+           "FROM orders.deliveries WHERE status <> 'delivered' UNION ALL SELECT 'inventory ' || "
+           "consumer || ' ' || status || ' ' || coalesce(last_error, '') FROM "
+           "inventory.deliveries WHERE status <> 'delivered'");
   BOOST_TEST(undelivered.empty(), "deliveries not delivered: " << joined(undelivered));
 
   // Stock: reserved equals what the confirmed orders hold (cancelled ones were released).
   auto mismatched = column(
-    dsn, "SELECT p.sku || ' reserved ' || p.reserved || ' but confirmed orders hold ' || coalesce(c.q, 0) "
-         "FROM inventory.products p LEFT JOIN (SELECT (i->>'productId')::uuid AS product, "
-         "sum((i->>'quantity')::bigint) AS q FROM orders.orders o, jsonb_array_elements(o.items) i "
-         "WHERE o.status = 'CONFIRMED' GROUP BY 1) c ON c.product = p.id WHERE p.reserved <> coalesce(c.q, 0)");
-  BOOST_TEST(mismatched.empty(), "reservations do not match confirmed orders: " << joined(mismatched));
+      dsn,
+      "SELECT p.sku || ' reserved ' || p.reserved || ' but confirmed orders hold ' || "
+      "coalesce(c.q, 0) "
+      "FROM inventory.products p LEFT JOIN (SELECT (i->>'productId')::uuid AS product, "
+      "sum((i->>'quantity')::bigint) AS q FROM orders.orders o, jsonb_array_elements(o.items) i "
+      "WHERE o.status = 'CONFIRMED' GROUP BY 1) c ON c.product = p.id WHERE p.reserved <> "
+      "coalesce(c.q, 0)");
+  BOOST_TEST(mismatched.empty(),
+             "reservations do not match confirmed orders: " << joined(mismatched));
 }
 
 // Two nodes on one database, A started first (so it leads every relay), both serving
@@ -452,16 +509,25 @@ struct two_nodes {
     load->target(1, b.http_port());
     load->start(4);
     auto since = steady::now();
-    BOOST_REQUIRE_MESSAGE(eventually(15s, [&] {
-      return load->created_via(a.http_port()) >= 20 && load->created_via(b.http_port()) >= 20 &&
-             steady::now() - since >= 1s;
-    }, 20ms), "orders through both nodes: " << load->summary() << logs());
+    BOOST_REQUIRE_MESSAGE(eventually(
+                              15s,
+                              [&] {
+                                return load->created_via(a.http_port()) >= 20 &&
+                                       load->created_via(b.http_port()) >= 20 &&
+                                       steady::now() - since >= 1s;
+                              },
+                              20ms),
+                          "orders through both nodes: " << load->summary() << logs());
     // B is a standby while A lives: it took no lease.
-    BOOST_TEST(modules_logging(b.log(), "relay leader").empty(), "B led a relay while A was alive:" << logs());
-    BOOST_TEST(all_held_by(live_holders(db.dsn(), schemas), a_holder), describe(live_holders(db.dsn(), schemas)));
+    BOOST_TEST(modules_logging(b.log(), "relay leader").empty(),
+               "B led a relay while A was alive:" << logs());
+    BOOST_TEST(all_held_by(live_holders(db.dsn(), schemas), a_holder),
+               describe(live_holders(db.dsn(), schemas)));
   }
 
-  std::string logs() const { return "\n A:" + problems_in(a.log()) + "\n B:" + problems_in(b.log()); }
+  std::string logs() const {
+    return "\n A:" + problems_in(a.log()) + "\n B:" + problems_in(b.log());
+  }
 
   // B leads every relay under a holder name that is not A's; returns that name.
   std::string check_b_leads(bool fatal) {
@@ -474,21 +540,24 @@ struct two_nodes {
     if (fatal)
       BOOST_REQUIRE_MESSAGE(b_leads, "leases after the takeover: " << describe(holders) << logs());
     else
-      BOOST_TEST(b_leads, "leases after A woke up (A is " << a_holder << "): " << describe(holders) << logs());
+      BOOST_TEST(b_leads, "leases after A woke up (A is " << a_holder << "): " << describe(holders)
+                                                          << logs());
     return b_leads ? holders.begin()->second : std::string{"(B holds no lease)"};
   }
 
   void require_more_orders_via(int port, int more) {
     int before = load->created_via(port);
-    BOOST_REQUIRE_MESSAGE(eventually(15s, [&] { return load->created_via(port) >= before + more; }, 20ms),
-                          "fewer than " << more << " more orders through port " << port << ": " << load->summary()
-                                        << logs());
+    BOOST_REQUIRE_MESSAGE(eventually(
+                              15s, [&] { return load->created_via(port) >= before + more; }, 20ms),
+                          "fewer than " << more << " more orders through port " << port << ": "
+                                        << load->summary() << logs());
   }
 
   void stop_cleanly(node_process& node, const std::string& name) {
     node.signal(SIGTERM);
     int status = node.wait_exit(15s);
-    BOOST_TEST(status == 0, name << " on SIGTERM: exit status " << status << " (-1: still running after 15 s)" << logs());
+    BOOST_TEST(status == 0, name << " on SIGTERM: exit status " << status
+                                 << " (-1: still running after 15 s)" << logs());
   }
 
   void settle_and_check() {
@@ -496,8 +565,9 @@ struct two_nodes {
     BOOST_TEST_MESSAGE("load: " << load->summary());
     BOOST_TEST(load->unexpected().empty(), "unexpected answers: " << joined(load->unexpected()));
     bool settled = settles(db.dsn(), [this] { return logs(); });
-    BOOST_TEST_MESSAGE("orders: " << joined(column(db.dsn(), "SELECT status || ' ' || count(*) FROM orders.orders "
-                                                             "GROUP BY status ORDER BY 1")));
+    BOOST_TEST_MESSAGE(
+        "orders: " << joined(column(db.dsn(), "SELECT status || ' ' || count(*) FROM orders.orders "
+                                              "GROUP BY status ORDER BY 1")));
     check_applied_once_and_in_order(db.dsn());
     if (settled)
       check_every_accepted_order_completed(db.dsn(), b, *load);
@@ -506,12 +576,14 @@ struct two_nodes {
 
 } // namespace
 
-BOOST_AUTO_TEST_CASE(a_standby_takes_over_within_two_seconds_of_the_holders_death_and_loses_nothing) {
+BOOST_AUTO_TEST_CASE(
+    a_standby_takes_over_within_two_seconds_of_the_holders_death_and_loses_nothing) {
   two_nodes nodes;
   auto killed = steady::now();
   nodes.a.signal(SIGKILL);
   nodes.load->target(0, nodes.b.http_port());
-  check_takeover(takeover_times(nodes.b, nodes.schemas, killed, 6s), "SIGKILL of the holder", nodes.db.dsn());
+  check_takeover(takeover_times(nodes.b, nodes.schemas, killed, 6s), "SIGKILL of the holder",
+                 nodes.db.dsn());
   BOOST_TEST(nodes.a.wait_exit(5s) == 128 + SIGKILL);
   nodes.check_b_leads(true);
   nodes.require_more_orders_via(nodes.b.http_port(), 40);
@@ -529,14 +601,15 @@ BOOST_AUTO_TEST_CASE(a_holder_stopped_cleanly_hands_its_leases_over_at_once) {
   auto stopped = steady::now();
   nodes.a.signal(SIGTERM);
   BOOST_TEST(nodes.a.wait_exit(10s) == 0, "A stops cleanly" << nodes.logs());
-  auto exited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - stopped).count();
+  auto exited_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - stopped).count();
   BOOST_TEST(modules_logging(nodes.a.log(), "relay lease released") ==
-               std::set<std::string>(nodes.schemas.begin(), nodes.schemas.end()),
+                 std::set<std::string>(nodes.schemas.begin(), nodes.schemas.end()),
              "A released its leases:" << nodes.logs());
   auto took = takeover_times(nodes.b, nodes.schemas, stopped, 6s);
   for (auto& [module, ms] : took) {
-    BOOST_TEST_MESSAGE(module << " relay taken over " << ms << " ms after SIGTERM (A exited after " << exited_ms
-                              << " ms)");
+    BOOST_TEST_MESSAGE(module << " relay taken over " << ms << " ms after SIGTERM (A exited after "
+                              << exited_ms << " ms)");
     // 400 ms check period, 2.5x slack; a lease left to expire would take 1.6-2 s more.
     BOOST_TEST((ms >= 0 && ms <= exited_ms + 1000),
                module << " taken over " << ms << " ms after SIGTERM, A exited after " << exited_ms);
@@ -556,7 +629,8 @@ BOOST_AUTO_TEST_CASE(a_frozen_holder_is_replaced_within_two_seconds_and_fenced_o
   auto frozen = steady::now();
   nodes.a.signal(SIGSTOP);
   nodes.load->target(0, nodes.b.http_port());
-  check_takeover(takeover_times(nodes.b, nodes.schemas, frozen, 6s), "SIGSTOP of the holder", nodes.db.dsn());
+  check_takeover(takeover_times(nodes.b, nodes.schemas, frozen, 6s), "SIGSTOP of the holder",
+                 nodes.db.dsn());
   // Orders go on through B meanwhile (placing needs no relay).
   nodes.require_more_orders_via(nodes.b.http_port(), 20);
 
@@ -566,18 +640,24 @@ BOOST_AUTO_TEST_CASE(a_frozen_holder_is_replaced_within_two_seconds_and_fenced_o
   nodes.a.signal(SIGCONT);
   std::set<std::string> all(nodes.schemas.begin(), nodes.schemas.end());
   std::set<std::string> fenced;
-  BOOST_TEST(eventually(5s, [&] { return (fenced = modules_logging(nodes.a.log(), "relay lost its lease", woke_at)) == all; }),
+  BOOST_TEST(eventually(5s,
+                        [&] {
+                          return (fenced = modules_logging(nodes.a.log(), "relay lost its lease",
+                                                           woke_at)) == all;
+                        }),
              "A did not report losing every lease within 5 s of SIGCONT; it did for: "
-               << joined(std::vector<std::string>(fenced.begin(), fenced.end())) << nodes.logs());
+                 << joined(std::vector<std::string>(fenced.begin(), fenced.end())) << nodes.logs());
   auto b_holder = nodes.check_b_leads(false);
   // A serves orders again; B relays their events.
   nodes.load->target(0, nodes.a.http_port());
   nodes.require_more_orders_via(nodes.a.http_port(), 20);
 
   nodes.settle_and_check();
-  BOOST_TEST(modules_logging(nodes.a.log(), "relay leader", woke_at).empty(), "A led a relay again after waking");
+  BOOST_TEST(modules_logging(nodes.a.log(), "relay leader", woke_at).empty(),
+             "A led a relay again after waking");
   BOOST_TEST(all_held_by(live_holders(nodes.db.dsn(), nodes.schemas), b_holder),
-             "leases at the end: " << describe(live_holders(nodes.db.dsn(), nodes.schemas)) << " (B is " << b_holder << ")");
+             "leases at the end: " << describe(live_holders(nodes.db.dsn(), nodes.schemas))
+                                   << " (B is " << b_holder << ")");
   nodes.stop_cleanly(nodes.a, "A");
   nodes.stop_cleanly(nodes.b, "B");
 }

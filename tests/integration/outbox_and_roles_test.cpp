@@ -76,13 +76,16 @@ BOOST_AUTO_TEST_CASE(registering_writes_customer_registered_with_its_envelope) {
 }
 
 BOOST_AUTO_TEST_CASE(deactivating_appends_the_next_sequence_once) {
-  auto id = post("/customers", {{"name", "Bob"}, {"email", "bob@example.com"}})["data"]["id"].get<std::string>();
-  auto first = body_of(http->Post(("/customers/" + id + "/deactivate").c_str(), "", "application/json"));
+  auto id = post("/customers", {{"name", "Bob"}, {"email", "bob@example.com"}})["data"]["id"]
+                .get<std::string>();
+  auto first =
+      body_of(http->Post(("/customers/" + id + "/deactivate").c_str(), "", "application/json"));
   BOOST_TEST(first["data"]["status"] == "INACTIVE");
   body_of(http->Post(("/customers/" + id + "/deactivate").c_str(), "", "application/json"));
   pg_connection admin{db.dsn()};
   auto rows = admin.exec("SELECT event_name, sequence, payload::text FROM customers.outbox "
-                         "WHERE aggregate_id = $1::uuid ORDER BY sequence", {id});
+                         "WHERE aggregate_id = $1::uuid ORDER BY sequence",
+                         {id});
   BOOST_REQUIRE(rows.rows() == 2);
   BOOST_TEST(rows.string(1, 0) == "customer.deactivated");
   BOOST_TEST(rows.integer(1, 1) == 2);
@@ -105,9 +108,10 @@ BOOST_AUTO_TEST_CASE(concurrent_registrations_of_one_email_commit_one_customer_a
   for (int i = 0; i < 8; ++i)
     attempts.push_back(std::async(std::launch::async, [this, i] {
       auto client = node.client();
-      auto res = client->Post("/customers",
-                              nlohmann::json{{"name", "N" + std::to_string(i)}, {"email", "same@example.com"}}.dump(),
-                              "application/json");
+      auto res = client->Post(
+          "/customers",
+          nlohmann::json{{"name", "N" + std::to_string(i)}, {"email", "same@example.com"}}.dump(),
+          "application/json");
       return res ? res->status : 0;
     }));
   int created = 0, conflicts = 0;
@@ -124,7 +128,8 @@ BOOST_AUTO_TEST_CASE(concurrent_registrations_of_one_email_commit_one_customer_a
 BOOST_AUTO_TEST_CASE(products_publish_no_events) {
   auto product = post("/products", {{"sku", "P-1"}, {"name", "Pen"}, {"price", 1.5}, {"stock", 3}});
   auto id = product["data"]["id"].get<std::string>();
-  body_of(http->Post(("/products/" + id + "/restock").c_str(), R"({"quantity": 2})", "application/json"));
+  body_of(http->Post(("/products/" + id + "/restock").c_str(), R"({"quantity": 2})",
+                     "application/json"));
   BOOST_TEST(count("SELECT count(*) FROM inventory.outbox") == 0);
   BOOST_TEST(count("SELECT stock FROM inventory.products") == 5);
 }
@@ -140,7 +145,8 @@ BOOST_AUTO_TEST_CASE(each_module_role_owns_its_schema_and_cannot_read_another) {
     BOOST_TEST(std::string{e.what()}.find("permission denied") != std::string::npos);
   }
   pg_connection inventory_role{db.module_dsn("inventory")};
-  BOOST_CHECK_THROW(inventory_role.exec("SELECT * FROM customers.customers"), persistence::pg_error);
+  BOOST_CHECK_THROW(inventory_role.exec("SELECT * FROM customers.customers"),
+                    persistence::pg_error);
   BOOST_CHECK_THROW(inventory_role.exec("DELETE FROM customers.outbox"), persistence::pg_error);
   pg_connection admin{db.dsn()};
   auto owners = admin.exec("SELECT schemaname, tableowner FROM pg_tables "
@@ -154,7 +160,7 @@ BOOST_AUTO_TEST_CASE(migrations_are_recorded_per_module_and_component_without_ga
   for (auto schema : {"customers", "inventory", "orders"}) {
     for (auto component : {"framework", "module"}) {
       auto applied = admin.exec(std::string{"SELECT count(*), max(version) FROM "} + schema +
-                                  ".schema_migrations WHERE component = $1",
+                                    ".schema_migrations WHERE component = $1",
                                 {component});
       BOOST_TEST(applied.integer(0, 0) >= 1, schema << "/" << component);
       BOOST_TEST(applied.integer(0, 0) == applied.integer(0, 1), schema << "/" << component);
@@ -176,9 +182,11 @@ BOOST_AUTO_TEST_CASE(nodes_starting_together_on_an_empty_database_do_not_race) {
   // All three started (none failed on a half-made schema) and every migration is there.
   pg_connection admin{db.dsn()};
   for (auto schema : {"customers", "inventory", "orders"})
-    BOOST_TEST(admin.exec(std::string{"SELECT count(*) FILTER (WHERE component = 'framework') >= 2 "
-                                      "AND count(*) FILTER (WHERE component = 'module') >= 1 FROM "} +
-                          schema + ".schema_migrations")
-                 .boolean(0, 0),
-               schema);
+    BOOST_TEST(
+        admin
+            .exec(std::string{"SELECT count(*) FILTER (WHERE component = 'framework') >= 2 "
+                              "AND count(*) FILTER (WHERE component = 'module') >= 1 FROM "} +
+                  schema + ".schema_migrations")
+            .boolean(0, 0),
+        schema);
 }
