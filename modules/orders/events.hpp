@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -58,15 +59,21 @@ inline void to_json(nlohmann::json& j, const order_status_payload& p) {
     j["reason"] = p.reason;
 }
 
-// Readers of order.created (inventory, notifications) parse it back with this.
+// Readers of order.created (inventory, notifications) parse it back with this. A payload
+// off the contract (it may come from a broker) throws, as a missing field does
+// (nlohmann::json's exceptions): its consumer fails the event, never computes on it.
 inline order_created_payload parse_order_created(const nlohmann::json& j) {
   order_created_payload p;
   p.order_id = j.at("orderId").get<std::string>();
   p.customer_id = j.at("customerId").get<std::string>();
   for (auto& item : j.at("items")) {
     auto price = item.at("price").get<double>();
-    p.items.push_back({item.at("productId").get<std::string>(), item.at("quantity").get<int64_t>(),
-                       static_cast<int64_t>(price * 100 + (price >= 0 ? 0.5 : -0.5))});
+    auto quantity = item.at("quantity").get<int64_t>();
+    // An order's rules (api.hpp): quantity 1..10000, price 0..1,000,000.00.
+    if (!(price >= 0 && price <= 1e6) || quantity < 1 || quantity > 10000)
+      throw std::invalid_argument("order.created: an item's price or quantity is out of range");
+    p.items.push_back({item.at("productId").get<std::string>(), quantity,
+                       static_cast<int64_t>(price * 100 + 0.5)});
   }
   p.total_cents = 0;
   for (auto& l : p.items)

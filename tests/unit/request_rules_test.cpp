@@ -5,6 +5,7 @@
 #include "http/router.hpp"
 #include "modules/customers/api.hpp"
 #include "modules/inventory/api.hpp"
+#include "modules/orders/events.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -58,7 +59,8 @@ BOOST_AUTO_TEST_CASE(every_bad_field_is_named_at_once) {
 BOOST_AUTO_TEST_CASE(product_rules_bound_sku_name_price_and_stock) {
   using inventory::create_product;
   BOOST_TEST(inventory::check(create_product{"S", "N", 0, 0}).empty());
-  BOOST_TEST(inventory::check(create_product{std::string(64, 's'), "N", 100000000, 1000000000}).empty());
+  BOOST_TEST(
+      inventory::check(create_product{std::string(64, 's'), "N", 100000000, 1000000000}).empty());
   BOOST_TEST(names(inventory::check(create_product{std::string(65, 's'), "N", 0, 0}), "sku"));
   BOOST_TEST(names(inventory::check(create_product{"S", "N", 100000001, 0}), "price"));
   BOOST_TEST(names(inventory::check(create_product{"S", "N", 0, 1000000001}), "stock"));
@@ -136,8 +138,9 @@ BOOST_AUTO_TEST_CASE(bodies_are_json_objects_at_most_64_levels_deep) {
   };
   BOOST_TEST(http::parse_json_object(nested(64)).has_value());
   BOOST_TEST(!http::parse_json_object(nested(65)).has_value());
-  BOOST_TEST(http::parse_json_object(R"({"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})")
-               .has_value()); // brackets inside strings do not count
+  BOOST_TEST(http::parse_json_object(
+                 R"({"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["})")
+                 .has_value()); // brackets inside strings do not count
 }
 
 BOOST_AUTO_TEST_CASE(json_media_type_allows_parameters_and_any_case) {
@@ -172,4 +175,25 @@ BOOST_AUTO_TEST_CASE(canonical_json_ignores_formatting_key_order_and_number_spel
   BOOST_TEST(http::canonical_json(a) == http::canonical_json(b));
   auto c = nlohmann::json::parse(R"({"a":{"x":"s","y":0.51},"b":[1,10,10]})");
   BOOST_TEST(http::canonical_json(a) != http::canonical_json(c));
+}
+
+// Found by fuzz/event_envelope_fuzz: an order.created payload from a broker with a price
+// of 1e300 was converted to cents with undefined behaviour. Off-contract lines now throw,
+// and the consumer fails the event.
+BOOST_AUTO_TEST_CASE(an_order_created_payload_off_the_contract_is_refused) {
+  auto payload = [](const char* quantity, const char* price) {
+    return nlohmann::json::parse(std::string{R"({"orderId":"o","customerId":"c","items":[)"} +
+                                 R"({"productId":"p","quantity":)" + quantity + R"(,"price":)" +
+                                 price + "}]}");
+  };
+  auto fine = orders::events::parse_order_created(payload("2", "19.99"));
+  BOOST_TEST(fine.items.at(0).price_cents == 1999);
+  BOOST_TEST(fine.total_cents == 3998);
+  for (auto [quantity, price] : {std::pair{"2", "1e300"},
+                                 {"2", "-1"},
+                                 {"0", "1"},
+                                 {"9223372036854775807", "1"},
+                                 {"2", "1000000.01"}})
+    BOOST_CHECK_THROW(orders::events::parse_order_created(payload(quantity, price)),
+                      std::invalid_argument);
 }
