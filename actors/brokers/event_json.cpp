@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <stdexcept>
+
 namespace brokers {
 
 std::string envelope_json(const persistence::stored_event& e) {
@@ -19,7 +21,10 @@ std::string envelope_json(const persistence::stored_event& e) {
 
 event_envelope envelope_from_json(const std::string& text) {
   auto j = nlohmann::json::parse(text);
-  return {j.at("id"),          j.at("name"),      j.at("aggregate"), j.at("sequence"),
+  auto& sequence = j.at("sequence");
+  if (!sequence.is_number_integer()) // a float's conversion could overflow
+    throw std::invalid_argument("event envelope: the sequence is not an integer");
+  return {j.at("id"),          j.at("name"),      j.at("aggregate"), sequence.get<int64_t>(),
           j.at("correlation"), j.at("causation"), j.at("payload"),   j.at("timestamp")};
 }
 

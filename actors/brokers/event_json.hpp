@@ -10,7 +10,8 @@
 namespace brokers {
 
 std::string envelope_json(const persistence::stored_event& e);
-// Throws (nlohmann::json's exceptions) on a body that is not such an object.
+// Throws (nlohmann::json's exceptions, std::invalid_argument) on a body that is not such
+// an object.
 event_envelope envelope_from_json(const std::string& text);
 
 } // namespace brokers

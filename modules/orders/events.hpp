@@ -68,7 +68,10 @@ inline order_created_payload parse_order_created(const nlohmann::json& j) {
   p.customer_id = j.at("customerId").get<std::string>();
   for (auto& item : j.at("items")) {
     auto price = item.at("price").get<double>();
-    auto quantity = item.at("quantity").get<int64_t>();
+    auto& quantity_value = item.at("quantity");
+    if (!quantity_value.is_number_integer()) // a float's conversion could overflow
+      throw std::invalid_argument("order.created: an item's quantity is not an integer");
+    auto quantity = quantity_value.get<int64_t>();
     // An order's rules (api.hpp): quantity 1..10000, price 0..1,000,000.00.
     if (!(price >= 0 && price <= 1e6) || quantity < 1 || quantity > 10000)
       throw std::invalid_argument("order.created: an item's price or quantity is out of range");

@@ -1,5 +1,6 @@
 // Request rules and their JSON mapping: the modules' check() functions, the gateway's
 // typed field reading (integers, money), strict bodies, and the routing table.
+#include "actors/brokers/event_json.hpp"
 #include "http/json_body.hpp"
 #include "http/json_fields.hpp"
 #include "http/router.hpp"
@@ -193,7 +194,22 @@ BOOST_AUTO_TEST_CASE(an_order_created_payload_off_the_contract_is_refused) {
                                  {"2", "-1"},
                                  {"0", "1"},
                                  {"9223372036854775807", "1"},
-                                 {"2", "1000000.01"}})
+                                 {"2", "1000000.01"},
+                                 {"1e40", "1"},
+                                 {"2.5", "1"}})
     BOOST_CHECK_THROW(orders::events::parse_order_created(payload(quantity, price)),
                       std::invalid_argument);
+}
+
+// Found by fuzz/event_envelope_fuzz: a sequence of 1.4e43 in an envelope from a broker
+// was converted to an integer with undefined behaviour. Now the envelope is unreadable
+// (the readers log it and settle it as such).
+BOOST_AUTO_TEST_CASE(an_envelope_whose_sequence_is_not_an_integer_is_unreadable) {
+  auto envelope = [](const std::string& sequence) {
+    return R"({"id":"a","name":"order.created","aggregate":"b","sequence":)" + sequence +
+           R"(,"correlation":"c","causation":"","payload":"{}","timestamp":"t"})";
+  };
+  BOOST_TEST(brokers::envelope_from_json(envelope("7")).sequence == 7);
+  for (auto bad : {"1.4e43", "2.5", "\"7\""})
+    BOOST_CHECK_THROW(brokers::envelope_from_json(envelope(bad)), std::exception);
 }
