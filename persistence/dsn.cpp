@@ -17,7 +17,7 @@ namespace {
 std::map<std::string, std::string> parse(const std::string& dsn) {
   char* error = nullptr;
   std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> options{
-    PQconninfoParse(dsn.c_str(), &error), PQconninfoFree};
+      PQconninfoParse(dsn.c_str(), &error), PQconninfoFree};
   if (!options) {
     std::string message = error ? error : "invalid DSN";
     PQfreemem(error);
@@ -67,6 +67,8 @@ std::string default_role_prefix(const std::string& dsn) {
 std::string dsn_for_role(const std::string& dsn, const std::string& role) {
   auto options = parse(dsn);
   options.erase("password");
+  // Without a dbname libpq would take the user's name: the role's, not the database's.
+  options["dbname"] = database_name(dsn);
   options["user"] = role;
   std::string result;
   for (auto& [key, value] : options)

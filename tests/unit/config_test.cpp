@@ -3,6 +3,7 @@
 #include "actors/topology_diagram.hpp"
 #include "config/app_config.hpp"
 #include "modules/modules.hpp"
+#include "persistence/dsn.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -242,5 +243,19 @@ BOOST_AUTO_TEST_CASE(example_topologies_load_and_describe_their_event_flows) {
                               "--> a_orders") != std::string::npos,
                  diagram);
     }
+  }
+}
+
+// Found by fuzz/dsn_fuzz: a bootstrap DSN without dbname (libpq then takes the user's
+// name) gave module roles a DSN naming a database after the role.
+BOOST_AUTO_TEST_CASE(a_module_role_dsn_names_the_bootstrap_database) {
+  using persistence::database_name;
+  using persistence::dsn_for_role;
+  for (std::string dsn : {"host=db user=alice", "host=db user=alice dbname=shop password=x",
+                          "postgresql://alice:x@db:5432/shop"}) {
+    auto derived = dsn_for_role(dsn, "shop_orders");
+    BOOST_TEST(database_name(derived) == database_name(dsn), dsn << " -> " << derived);
+    BOOST_TEST(derived.find("password") == std::string::npos);
+    BOOST_TEST(derived.find("user='shop_orders'") != std::string::npos);
   }
 }
