@@ -11,6 +11,7 @@
 #include "actors/supervisor.hpp"
 #include "actors/topology_diagram.hpp"
 #include "config/app_config.hpp"
+#include "http/edge_config.hpp"
 #include "http/gateway.hpp"
 #include "modules/modules.hpp"
 #include "persistence/dsn.hpp"
@@ -214,6 +215,14 @@ int main(int argc, char** argv) {
   const auto& settings = cfg.settings();
   if (cfg.describe_topology) {
     std::cout << describe_topology(modules, settings);
+    return 0;
+  }
+  if (cfg.print_edge_config) {
+    if (!settings.edge.enabled()) {
+      std::cerr << "monolith: configuration error: app.edge.port: 0, the topology has no edge\n";
+      return 2;
+    }
+    std::cout << http::edge_config(settings);
     return 0;
   }
   if (settings.database.dsn.empty()) {

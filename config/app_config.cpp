@@ -34,6 +34,8 @@ std::vector<std::string> app_config::load(int argc, char** argv, const module_na
     std::string arg = argv[i];
     if (arg == "--describe-topology") {
       describe_topology = true;
+    } else if (arg == "--edge-config") {
+      print_edge_config = true;
     } else if (arg.rfind("--app.", 0) == 0) {
       auto eq = arg.find('=');
       if (eq == std::string::npos)

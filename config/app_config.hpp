@@ -24,8 +24,9 @@ public:
 
   const app_settings& settings() const { return settings_; }
 
-  // Flags of the binary itself (not configuration): --describe-topology.
+  // Flags of the binary itself (not configuration): --describe-topology, --edge-config.
   bool describe_topology = false;
+  bool print_edge_config = false;
 
 private:
   app_settings settings_;

@@ -36,6 +36,15 @@ struct http_settings {
   millis keep_alive_timeout{2000};
 };
 
+// The reverse proxy (nginx) that scripts/run puts in front of every gateway of the
+// topology, on the public address (http/edge_config.hpp); port 0: none.
+struct edge_settings {
+  std::string host = "127.0.0.1";
+  int port = 0;
+  int max_client_connections = 256; // open connections per client address
+  bool enabled() const { return port != 0; }
+};
+
 struct database_settings {
   std::string dsn;                               // bootstrap DSN: migrations and role creation only
   std::string role_prefix;                       // module roles are <role_prefix><module>
@@ -96,6 +105,7 @@ struct app_settings {
   std::vector<node_endpoint> nodes;
   std::map<std::string, std::vector<std::string>> placement; // module -> nodes
   http_settings http;
+  edge_settings edge;
   std::string admin_token;
   database_settings database;
   supervisor_settings supervisor;

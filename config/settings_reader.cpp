@@ -114,6 +114,12 @@ const std::map<std::string, key_spec>& fixed_keys() {
               timespan(
                   millis{0}, millis{600000},
                   [](app_settings & s) -> auto& { return s.http.keep_alive_timeout; }));
+    k.emplace("app.edge.host", string([](app_settings & s) -> auto& { return s.edge.host; }));
+    k.emplace("app.edge.port",
+              integer(0, 65535, [](app_settings& s, int64_t v) { s.edge.port = int(v); }));
+    k.emplace("app.edge.max-client-connections", integer(1, 100000, [](app_settings& s, int64_t v) {
+                s.edge.max_client_connections = int(v);
+              }));
     k.emplace("app.admin.token", string([](app_settings & s) -> auto& { return s.admin_token; }));
     k.emplace("app.database.dsn", string([](app_settings & s) -> auto& { return s.database.dsn; }));
     k.emplace("app.database.role-prefix",
@@ -339,6 +345,38 @@ bool is_loopback_host(const std::string& host) {
          std::regex_match(host, std::regex{"127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}"});
 }
 
+// The edge's configuration file is generated from these values: only plain host names
+// and addresses reach it.
+bool is_plain_host(const std::string& host) {
+  return std::regex_match(host, std::regex{"[A-Za-z0-9.-]{1,253}|\\[[0-9A-Fa-f:.]{2,45}\\]"});
+}
+
+void check_edge(const app_settings& s, std::set<std::pair<std::string, uint16_t>>& addresses,
+                problems& out) {
+  if (!s.edge.enabled())
+    return;
+  if (!is_plain_host(s.edge.host))
+    out.push_back("app.edge.host: must be a host name or an IP address (IPv6 in brackets)");
+  if (!addresses.emplace(s.edge.host, uint16_t(s.edge.port)).second)
+    out.push_back("app.edge: address " + s.edge.host + ":" + std::to_string(s.edge.port) +
+                  " is used twice");
+  bool any_gateway = false;
+  for (auto& n : s.nodes)
+    if (n.runs_gateway()) {
+      any_gateway = true;
+      if (!is_plain_host(*n.http_host))
+        out.push_back("app.nodes." + n.name +
+                      ".http-host: must be a host name or an IP address for the edge");
+    }
+  if (!any_gateway)
+    out.push_back("app.edge: no node runs a gateway (give one an http-port)");
+  // The edge forwards to gateways on loopback, which answer /admin/* without a token.
+  if (s.admin_token.empty() && !is_loopback_host(s.edge.host))
+    out.push_back("app.admin.token: required when the edge listens on a non-loopback address "
+                  "(app.edge.host = \"" +
+                  s.edge.host + "\"): without it /admin/* would be open to the network");
+}
+
 void check_consistency(app_settings& s, const module_names& known, problems& out) {
   if (s.nodes.empty())
     s.nodes.push_back(node_endpoint{"main", "127.0.0.1", 4200, "127.0.0.1", 8080});
@@ -377,6 +415,7 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
                     "address (app.nodes." +
                     n.name + ".http-host = \"" + *n.http_host +
                     "\"): without it /admin/* would be open to the network");
+  check_edge(s, addresses, out);
   if (s.delivery.backoff_max < s.delivery.backoff_initial)
     out.push_back("app.delivery.backoff-max: must not be less than app.delivery.backoff-initial");
   if (!s.database.role_prefix.empty() &&

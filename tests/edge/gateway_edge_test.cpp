@@ -1,7 +1,8 @@
-// The gateway reached directly by hostile and careless clients, over real sockets against
-// the real binary (a small pool, so that a few connections fill it): each attack gets a
-// 4xx, a 503 with Retry-After or a closed connection, never an amplified or unbounded
-// reply, and afterwards a fresh client is served within 1 s.
+// The gateway reached by hostile and careless clients, over real sockets against the real
+// binary (a small pool, so that a few connections fill it): each attack gets a 4xx, a 503
+// with Retry-After or a closed connection, never an amplified or unbounded reply, and
+// afterwards a fresh client is served within 1 s. Run twice: against the gateway directly,
+// and through the edge (nginx) as scripts/run starts it (MONOLITH_TEST_EDGE=1).
 #include "node_process.hpp"
 #include "test_database.hpp"
 
@@ -212,10 +213,16 @@ BOOST_AUTO_TEST_CASE(a_header_line_that_never_ends_is_cut_off) {
   connection c{port};
   c.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Endless: ");
   bool took_all = c.send(std::string(8 * 1024 * 1024, 'a'), 3000ms);
-  BOOST_TEST(!took_all, "the gateway read 8 MiB of one header line");
   auto reply = c.read_all(3000ms);
   auto status = status_of(reply);
-  BOOST_TEST((status == 0 || (status >= 400 && status < 500)), "answered " << status);
+  if (through_edge()) {
+    // nginx answers 400 once a line outgrows its buffer (8 KiB), then reads and drops
+    // what still comes for a bounded lingering time, keeping none of it.
+    BOOST_TEST(status == 400, "answered " << status);
+  } else {
+    BOOST_TEST(!took_all, "the gateway read 8 MiB of one header line");
+    BOOST_TEST((status == 0 || (status >= 400 && status < 500)), "answered " << status);
+  }
   require_served_afterwards(port);
 }
 
@@ -296,9 +303,15 @@ BOOST_AUTO_TEST_CASE(a_full_pool_turns_new_connections_away_with_retry_after) {
   connection late{port};
   late.send(get("/health"));
   auto reply = late.read_all(1000ms);
-  BOOST_TEST(status_of(reply) == 503, "reply: " << reply);
-  BOOST_TEST(reply.find("Retry-After: 1") != std::string::npos);
-  BOOST_TEST(reply.find(R"("code":"UNAVAILABLE")") != std::string::npos);
+  if (through_edge()) {
+    // The edge reads bodies whole before a gateway sees them: the slow senders and the
+    // silent connections hold nothing of the gateway's, and everyone else is served.
+    BOOST_TEST(status_of(reply) == 200, "reply: " << reply);
+  } else {
+    BOOST_TEST(status_of(reply) == 503, "reply: " << reply);
+    BOOST_TEST(reply.find("Retry-After: 1") != std::string::npos);
+    BOOST_TEST(reply.find(R"("code":"UNAVAILABLE")") != std::string::npos);
+  }
   holders.clear();
   require_served_afterwards(port);
 }

@@ -72,6 +72,11 @@ std::string broker_port_variable(const std::string& backend) {
   return "";
 }
 
+bool through_edge() {
+  const char* edge = std::getenv("MONOLITH_TEST_EDGE");
+  return edge && std::string{edge} == "1";
+}
+
 std::vector<std::string> bus_args(const std::string& database_dsn) {
   const char* bus = std::getenv("MONOLITH_TEST_BUS");
   if (!bus || !*bus || std::string{bus} == "actors")
@@ -109,9 +114,14 @@ node_process::node_process(node_options options)
        << "[app.http]\nthreads = 48\n"
        << "[app.notifications]\noutbox-file = \"" << dir_ << "/notifications.jsonl\"\n"
        << options_.extra_conf << "\n";
+  if (through_edge()) {
+    edge_port_ = free_port();
+    conf << "[app.edge]\nport = " << edge_port_ << "\n";
+  }
 }
 
 node_process::~node_process() {
+  stop_edge();
   if (running()) {
     signal(SIGTERM);
     if (wait_exit(std::chrono::seconds{10}) == -1) {
@@ -123,25 +133,100 @@ node_process::~node_process() {
   std::filesystem::remove_all(dir_, ignored);
 }
 
-void node_process::start() {
+namespace {
+
+// Runs `args` as a child with stdout to `out_path` and stderr to `err_path` (appended).
+int spawn(const std::vector<std::string>& args, const std::string& out_path,
+          const std::string& err_path) {
+  int pid = ::fork();
+  if (pid == 0) {
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+bool answers_health(int port) {
+  httplib::Client probe{"127.0.0.1", port};
+  probe.set_connection_timeout(std::chrono::milliseconds{200});
+  auto res = probe.Get("/health");
+  return res && res->status == 200;
+}
+
+} // namespace
+
+std::vector<std::string> node_process::arguments() const {
   std::vector<std::string> args = {MONOLITH_BINARY, "--config-file=" + dir_ + "/node.conf",
                                    "--app.database.dsn=" + options_.database_dsn};
   auto bus = bus_args(options_.database_dsn);
   args.insert(args.end(), bus.begin(), bus.end());
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
-  std::string log_path = dir_ + "/node.log";
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
+  return args;
+}
+
+// nginx as scripts/run starts it, with the configuration the binary generates; it stays
+// up while the node is stopped and started again.
+void node_process::start_edge() {
+  if (edge_pid_ > 0)
+    return;
+  auto prefix = dir_ + "/edge";
+  std::filesystem::create_directories(prefix);
+  // nginx's workers run as nobody when the tests run as root: they must reach the
+  // temporary files' directories under the prefix.
+  for (auto& path : {dir_, prefix})
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                  std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                  std::filesystem::perms::others_exec);
+  auto args = arguments();
+  args.push_back("--edge-config");
+  int generator = spawn(args, prefix + "/nginx.conf", dir_ + "/node.log");
+  int status = 0;
+  ::waitpid(generator, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("monolith --edge-config failed:\n" + log());
+  edge_pid_ =
+      spawn({"nginx", "-p", prefix + "/", "-c", "nginx.conf", "-e", "stderr", "-g", "daemon off;"},
+            dir_ + "/edge.log", dir_ + "/edge.log");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(edge_pid_, &status, WNOHANG) == edge_pid_) {
+      edge_pid_ = -1;
+      std::ifstream in{dir_ + "/edge.log"};
+      std::stringstream text;
+      text << in.rdbuf();
+      throw std::runtime_error("nginx exited during start:\n" + text.str());
+    }
+    if (answers_health(edge_port_))
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
+  throw std::runtime_error("the edge did not answer /health within 10 s");
+}
+
+void node_process::stop_edge() {
+  if (edge_pid_ <= 0)
+    return;
+  ::kill(edge_pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 250 && ::waitpid(edge_pid_, &status, WNOHANG) != edge_pid_; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  ::kill(edge_pid_, SIGKILL); // no-op once it has gone
+  ::waitpid(edge_pid_, &status, WNOHANG);
+  edge_pid_ = -1;
+}
+
+void node_process::start() {
+  std::string log_path = dir_ + "/node.log";
+  pid_ = spawn(arguments(), log_path, log_path);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
   while (std::chrono::steady_clock::now() < deadline) {
     if (!running())
@@ -152,10 +237,11 @@ void node_process::start() {
       std::this_thread::sleep_for(std::chrono::milliseconds{50});
       continue;
     }
-    httplib::Client probe{"127.0.0.1", http_port_};
-    probe.set_connection_timeout(std::chrono::milliseconds{200});
-    if (auto res = probe.Get("/health"); res && res->status == 200)
+    if (answers_health(http_port_)) {
+      if (edge_port_ != 0)
+        start_edge();
       return;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
   throw std::runtime_error("monolith did not answer /health within 20 s:\n" + log());
@@ -200,7 +286,7 @@ std::string node_process::log() const {
 }
 
 std::unique_ptr<httplib::Client> node_process::client() const {
-  auto c = std::make_unique<httplib::Client>("127.0.0.1", http_port_);
+  auto c = std::make_unique<httplib::Client>("127.0.0.1", http_port());
   c->set_read_timeout(std::chrono::seconds{15});
   return c;
 }

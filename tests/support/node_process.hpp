@@ -27,6 +27,11 @@ std::string broker_port_variable(const std::string& backend);
 // "nats" or "rabbitmq": the server scripts/test started), as command-line flags.
 std::vector<std::string> bus_args(const std::string& database_dsn);
 
+// Whether the tests reach the node through the edge (MONOLITH_TEST_EDGE=1): nginx, with
+// the configuration `monolith --edge-config` generates, in front of the gateway, as
+// scripts/run runs it. Set by the edge variants of the HTTP suites (tests/CMakeLists.txt).
+bool through_edge();
+
 struct node_options {
   node_options(std::string dsn, std::vector<std::string> args = {}, std::string conf = {})
       : database_dsn(std::move(dsn)), extra_args(std::move(args)), extra_conf(std::move(conf)) {}
@@ -57,19 +62,28 @@ public:
   int wait_exit(std::chrono::milliseconds timeout);
   bool running();
 
-  int http_port() const { return http_port_; }
+  // Where clients connect: the edge when through_edge(), else the gateway.
+  int http_port() const { return edge_port_ != 0 ? edge_port_ : http_port_; }
+  // The gateway itself, behind the edge or not.
+  int gateway_port() const { return http_port_; }
   std::string log() const;
   // The file the node's notification sender appends to.
   std::string notifications_file() const;
   std::unique_ptr<httplib::Client> client() const;
 
 private:
+  std::vector<std::string> arguments() const;
+  void start_edge();
+  void stop_edge();
+
   node_options options_;
   std::string dir_;
   int http_port_;
   int node_port_;
   int pid_ = -1;
   int exit_status_ = -1; // once reaped
+  int edge_port_ = 0;    // 0: no edge
+  int edge_pid_ = -1;
 };
 
 // Response helpers for readable assertions.

@@ -2,6 +2,7 @@
 // every bad value (CAF would silently drop ill-typed file values; we must not).
 #include "actors/topology_diagram.hpp"
 #include "config/app_config.hpp"
+#include "http/edge_config.hpp"
 #include "modules/modules.hpp"
 #include "persistence/dsn.hpp"
 
@@ -89,9 +90,52 @@ BOOST_AUTO_TEST_CASE(an_empty_file_gives_the_documented_defaults) {
 }
 
 BOOST_AUTO_TEST_CASE(the_shipped_conf_file_is_valid) {
-  auto r =
-      load("", {std::string{"--config-file="} + MONOLITH_SOURCE_DIR + "/caf-application.conf"});
+  std::ifstream in{std::string{MONOLITH_SOURCE_DIR} + "/caf-application.conf"};
+  std::stringstream text;
+  text << in.rdbuf();
+  auto r = load(text.str());
   BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
+  // scripts/run's public address is the edge's; the gateway sits behind it.
+  BOOST_TEST(r.settings.edge.enabled());
+  BOOST_TEST(r.settings.edge.host == "127.0.0.1");
+  BOOST_TEST(r.settings.edge.port == 8080);
+  BOOST_TEST(*r.settings.this_node().http_port == 8081);
+}
+
+BOOST_AUTO_TEST_CASE(without_a_file_there_is_no_edge) {
+  BOOST_TEST(!load("").settings.edge.enabled());
+}
+
+// The edge's nginx.conf, generated from a topology with two gateways: both are upstreams
+// (a wildcard listener reached at its node's address), and its limits follow app.http.*.
+BOOST_AUTO_TEST_CASE(the_edge_configuration_follows_the_topology) {
+  auto r = load("[app]\nnode = \"a\"\n[app.nodes]\n"
+                "a = { host = \"127.0.0.1\", port = 4201, http-host = \"127.0.0.1\", "
+                "http-port = 8081 }\n"
+                "b = { host = \"10.0.0.2\", port = 4202, http-host = \"0.0.0.0\", "
+                "http-port = 8082 }\n"
+                "c = { host = \"10.0.0.3\", port = 4203 }\n"
+                "[app.modules]\ncustomers = \"a\"\ninventory = \"b\"\norders = \"a\"\n"
+                "notifications = \"c\"\n"
+                "[app.http]\nmax-body-bytes = 2048\nmax-header-bytes = 16384\n"
+                "header-timeout = 3s\nbody-timeout = 1500ms\nkeep-alive-timeout = 2s\n"
+                "[app.edge]\nport = 8080\nmax-client-connections = 40\n"
+                "[app.admin]\ntoken = \"t\"\n");
+  BOOST_REQUIRE_MESSAGE(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
+  auto conf = http::edge_config(r.settings);
+  auto has = [&conf](const std::string& line) { return conf.find(line) != std::string::npos; };
+  BOOST_TEST(has("listen 127.0.0.1:8080 "));
+  BOOST_TEST(has("server 127.0.0.1:8081 "));
+  BOOST_TEST(has("server 10.0.0.2:8082 "));
+  BOOST_TEST(!has("10.0.0.3"));
+  BOOST_TEST(has("client_max_body_size 8192;"));
+  BOOST_TEST(has("large_client_header_buffers 2 8k;"));
+  BOOST_TEST(has("client_header_timeout 3s;"));
+  BOOST_TEST(has("client_body_timeout 2s;"));
+  BOOST_TEST(has("keepalive_timeout 1000ms;"));
+  BOOST_TEST(has("limit_conn per_client 40;"));
+  BOOST_TEST(has("max_ranges 0;"));
+  BOOST_TEST(has("proxy_set_header Range \"\";"));
 }
 
 BOOST_AUTO_TEST_CASE(file_values_are_read) {
@@ -179,6 +223,14 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
        "http-port = 8080 }\n",
        "app.admin.token"},
       {"[app.http]\nmax-queued-connections = 0\n", "app.http.max-queued-connections"},
+      // The edge: its values go into nginx's configuration file.
+      {"[app.edge]\nport = 70000\n", "app.edge.port"},
+      {"[app.edge]\nport = 9000\nhost = \"x; include /etc/passwd\"\n", "app.edge.host"},
+      {"[app.edge]\nport = 8080\n", "used twice"}, // the default gateway's address
+      {"[app.edge]\nport = 9000\nhost = \"0.0.0.0\"\n", "app.admin.token"},
+      {"[app.edge]\nport = 9000\n[app.nodes]\nmain = { host = \"127.0.0.1\", port = 4200 }\n",
+       "app.edge"},
+      {"[app.edge]\nmax-client-connections = 0\n", "app.edge.max-client-connections"},
       {"[app.http]\nmax-header-bytes = 10\n", "app.http.max-header-bytes"},
       {"[app.http]\nheader-timeout = 0s\n", "app.http.header-timeout"},
   };
