@@ -5,6 +5,7 @@
 #pragma once
 
 #include "actors/app_error.hpp"
+#include "actors/command_deadline.hpp"
 #include "actors/log.hpp"
 #include "persistence/pg.hpp"
 
@@ -23,4 +24,24 @@ caf::expected<T> with_database(persistence::pg_session& session, Work&& work) {
     logging::error("database error", {{"sqlstate", e.sqlstate()}, {"error", e.what()}});
     return make_app_error(app_error::internal, "INTERNAL", "internal error");
   }
+}
+
+// A command alone in its own transaction, within its caller's deadline: not begun once the
+// deadline has passed, rolled back (UNAVAILABLE) if it passes before COMMIT. `work`
+// returns an error value only before it has written anything.
+template <class T, class Work>
+caf::expected<T> command_in_transaction(persistence::pg_session& session,
+                                        const command_deadline& deadline, Work&& work) {
+  if (deadline.passed())
+    return unavailable_error();
+  return with_database<T>(session, [&](persistence::pg_connection& db) -> caf::expected<T> {
+    persistence::pg_transaction tx{db};
+    auto result = work(db);
+    if (!result)
+      return result;
+    if (deadline.passed())
+      return unavailable_error();
+    tx.commit();
+    return result;
+  });
 }

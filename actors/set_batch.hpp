@@ -9,11 +9,16 @@
 // inserts). When the group fails on a database error, it is rolled back and its requests
 // are applied again one per transaction, so that only the failing one fails (INTERNAL).
 //
+// A request whose caller's deadline has passed (command_deadline) is left out, and when
+// one passes before the COMMIT, the group is rolled back and applied again without it;
+// such requests are answered UNAVAILABLE, as their callers already were.
+//
 // Like lookup_batch, the first request of a group makes the worker send itself
 // flush_set_atom, which lands behind every request already in its mailbox.
 #pragma once
 
 #include "actors/app_error.hpp"
+#include "actors/command_deadline.hpp"
 #include "actors/log.hpp"
 #include "persistence/pg.hpp"
 
@@ -22,6 +27,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <functional>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -35,58 +41,98 @@ public:
   explicit set_batch(apply_fn apply) : apply_(std::move(apply)) {}
 
   // Queues one request; true when it starts a new group (the caller then sends the flush).
-  bool add(caf::typed_response_promise<Reply> promise, Request request) {
+  bool add(caf::typed_response_promise<Reply> promise, Request request,
+           command_deadline deadline = {}) {
     promises_.push_back(std::move(promise));
     requests_.push_back(std::move(request));
+    deadlines_.push_back(deadline);
     return requests_.size() == 1;
   }
 
-  // Applies every queued request and answers each one.
+  // Applies every queued request whose caller still waits and answers each one.
   void flush(persistence::pg_session& session) {
     auto requests = std::move(requests_);
     auto promises = std::move(promises_);
+    auto deadlines = std::move(deadlines_);
     requests_.clear();
     promises_.clear();
-    std::vector<caf::expected<Reply>> answers;
+    deadlines_.clear();
+    std::vector<caf::expected<Reply>> answers(requests.size(),
+                                              caf::expected<Reply>{unavailable_error()});
+    std::vector<std::size_t> live; // the requests whose callers still wait
     try {
       auto& db = session.connection();
-      try {
-        answers = in_transaction(db, requests);
-      } catch (const persistence::pg_error& e) {
-        if (e.connection_lost())
-          throw;
-        answers.clear();
-        for (auto& request : requests) // one by one: only the failing one fails
-          answers.push_back(alone(db, request));
+      for (;;) {
+        live.clear();
+        for (std::size_t i = 0; i < requests.size(); ++i)
+          if (!deadlines[i].passed())
+            live.push_back(i);
+        if (live.empty())
+          break;
+        try {
+          auto applied = live.size() == requests.size()
+                             ? in_transaction(db, requests, deadlines)
+                             : in_transaction(db, pick(requests, live), pick(deadlines, live));
+          if (!applied)
+            continue; // a deadline passed before COMMIT: again without that request
+          for (std::size_t k = 0; k < live.size(); ++k)
+            answers[live[k]] = std::move((*applied)[k]);
+          break;
+        } catch (const persistence::pg_error& e) {
+          if (e.connection_lost())
+            throw;
+          for (auto i : live) // one by one: only the failing one fails
+            answers[i] = alone(db, requests[i], deadlines[i]);
+          break;
+        }
       }
     } catch (const persistence::pg_error& e) {
       session.discard();
       logging::warn("database unreachable", {{"error", e.what()}});
-      answers.assign(requests.size(), caf::expected<Reply>{unavailable_error()});
+      for (auto i : live)
+        answers[i] = unavailable_error();
     }
     for (std::size_t i = 0; i < promises.size(); ++i) {
-      if (i < answers.size() && answers[i])
+      if (answers[i])
         promises[i].deliver(std::move(*answers[i]));
       else
-        promises[i].deliver(i < answers.size() ? answers[i].error() : unavailable_error());
+        promises[i].deliver(answers[i].error());
     }
   }
 
 private:
-  // One transaction over `requests`; a deadlock runs it again (three times at most).
-  std::vector<caf::expected<Reply>> in_transaction(persistence::pg_connection& db,
-                                                   const std::vector<Request>& requests) {
-    return persistence::retry_on_conflict([&] {
-      persistence::pg_transaction tx{db};
-      auto answers = apply_(db, requests);
-      tx.commit();
-      return answers;
-    });
+  template <class T>
+  static std::vector<T> pick(const std::vector<T>& all, const std::vector<std::size_t>& which) {
+    std::vector<T> some;
+    for (auto i : which)
+      some.push_back(all[i]);
+    return some;
   }
 
-  caf::expected<Reply> alone(persistence::pg_connection& db, const Request& request) {
+  // One transaction over `requests`; a deadlock runs it again (three times at most).
+  // Nothing when a request's deadline passed before COMMIT (it was rolled back).
+  std::optional<std::vector<caf::expected<Reply>>>
+  in_transaction(persistence::pg_connection& db, const std::vector<Request>& requests,
+                 const std::vector<command_deadline>& deadlines) {
+    return persistence::retry_on_conflict(
+        [&]() -> std::optional<std::vector<caf::expected<Reply>>> {
+          persistence::pg_transaction tx{db};
+          auto answers = apply_(db, requests);
+          for (auto& deadline : deadlines)
+            if (deadline.passed())
+              return std::nullopt;
+          tx.commit();
+          return answers;
+        });
+  }
+
+  caf::expected<Reply> alone(persistence::pg_connection& db, const Request& request,
+                             const command_deadline& deadline) {
     try {
-      return std::move(in_transaction(db, {request}).front());
+      auto applied = in_transaction(db, {request}, {deadline});
+      if (!applied)
+        return unavailable_error();
+      return std::move(applied->front());
     } catch (const persistence::pg_error& e) {
       if (e.connection_lost())
         throw;
@@ -98,4 +144,5 @@ private:
   apply_fn apply_;
   std::vector<Request> requests_;
   std::vector<caf::typed_response_promise<Reply>> promises_;
+  std::vector<command_deadline> deadlines_;
 };

@@ -1,10 +1,24 @@
 // See write_batch.hpp.
 #include "actors/write_batch.hpp"
 
-void write_batch::run_once(persistence::pg_connection& db) {
+#include <algorithm>
+
+bool write_batch::mark_expired() {
+  bool marked = false;
+  for (auto& c : commands_)
+    if (!c.broke && !c.expired && c.deadline.passed())
+      marked = c.expired = true;
+  return marked;
+}
+
+bool write_batch::run_once(persistence::pg_connection& db) {
+  mark_expired();
+  if (std::all_of(commands_.begin(), commands_.end(),
+                  [](const command& c) { return c.broke || c.expired; }))
+    return true;
   persistence::pg_transaction tx{db};
   for (auto& c : commands_) {
-    if (c.broke)
+    if (c.broke || c.expired)
       continue;
     try {
       c.run(db);
@@ -17,7 +31,10 @@ void write_batch::run_once(persistence::pg_connection& db) {
       throw;
     }
   }
+  if (mark_expired())
+    return false; // rolled back as `tx` goes
   tx.commit();
+  return true;
 }
 
 void write_batch::flush(persistence::pg_session& session) {
@@ -25,8 +42,9 @@ void write_batch::flush(persistence::pg_session& session) {
   int deadlocks = 0;
   for (;;) {
     try {
-      run_once(session.connection());
-      break;
+      if (run_once(session.connection()))
+        break;
+      continue; // without the commands whose callers gave up
     } catch (const persistence::pg_error& e) {
       if (e.connection_lost()) {
         session.discard();
@@ -48,6 +66,8 @@ void write_batch::flush(persistence::pg_session& session) {
   for (auto& c : commands_) {
     if (c.broke)
       c.fail(internal);
+    else if (c.expired)
+      c.fail(unavailable_error());
     else if (failure)
       c.fail(failure);
     else

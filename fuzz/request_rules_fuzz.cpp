@@ -37,14 +37,17 @@ void place_order(const nlohmann::json& body) {
 
 void register_customer(const nlohmann::json& body) {
   http::json_fields fields{body};
-  customers::register_customer request{fields.string("name"), fields.string("email"), ""};
+  customers::register_customer request{fields.string("name"), fields.string("email"), "", {}};
   fields.merge(customers::check(request));
 }
 
 void create_product(const nlohmann::json& body) {
   http::json_fields fields{body};
-  inventory::create_product request{fields.string("sku"), fields.string("name"),
-                                    fields.money_cents("price"), fields.integer("stock")};
+  inventory::create_product request{fields.string("sku"),
+                                    fields.string("name"),
+                                    fields.money_cents("price"),
+                                    fields.integer("stock"),
+                                    {}};
   auto issues = fields.merge(inventory::check(request));
   if (issues.empty() && (request.price_cents < 0 || request.stock < 0))
     std::abort();

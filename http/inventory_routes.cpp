@@ -10,11 +10,14 @@ namespace http {
 namespace {
 
 nlohmann::json to_json(const inventory::product& p) {
-  return {{"id", p.id},       {"sku", p.sku},           {"name", p.name},
-          {"price", money_json(p.price_cents)},         {"stock", p.stock},
-          {"reserved", p.reserved}, {"available", p.available()}};
+  return {{"id", p.id},
+          {"sku", p.sku},
+          {"name", p.name},
+          {"price", money_json(p.price_cents)},
+          {"stock", p.stock},
+          {"reserved", p.reserved},
+          {"available", p.available()}};
 }
-
 
 } // namespace
 
@@ -30,14 +33,17 @@ void add_inventory_routes(router& routes, module_caller& modules) {
     request.stock = fields.integer("stock");
     if (auto issues = fields.merge(inventory::check(request)); !issues.empty())
       return ex.fail(validation_error(issues));
-    reply(ex, 201, modules.call<service, product>("inventory", std::move(request)), to_json, "/products");
+    reply(ex, 201, modules.call<service, product>("inventory", std::move(request)), to_json,
+          "/products");
   });
   routes.add("GET", "/products/{id}", false, [&modules](exchange& ex) {
-    reply(ex, 200, modules.call<service, product>("inventory", inventory::get_product{ex.params[0]}), to_json);
+    reply(ex, 200,
+          modules.call<service, product>("inventory", inventory::get_product{ex.params[0]}),
+          to_json);
   });
   routes.add("POST", "/products/{id}/restock", true, [&modules](exchange& ex) {
     json_fields fields{ex.body};
-    inventory::restock_product request{ex.params[0], fields.integer("quantity")};
+    inventory::restock_product request{ex.params[0], fields.integer("quantity"), {}};
     if (auto issues = fields.merge(inventory::check(request)); !issues.empty())
       return ex.fail(validation_error(issues));
     reply(ex, 200, modules.call<service, product>("inventory", std::move(request)), to_json);

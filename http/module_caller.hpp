@@ -19,10 +19,12 @@
 #include <caf/blocking_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
+#include <type_traits>
 
 namespace http {
 
@@ -60,7 +62,8 @@ public:
 
   // Every other node of the cluster, and whether this node reaches it now.
   std::map<std::string, bool> peers(std::chrono::milliseconds timeout) {
-    auto answer = ask<std::map<std::string, bool>>(directory_, timeout, directory_peers_atom::value);
+    auto answer =
+        ask<std::map<std::string, bool>>(directory_, timeout, directory_peers_atom::value);
     return answer ? *answer : std::map<std::string, bool>{};
   }
 
@@ -75,7 +78,8 @@ private:
     if (target->node() != sys_.node())
       deadline = std::min(deadline, std::chrono::steady_clock::now() + remote_timeout_);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
+        deadline - std::chrono::steady_clock::now());
+    (give_budget(xs, left), ...);
     auto result = ask<Reply>(caf::actor_cast<Handle>(*target), left, std::move(xs)...);
     if (!result && result.error().category() != caf::atom("app"))
       forget(module); // the module's group may have been restarted: resolve it again
@@ -89,10 +93,24 @@ private:
     auto handle = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
     caf::blocking_actor::accept_one_cond done;
     self->varargs_receive(
-      done, handle.id(), [&](Reply& reply) { result = std::move(reply); },
-      [&](caf::error& err) { result = std::move(err); },
-      caf::after(std::max(timeout, std::chrono::milliseconds{1})) >> [&] { result = unavailable_error(); });
+        done, handle.id(), [&](Reply& reply) { result = std::move(reply); },
+        [&](caf::error& err) { result = std::move(err); },
+        caf::after(std::max(timeout, std::chrono::milliseconds{1})) >>
+            [&] { result = unavailable_error(); });
     return result;
+  }
+
+  // A command (a message with a command_deadline) is given what is left of the wait, less
+  // a tenth for its answer's way back: the module drops or rolls back the command when
+  // that has passed, before this caller answers 503.
+  template <class T, class = void> struct is_command : std::false_type {};
+  template <class T>
+  struct is_command<T, std::void_t<decltype(std::declval<T&>().deadline.budget_ms)>>
+      : std::true_type {};
+
+  template <class T> static void give_budget(T& x, std::chrono::milliseconds left) {
+    if constexpr (is_command<T>::value)
+      x.deadline.budget_ms = std::max<int64_t>(1, left.count() - left.count() / 10);
   }
 
   caf::expected<caf::actor> resolve(const std::string& module, std::chrono::milliseconds timeout,

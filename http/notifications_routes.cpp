@@ -28,14 +28,15 @@ void add_notifications_routes(router& routes, module_caller& modules) {
   routes.add("GET", "/notifications", false, [&modules](exchange& ex) {
     notifications::list_notifications request{ex.request.get_param_value("orderId"),
                                               ex.request.get_param_value("customerId")};
-    bool given_order = ex.request.has_param("orderId"), given_customer = ex.request.has_param("customerId");
+    bool given_order = ex.request.has_param("orderId"),
+         given_customer = ex.request.has_param("customerId");
     if (given_order == given_customer)
       return ex.fail(validation_error({{"orderId", "give exactly one of orderId and customerId"}}));
     if (auto issues = notifications::check(request); !issues.empty())
       return ex.fail(validation_error(issues));
     reply(ex, 200,
           modules.call<notifications::service, std::vector<notifications::notification>>(
-            "notifications", std::move(request)),
+              "notifications", std::move(request)),
           to_json_list);
   });
 }

@@ -130,7 +130,7 @@ void add_orders_routes(router& routes, module_caller& modules, app_metrics& metr
   routes.add("POST", "/orders/{id}/cancel", false, [&modules](exchange& ex) {
     reply(ex, 200,
           modules.call<service, order>("orders",
-                                       orders::cancel_order{ex.params[0], ex.correlation_id}),
+                                       orders::cancel_order{ex.params[0], ex.correlation_id, {}}),
           to_json);
   });
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actors/app_error.hpp"
+#include "actors/command_deadline.hpp"
 #include "actors/health.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -27,6 +28,7 @@ struct register_customer {
   std::string name;
   std::string email;
   std::string correlation_id;
+  command_deadline deadline;
 };
 
 struct get_customer {
@@ -36,28 +38,28 @@ struct get_customer {
 struct deactivate_customer {
   std::string id;
   std::string correlation_id;
+  command_deadline deadline;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, customer& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, customer& x) {
   return f(caf::meta::type_name("customers.customer"), x.id, x.name, x.email, x.status,
            x.created_at);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, register_customer& x) {
-  return f(caf::meta::type_name("customers.register_customer"), x.name, x.email,
-           x.correlation_id);
+  return f(caf::meta::type_name("customers.register_customer"), x.name, x.email, x.correlation_id,
+           x.deadline);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_customer& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, get_customer& x) {
   return f(caf::meta::type_name("customers.get_customer"), x.id);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deactivate_customer& x) {
-  return f(caf::meta::type_name("customers.deactivate_customer"), x.id, x.correlation_id);
+  return f(caf::meta::type_name("customers.deactivate_customer"), x.id, x.correlation_id,
+           x.deadline);
 }
 
 // Errors: VALIDATION_FAILED (400), NOT_FOUND (404), EMAIL_TAKEN (409), UNAVAILABLE (503).

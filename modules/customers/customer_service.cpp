@@ -25,30 +25,34 @@ service::behavior_type customer_service(service::stateful_pointer<service_state>
   self->state.workers.start(self, pool_size, customer_worker, dsn, on_event_appended);
   auto worker = [self] { return self->state.workers.next(); };
   return {
-    [=](register_customer& request) -> caf::result<customer> {
-      if (auto issues = check(request); !issues.empty())
-        return validation_error(std::move(issues));
-      return self->delegate(worker(), std::move(request));
-    },
-    [=](get_customer& request) -> caf::result<customer> {
-      if (!is_uuid(request.id))
-        return not_found_error("customer");
-      return self->delegate(self->state.workers.reader(), std::move(request));
-    },
-    [=](deactivate_customer& request) -> caf::result<customer> {
-      if (!is_uuid(request.id))
-        return not_found_error("customer");
-      return self->delegate(worker(), std::move(request));
-    },
-    [=](health_probe probe) -> caf::result<std::string> { return self->delegate(worker(), probe); },
+      [=](register_customer& request) -> caf::result<customer> {
+        request.deadline.start();
+        if (auto issues = check(request); !issues.empty())
+          return validation_error(std::move(issues));
+        return self->delegate(worker(), std::move(request));
+      },
+      [=](get_customer& request) -> caf::result<customer> {
+        if (!is_uuid(request.id))
+          return not_found_error("customer");
+        return self->delegate(self->state.workers.reader(), std::move(request));
+      },
+      [=](deactivate_customer& request) -> caf::result<customer> {
+        request.deadline.start();
+        if (!is_uuid(request.id))
+          return not_found_error("customer");
+        return self->delegate(worker(), std::move(request));
+      },
+      [=](health_probe probe) -> caf::result<std::string> {
+        return self->delegate(worker(), probe);
+      },
   };
 }
 
 } // namespace
 
 caf::actor spawn_customer_service(caf::actor_system& sys, const module_context& ctx) {
-  return caf::actor_cast<caf::actor>(
-    sys.spawn(customer_service, ctx.dsn, ctx.settings.database.pool_size, ctx.on_event_appended()));
+  return caf::actor_cast<caf::actor>(sys.spawn(
+      customer_service, ctx.dsn, ctx.settings.database.pool_size, ctx.on_event_appended()));
 }
 
 } // namespace customers

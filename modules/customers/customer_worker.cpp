@@ -21,43 +21,46 @@ worker::behavior_type customer_worker(worker::pointer self, std::string dsn,
     write_batch writes;
   };
   auto s = std::make_shared<state>(
-    state{persistence::pg_session{std::move(dsn)}, customer_store{on_event_appended}, {}, {}});
-  auto write = [s, self](auto promise, auto apply) {
-    if (s->writes.add(promise, apply))
+      state{persistence::pg_session{std::move(dsn)}, customer_store{on_event_appended}, {}, {}});
+  auto write = [s, self](auto promise, auto apply, const command_deadline& deadline) {
+    if (s->writes.add(promise, apply, deadline))
       self->send(self, flush_writes_atom::value);
     return promise;
   };
   return {
-    [s, self, write](register_customer& request) {
-      return write(self->make_response_promise<customer>(),
-                   [s, request](auto& db) { return s->store.register_customer(db, request); });
-    },
-    [s, self](get_customer& request) {
-      auto promise = self->make_response_promise<customer>();
-      if (s->lookups.add(lower_case(request.id), promise))
-        self->send(self, flush_lookups_atom::value);
-      return promise;
-    },
-    [s](flush_lookups_atom) {
-      auto ids = s->lookups.keys();
-      auto found = with_database<std::map<std::string, customer>>(
-        s->session, [&](auto& db) { return s->store.find_many(db, ids); });
-      if (found)
-        s->lookups.deliver(*found, not_found_error("customer"));
-      else
-        s->lookups.fail(found.error());
-    },
-    [s, self, write](deactivate_customer& request) {
-      return write(self->make_response_promise<customer>(),
-                   [s, request](auto& db) { return s->store.deactivate(db, request); });
-    },
-    [s](flush_writes_atom) { s->writes.flush(s->session); },
-    [s](health_probe) {
-      return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
-        db.exec("SELECT 1");
-        return std::string{"up"};
-      });
-    },
+      [s, self, write](register_customer& request) {
+        return write(
+            self->make_response_promise<customer>(),
+            [s, request](auto& db) { return s->store.register_customer(db, request); },
+            request.deadline);
+      },
+      [s, self](get_customer& request) {
+        auto promise = self->make_response_promise<customer>();
+        if (s->lookups.add(lower_case(request.id), promise))
+          self->send(self, flush_lookups_atom::value);
+        return promise;
+      },
+      [s](flush_lookups_atom) {
+        auto ids = s->lookups.keys();
+        auto found = with_database<std::map<std::string, customer>>(
+            s->session, [&](auto& db) { return s->store.find_many(db, ids); });
+        if (found)
+          s->lookups.deliver(*found, not_found_error("customer"));
+        else
+          s->lookups.fail(found.error());
+      },
+      [s, self, write](deactivate_customer& request) {
+        return write(
+            self->make_response_promise<customer>(),
+            [s, request](auto& db) { return s->store.deactivate(db, request); }, request.deadline);
+      },
+      [s](flush_writes_atom) { s->writes.flush(s->session); },
+      [s](health_probe) {
+        return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
+          db.exec("SELECT 1");
+          return std::string{"up"};
+        });
+      },
   };
 }
 

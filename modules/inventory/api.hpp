@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/app_error.hpp"
+#include "actors/command_deadline.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/health.hpp"
 
@@ -34,6 +35,7 @@ struct create_product {
   std::string name;
   int64_t price_cents = 0;
   int64_t stock = 0;
+  command_deadline deadline;
 };
 
 struct get_product {
@@ -43,27 +45,27 @@ struct get_product {
 struct restock_product {
   std::string id;
   int64_t quantity = 0;
+  command_deadline deadline;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, product& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, product& x) {
   return f(caf::meta::type_name("inventory.product"), x.id, x.sku, x.name, x.price_cents, x.stock,
            x.reserved);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, create_product& x) {
-  return f(caf::meta::type_name("inventory.create_product"), x.sku, x.name, x.price_cents, x.stock);
+  return f(caf::meta::type_name("inventory.create_product"), x.sku, x.name, x.price_cents, x.stock,
+           x.deadline);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_product& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, get_product& x) {
   return f(caf::meta::type_name("inventory.get_product"), x.id);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, restock_product& x) {
-  return f(caf::meta::type_name("inventory.restock_product"), x.id, x.quantity);
+  return f(caf::meta::type_name("inventory.restock_product"), x.id, x.quantity, x.deadline);
 }
 
 // Errors: VALIDATION_FAILED (400), NOT_FOUND (404), SKU_TAKEN (409), UNAVAILABLE (503).

@@ -25,35 +25,39 @@ service::behavior_type product_service(service::stateful_pointer<service_state> 
   self->state.workers.start(self, pool_size, product_worker, dsn, on_event_appended);
   auto worker = [self] { return self->state.workers.next(); };
   return {
-    [=](create_product& request) -> caf::result<product> {
-      if (auto issues = check(request); !issues.empty())
-        return validation_error(std::move(issues));
-      return self->delegate(worker(), std::move(request));
-    },
-    [=](get_product& request) -> caf::result<product> {
-      if (!is_uuid(request.id))
-        return not_found_error("product");
-      return self->delegate(self->state.workers.reader(), std::move(request));
-    },
-    [=](restock_product& request) -> caf::result<product> {
-      if (!is_uuid(request.id))
-        return not_found_error("product");
-      if (auto issues = check(request); !issues.empty())
-        return validation_error(std::move(issues));
-      return self->delegate(worker(), std::move(request));
-    },
-    [=](health_probe probe) -> caf::result<std::string> { return self->delegate(worker(), probe); },
-    [=](delivery& d) -> caf::result<delivery_ack> {
-      return self->delegate(self->state.workers.consumer(), std::move(d));
-    },
+      [=](create_product& request) -> caf::result<product> {
+        request.deadline.start();
+        if (auto issues = check(request); !issues.empty())
+          return validation_error(std::move(issues));
+        return self->delegate(worker(), std::move(request));
+      },
+      [=](get_product& request) -> caf::result<product> {
+        if (!is_uuid(request.id))
+          return not_found_error("product");
+        return self->delegate(self->state.workers.reader(), std::move(request));
+      },
+      [=](restock_product& request) -> caf::result<product> {
+        request.deadline.start();
+        if (!is_uuid(request.id))
+          return not_found_error("product");
+        if (auto issues = check(request); !issues.empty())
+          return validation_error(std::move(issues));
+        return self->delegate(worker(), std::move(request));
+      },
+      [=](health_probe probe) -> caf::result<std::string> {
+        return self->delegate(worker(), probe);
+      },
+      [=](delivery& d) -> caf::result<delivery_ack> {
+        return self->delegate(self->state.workers.consumer(), std::move(d));
+      },
   };
 }
 
 } // namespace
 
 caf::actor spawn_product_service(caf::actor_system& sys, const module_context& ctx) {
-  return caf::actor_cast<caf::actor>(
-    sys.spawn(product_service, ctx.dsn, ctx.settings.database.pool_size, ctx.on_event_appended()));
+  return caf::actor_cast<caf::actor>(sys.spawn(
+      product_service, ctx.dsn, ctx.settings.database.pool_size, ctx.on_event_appended()));
 }
 
 } // namespace inventory

@@ -32,8 +32,8 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
       });
   return {
       [s](create_product& request) {
-        return with_database<product>(s->session,
-                                      [&](auto& db) { return s->store.create(db, request); });
+        return command_in_transaction<product>(
+            s->session, request.deadline, [&](auto& db) { return s->store.create(db, request); });
       },
       [s, self](get_product& request) {
         auto promise = self->make_response_promise<product>();
@@ -51,8 +51,8 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
           s->lookups.fail(found.error());
       },
       [s](restock_product& request) {
-        return with_database<product>(s->session,
-                                      [&](auto& db) { return s->store.restock(db, request); });
+        return command_in_transaction<product>(
+            s->session, request.deadline, [&](auto& db) { return s->store.restock(db, request); });
       },
       [s, self, inbox](delivery& d) {
         auto promise = self->make_response_promise<delivery_ack>();

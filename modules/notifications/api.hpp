@@ -33,8 +33,7 @@ struct list_notifications {
   std::string customer_id;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, notification& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, notification& x) {
   return f(caf::meta::type_name("notifications.notification"), x.id, x.event_id, x.event_name,
            x.order_id, x.customer_id, x.channel, x.template_name, x.created_at);
 }
@@ -45,9 +44,10 @@ typename Inspector::result_type inspect(Inspector& f, list_notifications& x) {
 }
 
 // Errors: VALIDATION_FAILED (400), UNAVAILABLE (503).
-using service = caf::typed_actor<caf::replies_to<list_notifications>::with<std::vector<notification>>,
-                                 caf::replies_to<health_probe>::with<std::string>,
-                                 caf::replies_to<delivery>::with<delivery_ack>>;
+using service =
+    caf::typed_actor<caf::replies_to<list_notifications>::with<std::vector<notification>>,
+                     caf::replies_to<health_probe>::with<std::string>,
+                     caf::replies_to<delivery>::with<delivery_ack>>;
 
 // Exactly one of orderId and customerId, as a UUID.
 field_issues check(const list_notifications& request);

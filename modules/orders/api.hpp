@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/app_error.hpp"
+#include "actors/command_deadline.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/health.hpp"
 
@@ -42,6 +43,7 @@ struct place_order {
   std::string idempotency_key; // empty: none
   std::string request_body;    // canonical JSON of the request, compared on a key's reuse
   std::string correlation_id;
+  command_deadline deadline;
 };
 
 // The answer to place_order: the order, and whether it is a replay of an earlier request
@@ -63,6 +65,7 @@ struct list_orders {
 struct cancel_order {
   std::string id;
   std::string correlation_id;
+  command_deadline deadline;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, order_line& x) {
@@ -76,7 +79,7 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, place_order& x) {
   return f(caf::meta::type_name("orders.place_order"), x.customer_id, x.items, x.idempotency_key,
-           x.request_body, x.correlation_id);
+           x.request_body, x.correlation_id, x.deadline);
 }
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, placed_order& x) {
@@ -92,7 +95,7 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 }
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, cancel_order& x) {
-  return f(caf::meta::type_name("orders.cancel_order"), x.id, x.correlation_id);
+  return f(caf::meta::type_name("orders.cancel_order"), x.id, x.correlation_id, x.deadline);
 }
 
 // Errors: VALIDATION_FAILED (400), NOT_FOUND (404), INVALID_STATE (409),

@@ -73,6 +73,7 @@ service::behavior_type order_service(self_pointer self, module_context ctx) {
   self->state.timeout = ctx.settings.remote_request_timeout;
   return {
       [self](place_order& request) -> caf::result<placed_order> {
+        request.deadline.start();
         if (auto issues = check(request); !issues.empty())
           return validation_error(std::move(issues));
         auto promise = self->make_response_promise<placed_order>();
@@ -102,6 +103,7 @@ service::behavior_type order_service(self_pointer self, module_context ctx) {
         return self->delegate(self->state.workers.reader(), std::move(request));
       },
       [self](cancel_order& request) -> caf::result<order> {
+        request.deadline.start();
         if (!is_uuid(request.id))
           return not_found_error("order");
         return self->delegate(self->state.workers.next(), std::move(request));

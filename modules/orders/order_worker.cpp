@@ -36,8 +36,8 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
       [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
         return s->store.apply_reservation_outcomes(db, events);
       });
-  auto write = [s, self](auto promise, auto apply) {
-    if (s->writes.add(promise, apply))
+  auto write = [s, self](auto promise, auto apply, const command_deadline& deadline) {
+    if (s->writes.add(promise, apply, deadline))
       self->send(self, flush_writes_atom::value);
     return promise;
   };
@@ -53,7 +53,8 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
       },
       [s, self](place_order& request) {
         auto promise = self->make_response_promise<placed_order>();
-        if (s->placements->add(promise, std::move(request)))
+        auto deadline = request.deadline;
+        if (s->placements->add(promise, std::move(request), deadline))
           self->send(self, flush_set_atom::value);
         return promise;
       },
@@ -80,8 +81,9 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
             });
       },
       [s, self, write](cancel_order& request) {
-        return write(self->make_response_promise<order>(),
-                     [s, request](auto& db) { return s->store.cancel(db, request); });
+        return write(
+            self->make_response_promise<order>(),
+            [s, request](auto& db) { return s->store.cancel(db, request); }, request.deadline);
       },
       [s](flush_writes_atom) { s->writes.flush(s->session); },
       [s, self, inbox](delivery& d) {

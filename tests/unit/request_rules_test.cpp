@@ -22,7 +22,7 @@ bool names(const field_issues& issues, const std::string& field) {
 } // namespace
 
 BOOST_AUTO_TEST_CASE(customer_names_are_1_to_200_code_points) {
-  auto with_name = [](std::string name) { return customers::check({name, "a@b.c", ""}); };
+  auto with_name = [](std::string name) { return customers::check({name, "a@b.c", "", {}}); };
   BOOST_TEST(with_name("A").empty());
   BOOST_TEST(with_name(std::string(200, 'x')).empty());
   BOOST_TEST(names(with_name(""), "name"));
@@ -35,7 +35,7 @@ BOOST_AUTO_TEST_CASE(customer_names_are_1_to_200_code_points) {
 }
 
 BOOST_AUTO_TEST_CASE(emails_have_exactly_one_at_with_text_around_it_and_no_spaces) {
-  auto email_ok = [](std::string email) { return customers::check({"N", email, ""}).empty(); };
+  auto email_ok = [](std::string email) { return customers::check({"N", email, "", {}}).empty(); };
   BOOST_TEST(email_ok("a@b"));
   BOOST_TEST(email_ok("first.last+tag@example.co.uk"));
   BOOST_TEST(!email_ok("ab"));
@@ -50,24 +50,24 @@ BOOST_AUTO_TEST_CASE(emails_have_exactly_one_at_with_text_around_it_and_no_space
 }
 
 BOOST_AUTO_TEST_CASE(every_bad_field_is_named_at_once) {
-  auto issues = customers::check({"", "nope", ""});
+  auto issues = customers::check({"", "nope", "", {}});
   BOOST_TEST(names(issues, "name"));
   BOOST_TEST(names(issues, "email"));
-  auto product = inventory::check(inventory::create_product{"", "", -1, -1});
+  auto product = inventory::check(inventory::create_product{"", "", -1, -1, {}});
   BOOST_TEST(product.size() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(product_rules_bound_sku_name_price_and_stock) {
   using inventory::create_product;
-  BOOST_TEST(inventory::check(create_product{"S", "N", 0, 0}).empty());
-  BOOST_TEST(
-      inventory::check(create_product{std::string(64, 's'), "N", 100000000, 1000000000}).empty());
-  BOOST_TEST(names(inventory::check(create_product{std::string(65, 's'), "N", 0, 0}), "sku"));
-  BOOST_TEST(names(inventory::check(create_product{"S", "N", 100000001, 0}), "price"));
-  BOOST_TEST(names(inventory::check(create_product{"S", "N", 0, 1000000001}), "stock"));
-  BOOST_TEST(inventory::check(inventory::restock_product{"id", 1}).empty());
-  BOOST_TEST(names(inventory::check(inventory::restock_product{"id", 0}), "quantity"));
-  BOOST_TEST(names(inventory::check(inventory::restock_product{"id", 1000000001}), "quantity"));
+  BOOST_TEST(inventory::check(create_product{"S", "N", 0, 0, {}}).empty());
+  BOOST_TEST(inventory::check(create_product{std::string(64, 's'), "N", 100000000, 1000000000, {}})
+                 .empty());
+  BOOST_TEST(names(inventory::check(create_product{std::string(65, 's'), "N", 0, 0, {}}), "sku"));
+  BOOST_TEST(names(inventory::check(create_product{"S", "N", 100000001, 0, {}}), "price"));
+  BOOST_TEST(names(inventory::check(create_product{"S", "N", 0, 1000000001, {}}), "stock"));
+  BOOST_TEST(inventory::check(inventory::restock_product{"id", 1, {}}).empty());
+  BOOST_TEST(names(inventory::check(inventory::restock_product{"id", 0, {}}), "quantity"));
+  BOOST_TEST(names(inventory::check(inventory::restock_product{"id", 1000000001, {}}), "quantity"));
 }
 
 BOOST_AUTO_TEST_CASE(integers_must_be_json_integers) {
@@ -114,7 +114,7 @@ BOOST_AUTO_TEST_CASE(money_has_at_most_two_decimal_places_and_is_exact) {
 BOOST_AUTO_TEST_CASE(type_issues_win_over_module_issues_for_the_same_field) {
   auto body = nlohmann::json::parse(R"({"name": 5, "email": "x"})");
   http::json_fields fields{body};
-  customers::register_customer request{fields.string("name"), fields.string("email"), ""};
+  customers::register_customer request{fields.string("name"), fields.string("email"), "", {}};
   auto all = fields.merge(customers::check(request));
   BOOST_REQUIRE(all.size() == 2u);
   BOOST_TEST(all[0].field == "name");
