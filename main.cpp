@@ -8,6 +8,7 @@
 #include "actors/log.hpp"
 #include "actors/outbox_relay.hpp"
 #include "actors/shutdown_watchdog.hpp"
+#include "actors/stop_signals.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/topology_diagram.hpp"
 #include "config/app_config.hpp"
@@ -51,7 +52,9 @@ std::string module_dsn(const config::app_settings& settings, const std::string& 
 }
 
 // Nodes may start before the database does: wait for it (up to 30 s), then migrate.
-bool migrate(const config::app_settings& settings, const std::vector<module_definition>& local) {
+// A stop signal while waiting ends the wait (false).
+bool migrate(const config::app_settings& settings, const std::vector<module_definition>& local,
+             stop_signals& signals) {
   std::vector<persistence::module_schema> schemas;
   for (auto& m : local)
     schemas.push_back({m.name, role_prefix(settings) + m.name, m.migrations()});
@@ -66,7 +69,8 @@ bool migrate(const config::app_settings& settings, const std::vector<module_defi
         return false;
       }
       logging::warn("database not reachable yet, retrying", {{"error", e.what()}});
-      std::this_thread::sleep_for(std::chrono::milliseconds{500});
+      if (signals.wait(std::chrono::milliseconds{500}))
+        return false;
     }
   }
 }
@@ -190,7 +194,12 @@ void await_actors_finished(caf::actor_system& sys, std::chrono::seconds limit) {
 
 } // namespace
 
+// From the first stop signal to the end of the process, whatever still runs.
+constexpr std::chrono::seconds max_stop_time{25};
+
 int main(int argc, char** argv) {
+  // Before any thread exists: every thread inherits the mask (stop_signals.hpp).
+  stop_signals signals;
   auto modules = all_modules();
   config::app_config cfg;
   cfg.add_message_type<field_issue>("field_issue");
@@ -234,16 +243,14 @@ int main(int argc, char** argv) {
   for (auto& m : modules)
     if (settings.runs_here(m.name))
       local.push_back(m);
-  if (!migrate(settings, local))
+  if (!migrate(settings, local, signals)) {
+    if (signals.taken()) {
+      logging::info("stopped before start",
+                    {{"signal", signals.taken() == SIGINT ? "SIGINT" : "SIGTERM"}});
+      return 0;
+    }
     return 1;
-
-  // Signals are taken synchronously by the main thread: block them before any other
-  // thread exists so that every thread inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  }
 
   int exit_code = 0;
   metrics::registry registry;
@@ -254,12 +261,21 @@ int main(int argc, char** argv) {
     auto directory =
         spawn_directory(sys, {settings.node, settings.nodes, settings.placement,
                               settings.remote_request_timeout, settings.tls.enabled()});
-    // Peers resolve this node's modules through its directory, on the node's BASP port.
+    // Peers resolve this node's modules through the read-only face of its directory, on
+    // the node's BASP port; a node without peers opens no port at all.
     auto& endpoint = settings.this_node();
-    auto published =
-        settings.tls.enabled()
-            ? caf::openssl::publish(directory, endpoint.port, endpoint.host.c_str(), true)
-            : sys.middleman().publish(directory, endpoint.port, endpoint.host.c_str(), true);
+    caf::expected<uint16_t> published{endpoint.port};
+    if (settings.nodes.size() > 1) {
+      auto face = spawn_directory_face(sys, directory);
+      published = settings.tls.enabled()
+                      ? caf::openssl::publish(face, endpoint.port, endpoint.host.c_str(), true)
+                      : sys.middleman().publish(face, endpoint.port, endpoint.host.c_str(), true);
+      if (settings.remote_insecure && !settings.tls.enabled())
+        logging::warn("node links are neither encrypted nor authenticated "
+                      "(app.remote.insecure = true): any process that reaches a node port "
+                      "joins the cluster",
+                      {{"address", endpoint.host + ":" + std::to_string(endpoint.port)}});
+    }
     if (!published) {
       logging::error("cannot listen",
                      {{"address", endpoint.host + ":" + std::to_string(endpoint.port)},
@@ -296,26 +312,25 @@ int main(int argc, char** argv) {
                                                     : "none"}});
 
     int signal = 0;
-    timespec tick{0, 200 * 1000 * 1000};
-    while (!node_down) {
-      siginfo_t info;
-      signal = sigtimedwait(&stop_signals, &info, &tick);
-      if (signal > 0)
-        break;
-    }
+    while (!node_down && signal == 0)
+      signal = signals.wait(std::chrono::milliseconds{200});
     if (node_down) {
       logging::error("node supervisor gave up; exiting so that the service manager restarts us");
       exit_code = 1;
     } else {
       logging::info("stopping", {{"signal", signal == SIGINT ? "SIGINT" : "SIGTERM"}});
     }
-    // Finish requests in flight while the modules still run, then stop the actors; the
-    // actor system's destructor waits for all of them.
+    // The whole stop is bounded, and a second signal ends it at once.
+    watchdog.arm(max_stop_time, exit_code);
+    signals.force_exit_on_next(exit_code == 0 ? 1 : exit_code);
+    // Finish requests in flight while the modules still run (the gateway cuts off requests
+    // still arriving), then stop the actors; the actor system's destructor waits for all
+    // of them.
     if (gateway)
       gateway->stop();
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
-    await_actors_finished(sys, std::chrono::seconds{20});
+    await_actors_finished(sys, max_stop_time - std::chrono::seconds{3});
     watchdog.arm(std::chrono::seconds{3}, exit_code);
   }
   logging::info("stopped");

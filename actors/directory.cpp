@@ -42,7 +42,10 @@ struct directory_state {
 using self_pointer = caf::stateful_actor<directory_state>*;
 
 void connect(self_pointer self, const std::string& node) {
-  auto& p = self->state.peers.at(node);
+  auto known = self->state.peers.find(node);
+  if (known == self->state.peers.end())
+    return;
+  auto& p = known->second;
   if (p.connecting || p.directory)
     return;
   p.connecting = true;
@@ -50,28 +53,28 @@ void connect(self_pointer self, const std::string& node) {
     auto& p = self->state.peers.at(node);
     p.connecting = false;
     if (p.backoff == reconnect_initial) // once per outage, not on every retry
-      logging::warn("cannot link to peer", {{"node", node},
-                                            {"error", self->system().render(err)},
-                                            {"tls", self->state.cfg.tls}});
+      logging::warn(
+          "cannot link to peer",
+          {{"node", node}, {"error", self->system().render(err)}, {"tls", self->state.cfg.tls}});
     self->delayed_send(self, p.backoff, connect_peer_atom::value, node);
     p.backoff = std::min(p.backoff * 2, reconnect_max);
   };
   auto mm = self->state.cfg.tls ? self->system().openssl_manager().actor_handle()
                                 : self->system().middleman().actor_handle();
   self->request(mm, connect_timeout, caf::connect_atom::value, p.endpoint.host, p.endpoint.port)
-    .then(
-      [self, node, retry_later](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                                const std::set<std::string>&) {
-        if (!ptr)
-          return retry_later(caf::sec::no_actor_published_at_port);
-        auto& p = self->state.peers.at(node);
-        p.connecting = false;
-        p.directory = caf::actor_cast<caf::actor>(std::move(ptr));
-        p.backoff = reconnect_initial;
-        self->monitor(p.directory);
-        logging::info("peer reachable", {{"node", node}});
-      },
-      [retry_later](caf::error& err) { retry_later(err); });
+      .then(
+          [self, node, retry_later](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                                    const std::set<std::string>&) {
+            if (!ptr)
+              return retry_later(caf::sec::no_actor_published_at_port);
+            auto& p = self->state.peers.at(node);
+            p.connecting = false;
+            p.directory = caf::actor_cast<caf::actor>(std::move(ptr));
+            p.backoff = reconnect_initial;
+            self->monitor(p.directory);
+            logging::info("peer reachable", {{"node", node}});
+          },
+          [retry_later](caf::error& err) { retry_later(err); });
 }
 
 // A peer's link broke: forget what it served and try again with backoff.
@@ -88,16 +91,18 @@ caf::result<caf::actor> resolve_remote(self_pointer self, const std::string& mod
                                        const std::string& node) {
   auto promise = self->make_response_promise<caf::actor>();
   auto& p = self->state.peers.at(node);
-  self->request(p.directory, self->state.cfg.request_timeout, directory_local_get_atom::value, module)
-    .then(
-      [self, module, node, promise](caf::actor& handle) mutable {
-        self->monitor(handle);
-        self->state.remote[{module, node}] = handle;
-        promise.deliver(std::move(handle));
-      },
-      [promise](caf::error& err) mutable {
-        promise.deliver(err.category() == caf::atom("app") ? std::move(err) : unavailable_error());
-      });
+  self->request(p.directory, self->state.cfg.request_timeout, directory_local_get_atom::value,
+                module)
+      .then(
+          [self, module, node, promise](caf::actor& handle) mutable {
+            self->monitor(handle);
+            self->state.remote[{module, node}] = handle;
+            promise.deliver(std::move(handle));
+          },
+          [promise](caf::error& err) mutable {
+            promise.deliver(err.category() == caf::atom("app") ? std::move(err)
+                                                               : unavailable_error());
+          });
   return promise;
 }
 
@@ -120,52 +125,53 @@ caf::behavior directory(self_pointer self, directory_config cfg) {
         lose_peer(self, p);
   });
   return {
-    [self](directory_put_atom, const std::string& module, caf::actor& handle) {
-      self->monitor(handle);
-      self->state.local[module] = std::move(handle);
-    },
-    [self](directory_local_get_atom, const std::string& module) -> caf::result<caf::actor> {
-      if (auto i = self->state.local.find(module); i != self->state.local.end())
-        return i->second;
-      return unavailable_error();
-    },
-    [self](directory_get_atom, const std::string& module) -> caf::result<caf::actor> {
-      auto& st = self->state;
-      // A module's relay ("relay:<m>") lives where the module does; any replica's relay
-      // answers the admin queries (they read and write the shared outbox tables).
-      auto placed = st.cfg.placement.find(module.rfind("relay:", 0) == 0 ? module.substr(6) : module);
-      if (placed == st.cfg.placement.end()) { // node-local names: "@bus"
-        if (auto i = st.local.find(module); i != st.local.end())
+      [self](directory_put_atom, const std::string& module, caf::actor& handle) {
+        self->monitor(handle);
+        self->state.local[module] = std::move(handle);
+      },
+      [self](directory_local_get_atom, const std::string& module) -> caf::result<caf::actor> {
+        if (auto i = self->state.local.find(module); i != self->state.local.end())
           return i->second;
         return unavailable_error();
-      }
-      // Replicas in turn; the first node (from this turn on) that can serve answers.
-      auto& nodes = placed->second;
-      auto start = st.turn[module]++;
-      const std::string* to_resolve = nullptr;
-      for (std::size_t k = 0; k < nodes.size(); ++k) {
-        auto& node = nodes[(start + k) % nodes.size()];
-        if (node == st.cfg.node) {
+      },
+      [self](directory_get_atom, const std::string& module) -> caf::result<caf::actor> {
+        auto& st = self->state;
+        // A module's relay ("relay:<m>") lives where the module does; any replica's relay
+        // answers the admin queries (they read and write the shared outbox tables).
+        auto placed =
+            st.cfg.placement.find(module.rfind("relay:", 0) == 0 ? module.substr(6) : module);
+        if (placed == st.cfg.placement.end()) { // node-local names: "@bus"
           if (auto i = st.local.find(module); i != st.local.end())
             return i->second;
-          continue;
+          return unavailable_error();
         }
-        if (auto i = st.remote.find({module, node}); i != st.remote.end())
-          return i->second;
-        if (!to_resolve && st.peers.at(node).directory)
-          to_resolve = &node;
-      }
-      if (to_resolve)
-        return resolve_remote(self, module, *to_resolve);
-      return unavailable_error();
-    },
-    [self](directory_peers_atom) {
-      std::map<std::string, bool> reachable;
-      for (auto& [name, p] : self->state.peers)
-        reachable[name] = static_cast<bool>(p.directory);
-      return reachable;
-    },
-    [self](connect_peer_atom, const std::string& node) { connect(self, node); },
+        // Replicas in turn; the first node (from this turn on) that can serve answers.
+        auto& nodes = placed->second;
+        auto start = st.turn[module]++;
+        const std::string* to_resolve = nullptr;
+        for (std::size_t k = 0; k < nodes.size(); ++k) {
+          auto& node = nodes[(start + k) % nodes.size()];
+          if (node == st.cfg.node) {
+            if (auto i = st.local.find(module); i != st.local.end())
+              return i->second;
+            continue;
+          }
+          if (auto i = st.remote.find({module, node}); i != st.remote.end())
+            return i->second;
+          if (!to_resolve && st.peers.at(node).directory)
+            to_resolve = &node;
+        }
+        if (to_resolve)
+          return resolve_remote(self, module, *to_resolve);
+        return unavailable_error();
+      },
+      [self](directory_peers_atom) {
+        std::map<std::string, bool> reachable;
+        for (auto& [name, p] : self->state.peers)
+          reachable[name] = static_cast<bool>(p.directory);
+        return reachable;
+      },
+      [self](connect_peer_atom, const std::string& node) { connect(self, node); },
   };
 }
 
@@ -173,4 +179,16 @@ caf::behavior directory(self_pointer self, directory_config cfg) {
 
 caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg) {
   return sys.spawn(directory, std::move(cfg));
+}
+
+caf::actor spawn_directory_face(caf::actor_system& sys, caf::actor directory) {
+  return sys.spawn([directory](caf::event_based_actor* self) -> caf::behavior {
+    self->link_to(directory);
+    self->set_default_handler(caf::drop);
+    return {
+        [self, directory](directory_local_get_atom get, const std::string& module) {
+          return self->delegate(directory, get, module);
+        },
+    };
+  });
 }

@@ -39,3 +39,8 @@ struct directory_config {
 };
 
 caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg);
+
+// What the node publishes on its BASP port for its peers: it answers
+// directory_local_get_atom from `directory` and drops everything else (a peer never
+// registers, reconfigures or lists anything here). It lives and dies with `directory`.
+caf::actor spawn_directory_face(caf::actor_system& sys, caf::actor directory);

@@ -114,6 +114,7 @@ struct app_settings {
   std::string notifications_outbox_file = "var/notifications.jsonl";
   bus_settings bus;
   millis remote_request_timeout{800};
+  bool remote_insecure = false; // nodes may link over the network without TLS
   tls_settings tls;
 
   const node_endpoint& this_node() const;

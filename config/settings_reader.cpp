@@ -53,6 +53,14 @@ struct key_reader {
     return true;
   }
 
+  bool boolean(bool& result) {
+    auto x = caf::get_if<bool>(&value);
+    if (!x)
+      return fail("must be true or false");
+    result = *x;
+    return true;
+  }
+
   bool string(std::string& result) {
     auto x = caf::get_if<std::string>(&value);
     if (!x)
@@ -192,6 +200,9 @@ const std::map<std::string, key_spec>& fixed_keys() {
               timespan(
                   millis{300}, millis{600000},
                   [](app_settings & s) -> auto& { return s.bus.reader_lease_ttl; }));
+    k.emplace("app.remote.insecure", key_spec{false, [](key_reader& r, app_settings& s) {
+                                                r.boolean(s.remote_insecure);
+                                              }});
     k.emplace("app.remote.request-timeout",
               timespan(
                   millis{10}, millis{600000},
@@ -377,6 +388,22 @@ void check_edge(const app_settings& s, std::set<std::pair<std::string, uint16_t>
                   s.edge.host + "\"): without it /admin/* would be open to the network");
 }
 
+// Any process that reaches a node port is a peer of the cluster: beyond this machine,
+// only with TLS (app.tls: both ends show a certificate of the cluster's CA), or when the
+// operator says so in as many words.
+void check_node_links(const app_settings& s, problems& out) {
+  if (s.nodes.size() < 2 || s.tls.enabled() || s.remote_insecure)
+    return;
+  for (auto& n : s.nodes)
+    if (!is_loopback_host(n.host)) {
+      out.push_back("app.tls: required when nodes link over the network (app.nodes." + n.name +
+                    ".host = \"" + n.host +
+                    "\"): without it any process that reaches a node port joins the "
+                    "cluster (or set app.remote.insecure = true)");
+      return;
+    }
+}
+
 void check_consistency(app_settings& s, const module_names& known, problems& out) {
   if (s.nodes.empty())
     s.nodes.push_back(node_endpoint{"main", "127.0.0.1", 4200, "127.0.0.1", 8080});
@@ -416,6 +443,7 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
                     n.name + ".http-host = \"" + *n.http_host +
                     "\"): without it /admin/* would be open to the network");
   check_edge(s, addresses, out);
+  check_node_links(s, out);
   if (s.delivery.backoff_max < s.delivery.backoff_initial)
     out.push_back("app.delivery.backoff-max: must not be less than app.delivery.backoff-initial");
   if (!s.database.role_prefix.empty() &&

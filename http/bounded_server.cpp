@@ -131,11 +131,13 @@ void address_of(int sock, bool peer, std::string& ip, int& port) {
 
 // One connection's socket, as cpp-httplib reads and writes it, buffered (its line reader
 // asks for one byte at a time). While a request's line and headers are read, reads stop
-// at the byte budget or the deadline: cpp-httplib then answers 400 or gives up.
+// at the byte budget or the deadline: cpp-httplib then answers 400 or gives up. Once the
+// server stops (its listening socket closed), a request still arriving is cut off.
 class guarded_stream : public httplib::Stream {
 public:
-  guarded_stream(int sock, const server_limits& limits, const std::atomic<std::size_t>& queued)
-      : sock_(sock), limits_(limits), queued_(queued) {}
+  guarded_stream(int sock, const server_limits& limits, const std::atomic<std::size_t>& queued,
+                 const std::atomic<socket_t>& listener)
+      : sock_(sock), limits_(limits), queued_(queued), listener_(listener) {}
 
   // A new request begins (its first bytes could come from `since`): its line and
   // headers get the whole budget.
@@ -202,22 +204,22 @@ public:
   static constexpr std::chrono::milliseconds busy_header_timeout{500};
 
 private:
-  // Waits for bytes: at most the I/O timeout, within the phase's deadline; while headers
-  // are read, in short steps, so that a connection that sends slowly while others wait
-  // is cut off soon.
+  // Waits for bytes: at most the I/O timeout, within the phase's deadline, in short
+  // steps, so that a connection that sends headers slowly while others wait, or anything
+  // while the server stops, is cut off soon.
   bool readable() const {
+    auto io_deadline = clock::now() + limits_.io_timeout;
     for (;;) {
-      auto deadline = deadline_;
+      if (listener_ == INVALID_SOCKET)
+        return false;
+      auto deadline = std::min(deadline_, io_deadline);
       if (in_headers_ && queued_ > 0)
         deadline = std::min(deadline, started_ + busy_header_timeout);
-      auto left = std::min(limits_.io_timeout, until(deadline));
+      auto left = until(deadline);
       if (left.count() <= 0)
         return false;
-      if (wait_for(sock_, POLLIN,
-                   in_headers_ ? std::min(left, std::chrono::milliseconds{50}) : left))
+      if (wait_for(sock_, POLLIN, std::min(left, std::chrono::milliseconds{50})))
         return true;
-      if (!in_headers_)
-        return false;
     }
   }
 
@@ -230,6 +232,7 @@ private:
   bool broken_ = false;
   const server_limits& limits_;
   const std::atomic<std::size_t>& queued_;
+  const std::atomic<socket_t>& listener_;
   clock::time_point started_ = clock::now();
   char buffer_[4096];
   std::size_t begin_ = 0, end_ = 0;
@@ -382,7 +385,7 @@ bool bounded_server::process_and_close_socket(socket_t sock) {
     closer_->add(sock);
     return false;
   } else {
-    guarded_stream stream{sock, limits_, queued_};
+    guarded_stream stream{sock, limits_, queued_, svr_sock_};
     // A new connection's request comes within the header timeout, a kept-alive one's next
     // within the idle timeout, unless other connections wait for the thread.
     auto queued_for =

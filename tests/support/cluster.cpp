@@ -10,12 +10,13 @@ namespace testing_support {
 cluster::cluster(const std::string& dsn, const std::vector<cluster_member>& members,
                  const std::map<std::string, std::string>& placement,
                  const std::vector<std::string>& extra_args) {
-  std::map<std::string, int> http_ports;
+  std::map<std::string, int> http_ports, node_ports;
   std::string conf;
   conf += "[app.nodes]\n";
   for (auto& m : members) {
     order_.push_back(m.name);
-    conf += m.name + " = { host = \"127.0.0.1\", port = " + std::to_string(free_port());
+    node_ports[m.name] = free_port();
+    conf += m.name + " = { host = \"127.0.0.1\", port = " + std::to_string(node_ports[m.name]);
     if (m.gateway) {
       http_ports[m.name] = free_port();
       conf += ", http-host = \"127.0.0.1\", http-port = " + std::to_string(http_ports[m.name]);
@@ -32,6 +33,7 @@ cluster::cluster(const std::string& dsn, const std::vector<cluster_member>& memb
     options.cluster_conf = conf;
     options.node_name = m.name;
     options.cluster_http_port = m.gateway ? http_ports[m.name] : 0;
+    options.cluster_node_port = node_ports[m.name];
     nodes_[m.name] = std::make_unique<node_process>(std::move(options));
   }
 }
@@ -60,8 +62,7 @@ void cluster::start(std::chrono::seconds link_within) {
     };
     if (!eventually(link_within, linked))
       throw std::runtime_error("node " + name + " did not reach every peer within " +
-                               std::to_string(link_within.count()) + " s: " +
-                               last);
+                               std::to_string(link_within.count()) + " s: " + last);
   }
 }
 

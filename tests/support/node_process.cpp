@@ -103,6 +103,7 @@ node_process::node_process(node_options options)
   std::ofstream conf{dir_ + "/node.conf"};
   if (!options_.cluster_conf.empty()) {
     http_port_ = options_.cluster_http_port;
+    node_port_ = options_.cluster_node_port;
     conf << options_.cluster_conf << "[app.notifications]\noutbox-file = \"" << dir_
          << "/notifications.jsonl\"\n"
          << options_.extra_conf << "\n";
@@ -224,9 +225,13 @@ void node_process::stop_edge() {
   edge_pid_ = -1;
 }
 
-void node_process::start() {
+void node_process::launch() {
   std::string log_path = dir_ + "/node.log";
   pid_ = spawn(arguments(), log_path, log_path);
+}
+
+void node_process::start() {
+  launch();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
   while (std::chrono::steady_clock::now() < deadline) {
     if (!running())

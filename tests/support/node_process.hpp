@@ -44,6 +44,7 @@ struct node_options {
   std::string cluster_conf;
   std::string node_name;
   int cluster_http_port = 0;
+  int cluster_node_port = 0;
 };
 
 class node_process {
@@ -56,6 +57,8 @@ public:
   // Starts the binary and waits for /health, or for "node started" in the log on a node
   // without a gateway (throws after 20 s).
   void start();
+  // Starts the binary without waiting for anything.
+  void launch();
   void signal(int sig);
   // Waits for the process to exit; returns its exit status (128 + signal when killed),
   // or -1 on timeout.
@@ -66,6 +69,8 @@ public:
   int http_port() const { return edge_port_ != 0 ? edge_port_ : http_port_; }
   // The gateway itself, behind the edge or not.
   int gateway_port() const { return http_port_; }
+  // The BASP port its configuration names (opened only when it has peers).
+  int node_port() const { return node_port_; }
   std::string log() const;
   // The file the node's notification sender appends to.
   std::string notifications_file() const;

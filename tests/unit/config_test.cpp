@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(the_edge_configuration_follows_the_topology) {
                 "[app.http]\nmax-body-bytes = 2048\nmax-header-bytes = 16384\n"
                 "header-timeout = 3s\nbody-timeout = 1500ms\nkeep-alive-timeout = 2s\n"
                 "[app.edge]\nport = 8080\nmax-client-connections = 40\n"
-                "[app.admin]\ntoken = \"t\"\n");
+                "[app.admin]\ntoken = \"t\"\n[app.remote]\ninsecure = true\n");
   BOOST_REQUIRE_MESSAGE(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
   auto conf = http::edge_config(r.settings);
   auto has = [&conf](const std::string& line) { return conf.find(line) != std::string::npos; };
@@ -231,6 +231,12 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
       {"[app.edge]\nport = 9000\n[app.nodes]\nmain = { host = \"127.0.0.1\", port = 4200 }\n",
        "app.edge"},
       {"[app.edge]\nmax-client-connections = 0\n", "app.edge.max-client-connections"},
+      // Nodes linked over the network, without TLS and without saying so.
+      {"[app]\nnode = \"a\"\n[app.nodes]\na = { host = \"10.0.0.1\", port = 4200, http-port = 8080 "
+       "}\n"
+       "b = { host = \"10.0.0.2\", port = 4200 }\n",
+       "app.tls"},
+      {"[app.remote]\ninsecure = 1\n", "app.remote.insecure"},
       {"[app.http]\nmax-header-bytes = 10\n", "app.http.max-header-bytes"},
       {"[app.http]\nheader-timeout = 0s\n", "app.http.header-timeout"},
   };
@@ -250,6 +256,23 @@ BOOST_AUTO_TEST_CASE(a_gateway_on_the_network_starts_with_an_admin_token) {
   BOOST_TEST(r.problems.empty(), (r.problems.empty() ? "" : r.problems.front()));
   BOOST_TEST(load("[app.nodes]\nmain = { host = \"127.0.0.1\", port = 4200, http-host = "
                   "\"127.0.0.2\", http-port = 8080 }\n")
+                 .problems.empty());
+}
+
+BOOST_AUTO_TEST_CASE(nodes_link_over_the_network_with_tls_or_when_told_to_without) {
+  auto two =
+      "[app]\nnode = \"a\"\n[app.nodes]\n"
+      "a = { host = \"10.0.0.1\", port = 4200, http-host = \"127.0.0.1\", http-port = 8080 }\n"
+      "b = { host = \"10.0.0.2\", port = 4200 }\n";
+  auto insecure = load(std::string{two} + "[app.remote]\ninsecure = true\n");
+  BOOST_TEST(insecure.problems.empty(),
+             (insecure.problems.empty() ? "" : insecure.problems.front()));
+  BOOST_TEST(insecure.settings.remote_insecure);
+  BOOST_TEST(load(two, {"--app.remote.insecure=true"}).problems.empty());
+  // On one machine (loopback), nodes link without TLS.
+  BOOST_TEST(load("[app]\nnode = \"a\"\n[app.nodes]\n"
+                  "a = { host = \"127.0.0.1\", port = 4200, http-port = 8080 }\n"
+                  "b = { host = \"127.0.0.1\", port = 4201 }\n")
                  .problems.empty());
 }
 
