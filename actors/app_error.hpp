@@ -1,5 +1,5 @@
 // The error vocabulary of every typed interface. A module answers a request with one of
-// these kinds plus the code and text written for the client (API.md error envelope);
+// these kinds plus the code and text written for the client (docs/openapi.yaml, ErrorEnvelope);
 // the gateway maps kinds to HTTP statuses in one table (http/error_mapping.cpp).
 #pragma once
 
@@ -26,7 +26,7 @@ CAF_ERROR_CODE_ENUM(app_error, "app")
 
 std::string to_string(app_error x);
 
-// One offending field of a request, named as in API.md ("items[0].quantity").
+// One offending field of a request, named as in docs/openapi.yaml ("items[0].quantity").
 struct field_issue {
   std::string field;
   std::string issue;
@@ -35,8 +35,7 @@ struct field_issue {
   }
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, field_issue& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, field_issue& x) {
   return f(caf::meta::type_name("field_issue"), x.field, x.issue);
 }
 

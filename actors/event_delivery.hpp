@@ -1,5 +1,5 @@
 // How events travel from a module's outbox relay to the consumers of other modules: the
-// envelope (API.md "Event envelope"), a delivery of a batch of events to one consumer,
+// envelope (docs/openapi.yaml, EventEnvelope), a delivery of a batch of events to one consumer,
 // and the typed interface a consuming module's service answers. The event bus routes
 // deliveries; the consumer acknowledges only after its own transaction committed.
 #pragma once

@@ -20,7 +20,7 @@ struct module_context {
   std::string name;
   std::string dsn; // this module's own role
   const config::app_settings& settings;
-  caf::actor directory; // to reach other modules (read-only queries, ARCHITECTURE.md rule 2)
+  caf::actor directory;           // to reach other modules (read-only queries, README "Rules")
   app_metrics* metrics = nullptr; // outlives the actor system
 
   // Counts one event appended to this module's outbox (empty without metrics).

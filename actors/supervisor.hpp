@@ -1,5 +1,5 @@
 // A one_for_one supervisor, the only one the project has: every module's actors and the
-// node's module groups run under it. CAF gives monitors, not supervisors (STACK.md).
+// node's module groups run under it. CAF gives monitors, not supervisors.
 //
 // - Children are spawned from factories, in order, and monitored.
 // - A child that exits abnormally is spawned again; one that exits normally is not.
@@ -14,9 +14,9 @@
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
+#include <caf/fwd.hpp>
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
-#include <caf/fwd.hpp>
 
 #include <chrono>
 #include <functional>
@@ -48,7 +48,7 @@ struct supervisor_spec {
   std::string name;
   restart_limit limit;
   std::vector<child_spec> children;
-  std::string front; // child that receives forwarded messages; empty: none
+  std::string front;                // child that receives forwarded messages; empty: none
   std::function<void()> on_restart; // called for each restart (metrics); may be empty
 };
 

@@ -1,5 +1,5 @@
 // Small checks that every module's request rules are made of. Texts are what the
-// client reads in "details" (API.md), so they say what is allowed.
+// client reads in "details" (docs/openapi.yaml), so they say what is allowed.
 #pragma once
 
 #include "actors/app_error.hpp"

@@ -15,10 +15,10 @@ namespace config {
 
 app_config::app_config() {
   // The work-stealing scheduler's idle polling adds ~100us to every request/reply that
-  // wakes a thread (STACK.md); the file may still override this.
+  // wakes a thread; the file may still override this.
   set("work-stealing.moderate-poll-attempts", 0);
   // Nodes talk over BASP. CAF notices a hung peer only through heartbeats: with these a
-  // frozen node is declared unreachable within about a second (ARCHITECTURE.md).
+  // frozen node is declared unreachable within about a second.
   actor_system_config::load<caf::io::middleman>();
   set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds{250}});
   set("middleman.connection-timeout", caf::timespan{std::chrono::milliseconds{1000}});

@@ -1,4 +1,4 @@
-// The operators' endpoints (API.md "Operations"): outbox state and dead letters of every
+// The operators' endpoints (docs/openapi.yaml, tag admin): outbox state and dead letters of every
 // module on this node, asked of each module's outbox relay. When app.admin.token is set,
 // each needs "Authorization: Bearer <token>".
 #include "http/replies.hpp"

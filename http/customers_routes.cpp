@@ -1,4 +1,4 @@
-// POST /customers, GET /customers/{id}, POST /customers/{id}/deactivate (API.md).
+// POST /customers, GET /customers/{id}, POST /customers/{id}/deactivate (docs/openapi.yaml).
 #include "http/json_fields.hpp"
 #include "http/replies.hpp"
 #include "http/routes.hpp"

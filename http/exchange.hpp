@@ -1,5 +1,6 @@
 // One HTTP request and its response as the route handlers see them: path parameters,
-// the parsed JSON body, the correlation id, and replies in API.md's envelopes.
+// the parsed JSON body, the correlation id, and replies in the contract's envelopes
+// (docs/openapi.yaml).
 #pragma once
 
 #include "actors/app_error.hpp"

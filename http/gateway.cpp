@@ -1,4 +1,4 @@
-// See gateway.hpp. Error precedence follows API.md: 404 (route), 405, 413, 415,
+// See gateway.hpp. Error precedence follows docs/openapi.yaml: 404 (route), 405, 413, 415,
 // 400 MALFORMED_JSON, then whatever the handler finds.
 #include "http/gateway.hpp"
 
@@ -123,7 +123,7 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings, c
       routes_, modules_, std::move(local_modules), [this] { return accepting_.load(); },
       metrics_.registry, settings.delivery.stale_after);
 
-  // Measured (STACK.md): without TCP_NODELAY every response waits ~40 ms.
+  // Measured: without TCP_NODELAY every response waits ~40 ms.
   server_.set_tcp_nodelay(true);
   server_.set_keep_alive_max_count(10000);
   // cpp-httplib reads the body of a route without a content reader (GET, OPTIONS) whole:

@@ -1,5 +1,5 @@
 // The HTTP gateway (cpp-httplib): parses and checks requests, turns each into one typed
-// message to the owning module (routes.hpp), and maps replies and errors to API.md's
+// message to the owning module (routes.hpp), and maps replies and errors to the contract's
 // JSON. No business rule lives here. One JSON log line per request.
 //
 // Config (README "Configuration"): app.http.* (pool, limits, timeouts), and the node's

@@ -1,4 +1,4 @@
-// POST /products, GET /products/{id}, POST /products/{id}/restock (API.md).
+// POST /products, GET /products/{id}, POST /products/{id}/restock (docs/openapi.yaml).
 #include "http/json_fields.hpp"
 #include "http/replies.hpp"
 #include "http/routes.hpp"

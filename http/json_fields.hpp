@@ -1,5 +1,5 @@
 // Reads typed fields out of a JSON request object and records what is wrong with each
-// (API.md: integers must be JSON integers, money has at most 2 decimal places). Range
+// (docs/openapi.yaml: integers must be JSON integers, money has at most 2 decimal places). Range
 // and length rules belong to the modules (their check() functions); merge() keeps one
 // issue per field, the type issue first.
 #pragma once

@@ -4,7 +4,7 @@
 // Each call uses its own scoped_actor: a reply that arrives after the deadline goes to
 // an actor that no longer exists, so it can never be taken for the answer to a later
 // request. Requests go out with an infinite CAF timeout (a finite one costs a clock
-// thread round trip, STACK.md) and the wait is bounded here instead.
+// thread round trip) and the wait is bounded here instead.
 //
 // A module on another node is asked through the directory on every call (it knows at once
 // when that node's link breaks, so such calls fail fast) and within the shorter

@@ -1,4 +1,4 @@
-// GET /notifications?orderId= | ?customerId= (API.md).
+// GET /notifications?orderId= | ?customerId= (docs/openapi.yaml).
 #include "http/replies.hpp"
 #include "http/routes.hpp"
 

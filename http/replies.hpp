@@ -1,5 +1,5 @@
-// The reply step every route shares: a module's answer (or error) as API.md's envelope,
-// with Location on 201.
+// The reply step every route shares: a module's answer (or error) as the contract's envelope
+// (docs/openapi.yaml), with Location on 201.
 #pragma once
 
 #include "http/exchange.hpp"

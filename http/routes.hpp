@@ -1,5 +1,5 @@
 // The route groups of the gateway, one per module plus operations. Each turns HTTP into
-// one typed message to its module and the reply back into API.md's JSON.
+// one typed message to its module and the reply back into the contract's JSON (docs/openapi.yaml).
 #pragma once
 
 #include "actors/app_metrics.hpp"
@@ -18,14 +18,13 @@ void add_orders_routes(router& routes, module_caller& modules, app_metrics& metr
 void add_notifications_routes(router& routes, module_caller& modules);
 
 // /admin/*: the outboxes of `local_modules`; `token` empty means open.
-void add_admin_routes(router& routes, module_caller& modules, std::vector<std::string> local_modules,
-                      std::string token);
+void add_admin_routes(router& routes, module_caller& modules,
+                      std::vector<std::string> local_modules, std::string token);
 
 // /health and /ready; `local_modules` are those /ready probes.
 // /health, /ready and /metrics.
 void add_operations_routes(router& routes, module_caller& modules,
-                           std::vector<std::string> local_modules,
-                           std::function<bool()> accepting, metrics::registry& metrics,
-                           std::chrono::milliseconds stale_after);
+                           std::vector<std::string> local_modules, std::function<bool()> accepting,
+                           metrics::registry& metrics, std::chrono::milliseconds stale_after);
 
 } // namespace http

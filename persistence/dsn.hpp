@@ -1,4 +1,4 @@
-// Derives the DSNs of module roles from the bootstrap DSN (ARCHITECTURE.md rule 1).
+// Derives the DSNs of module roles from the bootstrap DSN (README "Rules": a role per module).
 #pragma once
 
 #include <string>

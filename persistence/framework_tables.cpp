@@ -14,7 +14,7 @@ std::string with_schema(std::string sql, const std::string& schema) {
 } // namespace
 
 std::vector<framework_migration> framework_migrations(const std::string& schema) {
-  // `position` orders the relay's scan; `sequence` counts per aggregate from 1 (API.md
+  // `position` orders the relay's scan; `sequence` counts per aggregate from 1 (docs/openapi.yaml
   // "Event envelope"), made unique so that two writers can never share a number.
   return {
       {1, "create_outbox",

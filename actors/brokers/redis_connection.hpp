@@ -58,7 +58,7 @@ struct redis_endpoint {
 
 class redis_connection {
 public:
-  // `io_timeout` bounds every read and write; a BLOCK time must stay below it (STACK.md).
+  // `io_timeout` bounds every read and write; a BLOCK time must stay below it.
   redis_connection(redis_endpoint endpoint, std::chrono::milliseconds io_timeout);
   ~redis_connection();
   redis_connection(const redis_connection&) = delete;

@@ -1,6 +1,6 @@
 // The customers module's public face: its typed interface and message structs. Other
-// modules and the gateway see only this file and events.hpp (ARCHITECTURE.md rule 4).
-// Queries (get_customer) may come from other modules; commands only from the gateway.
+// modules and the gateway see only this file and events.hpp (README "Rules"). Queries
+// (get_customer) may come from other modules; commands only from the gateway.
 #pragma once
 
 #include "actors/app_error.hpp"
@@ -15,7 +15,7 @@
 
 namespace customers {
 
-// API.md "customer": status is "ACTIVE" or "INACTIVE"; created_at is RFC 3339 UTC.
+// docs/openapi.yaml, Customer: status is "ACTIVE" or "INACTIVE"; created_at is RFC 3339 UTC.
 struct customer {
   std::string id;
   std::string name;

@@ -1,4 +1,4 @@
-// Events the customers module publishes (API.md "Event envelope"): names and payloads.
+// Events the customers module publishes (docs/openapi.yaml, EventEnvelope): names and payloads.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-// Events the inventory module publishes (API.md "Event envelope"). One reservation per
+// Events the inventory module publishes (docs/openapi.yaml, EventEnvelope). One reservation per
 // order: the aggregate id of each event is the order id.
 #pragma once
 

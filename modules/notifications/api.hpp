@@ -14,7 +14,7 @@
 
 namespace notifications {
 
-// API.md "notification"; template is order-created | order-confirmed | order-rejected |
+// docs/openapi.yaml, Notification; template is order-created | order-confirmed | order-rejected |
 // order-cancelled, channel is "email".
 struct notification {
   std::string id;

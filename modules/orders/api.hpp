@@ -24,7 +24,7 @@ struct order_line {
   int64_t price_cents = 0;
 };
 
-// API.md "order". status: PENDING | CONFIRMED | REJECTED | CANCELLED; rejection_reason is
+// docs/openapi.yaml, Order. status: PENDING | CONFIRMED | REJECTED | CANCELLED; rejection_reason is
 // set only when REJECTED (INSUFFICIENT_STOCK | UNKNOWN_PRODUCT).
 struct order {
   std::string id;
@@ -111,7 +111,7 @@ constexpr std::size_t max_order_lines = 100;
 
 // The module's rules: customerId a UUID; 1..100 items, each with a UUID productId (no
 // product twice), quantity 1..10000 and price 0..1,000,000.00; an Idempotency-Key of
-// 1..128 characters of [A-Za-z0-9._:-]. Field names as in API.md ("items[0].quantity").
+// 1..128 characters of [A-Za-z0-9._:-]. Field names as in docs/openapi.yaml ("items[0].quantity").
 field_issues check(const place_order& request);
 field_issues check(const list_orders& request);
 

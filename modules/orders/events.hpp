@@ -1,4 +1,5 @@
-// Events the orders module publishes (API.md "Event envelope"); the aggregate is the order.
+// Events the orders module publishes (docs/openapi.yaml, EventEnvelope); the aggregate is the
+// order.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -35,7 +36,7 @@ struct order_status_payload {
   std::string reason; // order.rejected only
 };
 
-// Money as API.md writes it: whole amounts as integers, others with their cents.
+// Money as the contract writes it: whole amounts as integers, others with their cents.
 inline nlohmann::json money(int64_t cents) {
   if (cents % 100 == 0)
     return cents / 100;

@@ -40,7 +40,7 @@ public:
   // The orders side of the saga (consumer orders.inventory-events), for a batch of
   // events in one UPDATE that only moves PENDING orders: inventory.reserved turns an order
   // CONFIRMED (order.confirmed), inventory.rejected turns it REJECTED (order.rejected); in
-  // any other state the event is late or a duplicate and changes nothing (API.md's state
+  // any other state the event is late or a duplicate and changes nothing (the contract's state
   // machine).
   caf::error apply_reservation_outcomes(persistence::pg_connection& db,
                                         const std::vector<const event_envelope*>& events);

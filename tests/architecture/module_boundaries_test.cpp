@@ -1,7 +1,7 @@
-// ARCHITECTURE.md rule 4, as a test: outside modules/<m>/, code may include only
-// modules/<m>/api.hpp and modules/<m>/events.hpp (and modules/modules.cpp each
-// module.hpp). Reads every #include of the source tree; also proves that it catches a
-// planted violation, so it cannot pass by reading nothing.
+// The module boundary (README "Rules") as a test: outside modules/<m>/, code may include
+// only modules/<m>/api.hpp and modules/<m>/events.hpp (and modules/modules.cpp each module.hpp).
+// Reads every #include of the source tree; also proves that it catches a planted violation, so it
+// cannot pass by reading nothing.
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
@@ -44,7 +44,8 @@ struct scan_result {
 scan_result scan(const fs::path& root) {
   scan_result result;
   static const std::regex include_line{R"(^\s*#\s*include\s*["<]([^">]+)[">])"};
-  for (auto i = fs::recursive_directory_iterator(root); i != fs::recursive_directory_iterator(); ++i) {
+  for (auto i = fs::recursive_directory_iterator(root); i != fs::recursive_directory_iterator();
+       ++i) {
     auto relative = fs::relative(i->path(), root);
     if (i->is_directory() && skipped(relative)) {
       i.disable_recursion_pending();
@@ -74,8 +75,8 @@ scan_result scan(const fs::path& root) {
       bool public_face = file == "api.hpp" || file == "events.hpp";
       bool registration = relative == fs::path{"modules/modules.cpp"} && file == "module.hpp";
       if (!public_face && !registration)
-        result.violations.push_back(relative.string() + ":" + std::to_string(number) + " includes " +
-                                    m[1].str());
+        result.violations.push_back(relative.string() + ":" + std::to_string(number) +
+                                    " includes " + m[1].str());
     }
   }
   return result;
@@ -101,16 +102,23 @@ BOOST_AUTO_TEST_CASE(a_planted_violation_is_caught) {
   write(root / "modules/orders/api.hpp", "#pragma once\n");
   write(root / "modules/orders/order_store.hpp", "#pragma once\n");
   write(root / "modules/orders/module.hpp", "#pragma once\n");
-  write(root / "modules/orders/order_service.cpp", "#" "include \"order_store.hpp\"\n"
-                                                   "#" "include \"modules/orders/order_store.hpp\"\n");
-  write(root / "modules/modules.cpp", "#" "include \"modules/orders/module.hpp\"\n");
-  write(root / "http/orders_routes.cpp", "#" "include \"modules/orders/api.hpp\"\n");
+  write(root / "modules/orders/order_service.cpp", "#"
+                                                   "include \"order_store.hpp\"\n"
+                                                   "#"
+                                                   "include \"modules/orders/order_store.hpp\"\n");
+  write(root / "modules/modules.cpp", "#"
+                                      "include \"modules/orders/module.hpp\"\n");
+  write(root / "http/orders_routes.cpp", "#"
+                                         "include \"modules/orders/api.hpp\"\n");
   auto clean = scan(root);
   BOOST_TEST(clean.violations.empty());
 
-  write(root / "http/sneaky.cpp", "#" "include \"modules/orders/order_store.hpp\"\n");
-  write(root / "modules/inventory/listener.cpp", "#" "include \"../orders/order_store.hpp\"\n");
-  write(root / "actors/registry.cpp", "#" "include <modules/orders/module.hpp>\n");
+  write(root / "http/sneaky.cpp", "#"
+                                  "include \"modules/orders/order_store.hpp\"\n");
+  write(root / "modules/inventory/listener.cpp", "#"
+                                                 "include \"../orders/order_store.hpp\"\n");
+  write(root / "actors/registry.cpp", "#"
+                                      "include <modules/orders/module.hpp>\n");
   auto dirty = scan(root);
   BOOST_TEST(dirty.violations.size() == 3u);
   fs::remove_all(root);

@@ -215,7 +215,8 @@ BOOST_AUTO_TEST_CASE(whole_saga_with_inventory_and_notifications_on_another_node
                           "_" + module) == 1u,
                node << ":" << module << " in " << joined(sessions, 20));
   BOOST_TEST(seen.size() == 4u, joined(sessions, 20));
-  // Shutdown never hangs on a node linked to others (STACK.md's shutdown pitfall).
+  // Shutdown never hangs on a node linked to others (CAF 0.17's shutdown pitfall,
+  // actors/shutdown_watchdog.hpp).
   for (auto name : {"b", "a"}) {
     nodes[name].signal(SIGTERM);
     auto code = nodes[name].wait_exit(10s);

@@ -1,4 +1,5 @@
-// The customers endpoints of API.md over real HTTP: POST /customers, GET /customers/{id}, POST /customers/{id}/deactivate.
+// The customers endpoints of docs/openapi.yaml over real HTTP: POST /customers, GET
+// /customers/{id}, POST /customers/{id}/deactivate.
 #include "json_checks.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
@@ -8,8 +9,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <map>
@@ -39,9 +40,8 @@ struct shared_node {
   static inline shared_node* instance = nullptr;
 };
 
-
-const std::string e_acute = "\xC3\xA9";  // U+00E9, 2 bytes
-const std::string euro = "\xE2\x82\xAC";  // U+20AC, 3 bytes
+const std::string e_acute = "\xC3\xA9";      // U+00E9, 2 bytes
+const std::string euro = "\xE2\x82\xAC";     // U+20AC, 3 bytes
 const std::string grin = "\xF0\x9F\x98\x80"; // U+1F600, 4 bytes
 
 std::string repeat(const std::string& s, std::size_t n) {
@@ -51,7 +51,9 @@ std::string repeat(const std::string& s, std::size_t n) {
   return out;
 }
 
-std::string id_of(const json& data) { return data.at("id").get<std::string>(); }
+std::string id_of(const json& data) {
+  return data.at("id").get<std::string>();
+}
 
 json parse_or_null(const httplib::Result& res) {
   if (!res)
@@ -127,7 +129,8 @@ struct customers_api {
     BOOST_TEST(keys_of(body) == (std::set<std::string>{"success", "data"}), body.dump());
     BOOST_TEST(body["success"] == true);
     auto data = body["data"];
-    BOOST_TEST(keys_of(data) == (std::set<std::string>{"id", "name", "email", "status", "createdAt"}),
+    BOOST_TEST(keys_of(data) ==
+                   (std::set<std::string>{"id", "name", "email", "status", "createdAt"}),
                data.dump());
     BOOST_TEST(data["id"].is_string());
     BOOST_TEST(data["name"].is_string());
@@ -187,7 +190,8 @@ BOOST_AUTO_TEST_CASE(created_at_is_rfc3339_utc_with_milliseconds_and_close_to_no
   auto stamp = data["createdAt"].get<std::string>();
   BOOST_TEST(std::regex_match(stamp, timestamp_pattern), stamp);
   auto skew = seconds_from_now(stamp);
-  BOOST_TEST(std::labs(skew) <= 120, "createdAt " << stamp << " is " << skew << " s away from now (UTC)");
+  BOOST_TEST(std::labs(skew) <= 120,
+             "createdAt " << stamp << " is " << skew << " s away from now (UTC)");
 }
 
 BOOST_AUTO_TEST_CASE(ids_are_distinct_lower_case_hyphenated_uuids) {
@@ -285,7 +289,7 @@ BOOST_AUTO_TEST_CASE(extra_fields_cannot_set_id_status_or_created_at) {
                                {"id", "00000000-0000-4000-8000-000000000001"},
                                {"status", "INACTIVE"},
                                {"createdAt", "2000-01-01T00:00:00.000Z"}}
-                            .dump());
+                              .dump());
   BOOST_REQUIRE(res);
   BOOST_TEST((res->status == 201 || res->status == 400), res->body);
   if (res->status == 201) {
@@ -328,7 +332,9 @@ BOOST_AUTO_TEST_CASE(email_length_counts_code_points_not_bytes) {
 BOOST_AUTO_TEST_CASE(email_without_exactly_one_at_with_text_on_both_sides_is_400) {
   for (auto email : {"plainaddress.example.com", "a@@example.com", "a@b@example.com",
                      "@example.com", "someone@", "@", "@@@", "a@b.c@"}) {
-    BOOST_TEST_CONTEXT("email " << email) { expect_invalid(register_customer("At", email), {"email"}); }
+    BOOST_TEST_CONTEXT("email " << email) {
+      expect_invalid(register_customer("At", email), {"email"});
+    }
   }
 }
 
@@ -343,7 +349,8 @@ BOOST_AUTO_TEST_CASE(email_containing_spaces_is_400) {
 
 BOOST_AUTO_TEST_CASE(email_containing_unicode_space_characters_is_400) {
   // U+00A0 no-break space, U+2003 em space, U+3000 ideographic space
-  for (auto space : {std::string{"\xC2\xA0"}, std::string{"\xE2\x80\x83"}, std::string{"\xE3\x80\x80"}}) {
+  for (auto space :
+       {std::string{"\xC2\xA0"}, std::string{"\xE2\x80\x83"}, std::string{"\xE3\x80\x80"}}) {
     BOOST_TEST_CONTEXT("space bytes " << json(space).dump()) {
       expect_invalid(register_customer("Space", "uni" + space + unique_email()), {"email"});
     }
@@ -417,7 +424,7 @@ BOOST_AUTO_TEST_CASE(duplicate_email_differing_only_in_case_is_409) {
 
 BOOST_AUTO_TEST_CASE(duplicate_email_differing_only_in_non_ascii_case_is_409) {
   auto local = unique_email("example.org");
-  auto lower = e_acute + local;            // é...
+  auto lower = e_acute + local;                 // é...
   auto upper = std::string("\xC3\x89") + local; // É...
   registered("Lower", lower);
   expect_error(register_customer("Upper", upper), 409, "EMAIL_TAKEN");
@@ -448,7 +455,8 @@ BOOST_AUTO_TEST_CASE(ten_parallel_registrations_of_one_email_give_exactly_one_20
       client.set_read_timeout(std::chrono::seconds{15});
       while (!go.load())
         std::this_thread::yield();
-      auto res = client.Post("/customers", json{{"name", "P" + std::to_string(i)}, {"email", email}}.dump(),
+      auto res = client.Post("/customers",
+                             json{{"name", "P" + std::to_string(i)}, {"email", email}}.dump(),
                              "application/json");
       if (res) {
         statuses[i] = res->status;
@@ -485,7 +493,8 @@ BOOST_AUTO_TEST_CASE(ten_parallel_registrations_differing_only_in_case_give_exac
       client.set_read_timeout(std::chrono::seconds{15});
       while (!go.load())
         std::this_thread::yield();
-      auto res = client.Post("/customers", json{{"name", "C"}, {"email", email}}.dump(), "application/json");
+      auto res = client.Post("/customers", json{{"name", "C"}, {"email", email}}.dump(),
+                             "application/json");
       statuses[i] = res ? res->status : 0;
     });
   go = true;
@@ -508,19 +517,22 @@ BOOST_AUTO_TEST_CASE(get_of_an_unknown_uuid_is_404_not_found) {
 }
 
 BOOST_AUTO_TEST_CASE(get_of_a_non_uuid_id_is_404_not_found) {
-  for (auto id : {"1", "not-a-uuid", "3f2504e04f8941d39a0c0305e82c3301",
-                  "3f2504e0-4f89-41d3-9a0c-0305e82c330", "3f2504e0-4f89-41d3-9a0c-0305e82c33011",
-                  "3f2504e0-4f89-41d3-9a0c-0305e82c330g", "{3f2504e0-4f89-41d3-9a0c-0305e82c3301}",
-                  "3f2504e0_4f89_41d3_9a0c_0305e82c3301", "%20", "null", "-1", "%27%20OR%201%3D1--"}) {
-    BOOST_TEST_CONTEXT("id " << id) { expect_error(get(id), 404, "NOT_FOUND"); }
+  for (auto id :
+       {"1", "not-a-uuid", "3f2504e04f8941d39a0c0305e82c3301",
+        "3f2504e0-4f89-41d3-9a0c-0305e82c330", "3f2504e0-4f89-41d3-9a0c-0305e82c33011",
+        "3f2504e0-4f89-41d3-9a0c-0305e82c330g", "{3f2504e0-4f89-41d3-9a0c-0305e82c3301}",
+        "3f2504e0_4f89_41d3_9a0c_0305e82c3301", "%20", "null", "-1", "%27%20OR%201%3D1--"}) {
+    BOOST_TEST_CONTEXT("id " << id) {
+      expect_error(get(id), 404, "NOT_FOUND");
+    }
   }
   expect_error(get(std::string(1000, 'a')), 404, "NOT_FOUND");
 }
 
 BOOST_AUTO_TEST_CASE(get_of_a_product_id_is_404) {
-  auto product = http->Post("/products",
-                            json{{"sku", "CUST-TEST-1"}, {"name", "P"}, {"price", 1}, {"stock", 1}}.dump(),
-                            "application/json");
+  auto product = http->Post(
+      "/products", json{{"sku", "CUST-TEST-1"}, {"name", "P"}, {"price", 1}, {"stock", 1}}.dump(),
+      "application/json");
   BOOST_REQUIRE(product);
   BOOST_TEST_REQUIRE(product->status == 201, product->body);
   expect_error(get(id_of(body_of(product)["data"])), 404, "NOT_FOUND");
@@ -546,7 +558,8 @@ BOOST_AUTO_TEST_CASE(parallel_gets_each_answer_with_their_own_customer) {
         std::this_thread::yield();
       for (int round = 0; round < 8; ++round) {
         int k = (t + round) % 7; // 6 = an unknown id
-        std::string id = k == 6 ? "3f2504e0-4f89-41d3-9a0c-0305e82c33" + std::to_string(10 + t) : id_of(customers[std::size_t(k)]);
+        std::string id = k == 6 ? "3f2504e0-4f89-41d3-9a0c-0305e82c33" + std::to_string(10 + t)
+                                : id_of(customers[std::size_t(k)]);
         auto res = client.Get(("/customers/" + id).c_str());
         ++done;
         if (!res) {
@@ -556,11 +569,12 @@ BOOST_AUTO_TEST_CASE(parallel_gets_each_answer_with_their_own_customer) {
         }
         auto body = json::parse(res->body, nullptr, false);
         bool ok = !body.is_object() ? false
-                 : k == 6         ? res->status == 404 && body["error"]["code"] == "NOT_FOUND"
-                         : res->status == 200 && body["data"] == customers[std::size_t(k)];
+                  : k == 6          ? res->status == 404 && body["error"]["code"] == "NOT_FOUND"
+                           : res->status == 200 && body["data"] == customers[std::size_t(k)];
         if (!ok) {
           ++wrong;
-          problems[std::size_t(t)] = "GET " + id + " -> " + std::to_string(res->status) + " " + res->body;
+          problems[std::size_t(t)] =
+              "GET " + id + " -> " + std::to_string(res->status) + " " + res->body;
         }
       }
     });
@@ -602,9 +616,10 @@ BOOST_AUTO_TEST_CASE(deactivating_twice_records_one_deactivation_event) {
   expect_customer(deactivate(id_of(created)), 200);
   expect_customer(deactivate(id_of(created)), 200);
   persistence::pg_connection admin{shared_node::instance->db.dsn()};
-  auto rows = admin.exec("SELECT event_name, count(*) FROM customers.outbox WHERE aggregate_id = $1::uuid "
-                         "GROUP BY event_name ORDER BY event_name",
-                         {created["id"].get<std::string>()});
+  auto rows =
+      admin.exec("SELECT event_name, count(*) FROM customers.outbox WHERE aggregate_id = $1::uuid "
+                 "GROUP BY event_name ORDER BY event_name",
+                 {created["id"].get<std::string>()});
   std::map<std::string, int64_t> counts;
   for (int i = 0; i < rows.rows(); ++i)
     counts[rows.string(i, 0)] = rows.integer(i, 1);
@@ -648,9 +663,10 @@ BOOST_AUTO_TEST_CASE(failed_registrations_record_no_event) {
   registered("Once", email);
   expect_error(register_customer("Again", email), 409, "EMAIL_TAKEN");
   persistence::pg_connection admin{shared_node::instance->db.dsn()};
-  auto rows = admin.exec("SELECT count(*) FROM customers.outbox WHERE event_name = 'customer.registered' "
-                         "AND lower(payload->>'email') = lower($1)",
-                         {email});
+  auto rows =
+      admin.exec("SELECT count(*) FROM customers.outbox WHERE event_name = 'customer.registered' "
+                 "AND lower(payload->>'email') = lower($1)",
+                 {email});
   BOOST_TEST(rows.integer(0, 0) == 1);
 }
 
@@ -660,14 +676,18 @@ BOOST_AUTO_TEST_CASE(deactivation_of_an_unknown_uuid_is_404_not_found) {
 }
 
 BOOST_AUTO_TEST_CASE(deactivation_of_a_non_uuid_id_is_404_not_found) {
-  for (auto id : {"1", "not-a-uuid", "3f2504e04f8941d39a0c0305e82c3301", "3f2504e0-4f89-41d3-9a0c-0305e82c330g"}) {
-    BOOST_TEST_CONTEXT("id " << id) { expect_error(deactivate(id), 404, "NOT_FOUND"); }
+  for (auto id : {"1", "not-a-uuid", "3f2504e04f8941d39a0c0305e82c3301",
+                  "3f2504e0-4f89-41d3-9a0c-0305e82c330g"}) {
+    BOOST_TEST_CONTEXT("id " << id) {
+      expect_error(deactivate(id), 404, "NOT_FOUND");
+    }
   }
 }
 
 BOOST_AUTO_TEST_CASE(deactivation_accepts_an_empty_json_object_as_body) {
   auto created = registered("Body", unique_email());
-  auto data = expect_customer(post("/customers/" + created["id"].get<std::string>() + "/deactivate", "{}"), 200);
+  auto data = expect_customer(
+      post("/customers/" + created["id"].get<std::string>() + "/deactivate", "{}"), 200);
   BOOST_TEST(data["status"] == "INACTIVE");
 }
 
@@ -698,15 +718,16 @@ BOOST_AUTO_TEST_CASE(events_carry_the_correlation_id_of_the_request_that_caused_
                         json{{"name", "Corr"}, {"email", email}}.dump(), "application/json");
   auto created = expect_customer(res, 201);
   BOOST_TEST(res->get_header_value("X-Correlation-Id") == "reg-corr.1");
-  auto off = http->Post(("/customers/" + id_of(created) + "/deactivate").c_str(), {{"X-Correlation-Id", "bad id!"}},
-                        "", "");
+  auto off = http->Post(("/customers/" + id_of(created) + "/deactivate").c_str(),
+                        {{"X-Correlation-Id", "bad id!"}}, "", "");
   expect_customer(off, 200);
   auto generated = off->get_header_value("X-Correlation-Id");
   BOOST_TEST(std::regex_match(generated, uuid_pattern), generated);
   persistence::pg_connection admin{shared_node::instance->db.dsn()};
-  auto rows = admin.exec("SELECT event_name, correlation_id FROM customers.outbox WHERE aggregate_id = $1::uuid "
-                         "ORDER BY sequence",
-                         {id_of(created)});
+  auto rows = admin.exec(
+      "SELECT event_name, correlation_id FROM customers.outbox WHERE aggregate_id = $1::uuid "
+      "ORDER BY sequence",
+      {id_of(created)});
   BOOST_TEST_REQUIRE(rows.rows() == 2);
   BOOST_TEST(rows.string(0, 0) == "customer.registered");
   BOOST_TEST(rows.string(0, 1) == "reg-corr.1");

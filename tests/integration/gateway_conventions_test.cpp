@@ -1,5 +1,5 @@
-// The gateway conventions of API.md over real HTTP: routing errors, body limits, media type, JSON
-// strictness, correlation ids, envelopes and error precedence.
+// The gateway conventions of docs/openapi.yaml over real HTTP: routing errors, body limits, media
+// type, JSON strictness, correlation ids, envelopes and error precedence.
 #include "json_checks.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"

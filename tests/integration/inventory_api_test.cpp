@@ -1,4 +1,5 @@
-// The inventory endpoints of API.md over real HTTP: POST /products, GET /products/{id}, POST /products/{id}/restock.
+// The inventory endpoints of docs/openapi.yaml over real HTTP: POST /products, GET /products/{id},
+// POST /products/{id}/restock.
 #include "json_checks.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
@@ -38,8 +39,7 @@ struct shared_node {
 
 constexpr int64_t max_safe_integer = 9007199254740991; // 2^53 - 1
 
-
-const std::string e_acute = "\xC3\xA9";     // U+00E9, 2 bytes
+const std::string e_acute = "\xC3\xA9";      // U+00E9, 2 bytes
 const std::string grin = "\xF0\x9F\x98\x80"; // U+1F600, 4 bytes
 
 std::string repeat(const std::string& s, std::size_t n) {
@@ -49,7 +49,9 @@ std::string repeat(const std::string& s, std::size_t n) {
   return out;
 }
 
-std::string id_of(const json& data) { return data.at("id").get<std::string>(); }
+std::string id_of(const json& data) {
+  return data.at("id").get<std::string>();
+}
 
 json parse_or_null(const httplib::Result& res) {
   if (!res)
@@ -87,8 +89,8 @@ struct inventory_api {
 
   static std::string product_json(const std::string& sku, const std::string& name,
                                   const std::string& price, const std::string& stock) {
-    return "{\"sku\":" + json(sku).dump() + ",\"name\":" + json(name).dump() + ",\"price\":" + price +
-           ",\"stock\":" + stock + "}";
+    return "{\"sku\":" + json(sku).dump() + ",\"name\":" + json(name).dump() +
+           ",\"price\":" + price + ",\"stock\":" + stock + "}";
   }
 
   httplib::Result post(const std::string& path, const std::string& body) {
@@ -125,8 +127,8 @@ struct inventory_api {
     BOOST_TEST(keys_of(body) == (std::set<std::string>{"success", "data"}), body.dump());
     BOOST_TEST(body["success"] == true);
     auto data = body["data"];
-    BOOST_TEST(keys_of(data) ==
-                 (std::set<std::string>{"id", "sku", "name", "price", "stock", "reserved", "available"}),
+    BOOST_TEST(keys_of(data) == (std::set<std::string>{"id", "sku", "name", "price", "stock",
+                                                       "reserved", "available"}),
                data.dump());
     BOOST_TEST(data["id"].is_string());
     if (data["id"].is_string())
@@ -135,7 +137,8 @@ struct inventory_api {
     BOOST_TEST(data["name"].is_string());
     BOOST_TEST(data["price"].is_number());
     for (auto field : {"stock", "reserved", "available"}) {
-      BOOST_TEST(data[field].is_number_integer(), field << " is not a JSON integer: " << data.dump());
+      BOOST_TEST(data[field].is_number_integer(),
+                 field << " is not a JSON integer: " << data.dump());
       // Also in the text itself: no "5.0" or exponent.
       std::regex integer_text{std::string{"\""} + field + "\":-?[0-9]+[,}]"};
       BOOST_TEST(std::regex_search(res->body, integer_text), field << " in " << res->body);
@@ -167,7 +170,9 @@ struct inventory_api {
 
   json current(const std::string& id) { return expect_product(get(id), 200); }
 
-  static persistence::pg_connection admin() { return persistence::pg_connection{shared_node::instance->db.dsn()}; }
+  static persistence::pg_connection admin() {
+    return persistence::pg_connection{shared_node::instance->db.dsn()};
+  }
 
   std::unique_ptr<httplib::Client> http;
 };
@@ -231,7 +236,8 @@ BOOST_AUTO_TEST_CASE(whole_prices_come_back_as_numbers_equal_to_them) {
 }
 
 BOOST_AUTO_TEST_CASE(prices_with_up_to_two_decimals_round_trip_exactly) {
-  for (auto price : {"0.01", "0.1", "0.07", "0.29", "1.1", "2.675", "999999.99", "123456.78", "19.9", "0.30"}) {
+  for (auto price :
+       {"0.01", "0.1", "0.07", "0.29", "1.1", "2.675", "999999.99", "123456.78", "19.9", "0.30"}) {
     BOOST_TEST_CONTEXT("price " << price) {
       if (std::string{price} == "2.675") {
         // three decimals: refused, not rounded
@@ -252,15 +258,19 @@ BOOST_AUTO_TEST_CASE(price_0_and_1000000_are_accepted) {
 }
 
 BOOST_AUTO_TEST_CASE(price_out_of_range_or_with_more_than_two_decimals_is_400_naming_price) {
-  for (auto price : {"-0.01", "-1", "1000000.01", "1000001", "19.999", "0.001", "0.005", "1e300", "-1e300",
-                     "10000000000000000", "1e-7", "99999999999999999999"}) {
-    BOOST_TEST_CONTEXT("price " << price) { expect_invalid(create(unique_sku(), "Bad", price), {"price"}); }
+  for (auto price : {"-0.01", "-1", "1000000.01", "1000001", "19.999", "0.001", "0.005", "1e300",
+                     "-1e300", "10000000000000000", "1e-7", "99999999999999999999"}) {
+    BOOST_TEST_CONTEXT("price " << price) {
+      expect_invalid(create(unique_sku(), "Bad", price), {"price"});
+    }
   }
 }
 
 BOOST_AUTO_TEST_CASE(price_that_is_not_a_json_number_is_400_naming_price) {
   for (auto price : {"\"19.99\"", "\"20\"", "true", "null", "[19.99]", "{\"amount\":19.99}"}) {
-    BOOST_TEST_CONTEXT("price " << price) { expect_invalid(create(unique_sku(), "Bad", price), {"price"}); }
+    BOOST_TEST_CONTEXT("price " << price) {
+      expect_invalid(create(unique_sku(), "Bad", price), {"price"});
+    }
   }
 }
 
@@ -274,15 +284,19 @@ BOOST_AUTO_TEST_CASE(stock_0_and_1e9_are_accepted) {
 }
 
 BOOST_AUTO_TEST_CASE(stock_out_of_range_is_400_naming_stock) {
-  for (auto stock : {"-1", "1000000001", "9007199254740991", "18446744073709551615", "-9223372036854775808",
-                     "99999999999999999999"}) {
-    BOOST_TEST_CONTEXT("stock " << stock) { expect_invalid(create(unique_sku(), "Bad", "1", stock), {"stock"}); }
+  for (auto stock : {"-1", "1000000001", "9007199254740991", "18446744073709551615",
+                     "-9223372036854775808", "99999999999999999999"}) {
+    BOOST_TEST_CONTEXT("stock " << stock) {
+      expect_invalid(create(unique_sku(), "Bad", "1", stock), {"stock"});
+    }
   }
 }
 
 BOOST_AUTO_TEST_CASE(stock_that_is_not_a_json_integer_is_400_naming_stock) {
   for (auto stock : {"5.0", "\"5\"", "true", "false", "1.5", "null", "[5]", "{}"}) {
-    BOOST_TEST_CONTEXT("stock " << stock) { expect_invalid(create(unique_sku(), "Bad", "1", stock), {"stock"}); }
+    BOOST_TEST_CONTEXT("stock " << stock) {
+      expect_invalid(create(unique_sku(), "Bad", "1", stock), {"stock"});
+    }
   }
 }
 
@@ -330,11 +344,13 @@ BOOST_AUTO_TEST_CASE(sku_and_name_are_not_trimmed) {
 
 BOOST_AUTO_TEST_CASE(a_sku_containing_a_nul_character_is_kept_exactly_or_refused) {
   std::string sku = unique_sku() + '\0' + "tail";
-  auto res = create_raw("{\"sku\":" + json(sku).dump() + ",\"name\":\"n\",\"price\":1,\"stock\":1}");
+  auto res =
+      create_raw("{\"sku\":" + json(sku).dump() + ",\"name\":\"n\",\"price\":1,\"stock\":1}");
   BOOST_REQUIRE(res);
   BOOST_TEST((res->status == 201 || res->status == 400), res->status << " " << res->body);
   if (res->status == 201)
-    BOOST_TEST(body_of(res)["data"]["sku"] == sku, "the SKU was changed on the way in: " << res->body);
+    BOOST_TEST(body_of(res)["data"]["sku"] == sku,
+               "the SKU was changed on the way in: " << res->body);
 }
 
 BOOST_AUTO_TEST_CASE(extra_fields_cannot_set_id_or_reserved) {
@@ -355,17 +371,22 @@ BOOST_AUTO_TEST_CASE(extra_fields_cannot_set_id_or_reserved) {
 // ---------------------------------------------------------------- several errors at once
 
 BOOST_AUTO_TEST_CASE(every_offending_field_is_named_at_once) {
-  expect_invalid(create_raw(R"({"sku":"","name":"","price":-0.01,"stock":-1})"), {"sku", "name", "price", "stock"});
-  expect_invalid(create_raw(R"({"sku":5,"name":true,"price":"1","stock":"5"})"), {"sku", "name", "price", "stock"});
-  expect_invalid(create_raw(R"({"sku":"ok-)" + unique_sku() + R"(","name":"","price":19.999,"stock":5.0})"),
-                 {"name", "price", "stock"});
+  expect_invalid(create_raw(R"({"sku":"","name":"","price":-0.01,"stock":-1})"),
+                 {"sku", "name", "price", "stock"});
+  expect_invalid(create_raw(R"({"sku":5,"name":true,"price":"1","stock":"5"})"),
+                 {"sku", "name", "price", "stock"});
+  expect_invalid(
+      create_raw(R"({"sku":"ok-)" + unique_sku() + R"(","name":"","price":19.999,"stock":5.0})"),
+      {"name", "price", "stock"});
 }
 
 BOOST_AUTO_TEST_CASE(missing_fields_are_400_naming_each) {
   expect_invalid(create_raw("{}"), {"sku", "name", "price", "stock"});
   expect_invalid(create_raw(R"({"sku":")" + unique_sku() + R"("})"), {"name", "price", "stock"});
-  expect_invalid(create_raw(R"({"sku":")" + unique_sku() + R"(","name":"n","price":1})"), {"stock"});
-  expect_invalid(create_raw(R"({"sku":")" + unique_sku() + R"(","name":"n","stock":1})"), {"price"});
+  expect_invalid(create_raw(R"({"sku":")" + unique_sku() + R"(","name":"n","price":1})"),
+                 {"stock"});
+  expect_invalid(create_raw(R"({"sku":")" + unique_sku() + R"(","name":"n","stock":1})"),
+                 {"price"});
 }
 
 BOOST_AUTO_TEST_CASE(null_fields_are_400_naming_each) {
@@ -411,7 +432,8 @@ BOOST_AUTO_TEST_CASE(ten_parallel_creations_of_one_sku_give_exactly_one_201) {
       client.set_read_timeout(std::chrono::seconds{15});
       while (!go.load())
         std::this_thread::yield();
-      auto res = client.Post("/products", product_json(sku, "P" + std::to_string(i), "1", "1"), "application/json");
+      auto res = client.Post("/products", product_json(sku, "P" + std::to_string(i), "1", "1"),
+                             "application/json");
       if (res) {
         statuses[i] = res->status;
         auto body = json::parse(res->body, nullptr, false);
@@ -439,15 +461,19 @@ BOOST_AUTO_TEST_CASE(get_of_an_unknown_uuid_is_404_not_found) {
 }
 
 BOOST_AUTO_TEST_CASE(get_of_a_non_uuid_id_is_404_not_found) {
-  for (auto id : {"1", "not-a-uuid", "3f2504e04f8941d39a0c0305e82c3301", "3f2504e0-4f89-41d3-9a0c-0305e82c330",
-                  "3f2504e0-4f89-41d3-9a0c-0305e82c330g", "%20", "SKU-1"}) {
-    BOOST_TEST_CONTEXT("id " << id) { expect_error(get(id), 404, "NOT_FOUND"); }
+  for (auto id : {"1", "not-a-uuid", "3f2504e04f8941d39a0c0305e82c3301",
+                  "3f2504e0-4f89-41d3-9a0c-0305e82c330", "3f2504e0-4f89-41d3-9a0c-0305e82c330g",
+                  "%20", "SKU-1"}) {
+    BOOST_TEST_CONTEXT("id " << id) {
+      expect_error(get(id), 404, "NOT_FOUND");
+    }
   }
   expect_error(get(std::string(1000, 'f')), 404, "NOT_FOUND");
 }
 
 BOOST_AUTO_TEST_CASE(get_of_a_customer_id_is_404) {
-  auto customer = http->Post("/customers", R"({"name":"C","email":"inv-cust@example.com"})", "application/json");
+  auto customer = http->Post("/customers", R"({"name":"C","email":"inv-cust@example.com"})",
+                             "application/json");
   BOOST_REQUIRE(customer);
   BOOST_TEST_REQUIRE(customer->status == 201, customer->body);
   expect_error(get(id_of(body_of(customer)["data"])), 404, "NOT_FOUND");
@@ -456,7 +482,8 @@ BOOST_AUTO_TEST_CASE(get_of_a_customer_id_is_404) {
 BOOST_AUTO_TEST_CASE(parallel_gets_each_answer_with_their_own_product) {
   std::vector<json> products;
   for (int i = 0; i < 6; ++i)
-    products.push_back(created(unique_sku(), "Par" + std::to_string(i), std::to_string(i) + ".25", std::to_string(i)));
+    products.push_back(created(unique_sku(), "Par" + std::to_string(i), std::to_string(i) + ".25",
+                               std::to_string(i)));
   int port = shared_node::instance->node.http_port();
   std::atomic<bool> go{false};
   std::atomic<int> wrong{0}, done{0};
@@ -471,7 +498,8 @@ BOOST_AUTO_TEST_CASE(parallel_gets_each_answer_with_their_own_product) {
         std::this_thread::yield();
       for (int round = 0; round < 8; ++round) {
         int k = (t + round) % 7; // 6 = an unknown id
-        std::string id = k == 6 ? "3f2504e0-4f89-41d3-9a0c-0305e82c33" + std::to_string(10 + t) : id_of(products[std::size_t(k)]);
+        std::string id = k == 6 ? "3f2504e0-4f89-41d3-9a0c-0305e82c33" + std::to_string(10 + t)
+                                : id_of(products[std::size_t(k)]);
         auto res = client.Get(("/products/" + id).c_str());
         ++done;
         if (!res) {
@@ -481,11 +509,12 @@ BOOST_AUTO_TEST_CASE(parallel_gets_each_answer_with_their_own_product) {
         }
         auto body = json::parse(res->body, nullptr, false);
         bool ok = !body.is_object() ? false
-                 : k == 6         ? res->status == 404 && body["error"]["code"] == "NOT_FOUND"
-                         : res->status == 200 && body["data"] == products[std::size_t(k)];
+                  : k == 6          ? res->status == 404 && body["error"]["code"] == "NOT_FOUND"
+                           : res->status == 200 && body["data"] == products[std::size_t(k)];
         if (!ok) {
           ++wrong;
-          problems[std::size_t(t)] = "GET " + id + " -> " + std::to_string(res->status) + " " + res->body;
+          problems[std::size_t(t)] =
+              "GET " + id + " -> " + std::to_string(res->status) + " " + res->body;
         }
       }
     });
@@ -524,8 +553,11 @@ BOOST_AUTO_TEST_CASE(restock_quantity_of_1_and_1e9_is_accepted) {
 
 BOOST_AUTO_TEST_CASE(restock_quantity_out_of_range_is_400_and_changes_nothing) {
   auto made = created(unique_sku(), "R", "1", "5");
-  for (auto q : {"0", "-1", "1000000001", "9007199254740991", "18446744073709551615", "-9223372036854775808"}) {
-    BOOST_TEST_CONTEXT("quantity " << q) { expect_invalid(restock(id_of(made), q), {"quantity"}); }
+  for (auto q : {"0", "-1", "1000000001", "9007199254740991", "18446744073709551615",
+                 "-9223372036854775808"}) {
+    BOOST_TEST_CONTEXT("quantity " << q) {
+      expect_invalid(restock(id_of(made), q), {"quantity"});
+    }
   }
   BOOST_TEST(current(id_of(made)) == made);
 }
@@ -533,7 +565,9 @@ BOOST_AUTO_TEST_CASE(restock_quantity_out_of_range_is_400_and_changes_nothing) {
 BOOST_AUTO_TEST_CASE(restock_quantity_that_is_not_a_json_integer_is_400_and_changes_nothing) {
   auto made = created(unique_sku(), "R", "1", "5");
   for (auto q : {"5.0", "\"5\"", "true", "null", "1.5", "[5]"}) {
-    BOOST_TEST_CONTEXT("quantity " << q) { expect_invalid(restock(id_of(made), q), {"quantity"}); }
+    BOOST_TEST_CONTEXT("quantity " << q) {
+      expect_invalid(restock(id_of(made), q), {"quantity"});
+    }
   }
   expect_invalid(restock_raw(id_of(made), "{}"), {"quantity"});
   expect_invalid(restock_raw(id_of(made), R"({"Quantity":5})"), {"quantity"});
@@ -546,8 +580,11 @@ BOOST_AUTO_TEST_CASE(restock_of_an_unknown_uuid_is_404_not_found) {
 }
 
 BOOST_AUTO_TEST_CASE(restock_of_a_non_uuid_id_is_404_not_found) {
-  for (auto id : {"1", "not-a-uuid", "3f2504e04f8941d39a0c0305e82c3301", "3f2504e0-4f89-41d3-9a0c-0305e82c330g"}) {
-    BOOST_TEST_CONTEXT("id " << id) { expect_error(restock(id, "5"), 404, "NOT_FOUND"); }
+  for (auto id : {"1", "not-a-uuid", "3f2504e04f8941d39a0c0305e82c3301",
+                  "3f2504e0-4f89-41d3-9a0c-0305e82c330g"}) {
+    BOOST_TEST_CONTEXT("id " << id) {
+      expect_error(restock(id, "5"), 404, "NOT_FOUND");
+    }
   }
 }
 
@@ -559,7 +596,9 @@ BOOST_AUTO_TEST_CASE(restock_of_an_unknown_uuid_with_a_bad_quantity_is_400_befor
 BOOST_AUTO_TEST_CASE(restock_with_a_body_that_is_not_a_json_object_is_400_malformed_json) {
   auto made = created(unique_sku(), "R", "1", "5");
   for (auto body : {"[]", "5", "\"quantity\"", "{\"quantity\":", "{quantity:5}", "null"}) {
-    BOOST_TEST_CONTEXT("body " << body) { expect_error(restock_raw(id_of(made), body), 400, "MALFORMED_JSON"); }
+    BOOST_TEST_CONTEXT("body " << body) {
+      expect_error(restock_raw(id_of(made), body), 400, "MALFORMED_JSON");
+    }
   }
   // Malformed JSON is found before the entity is looked up.
   expect_error(restock_raw("3f2504e0-4f89-41d3-9a0c-0305e82c3301", "{"), 400, "MALFORMED_JSON");
@@ -572,7 +611,9 @@ BOOST_AUTO_TEST_CASE(restock_without_a_body_is_400) {
   BOOST_REQUIRE(res);
   BOOST_TEST(res->status == 400, res->body);
   auto body = parse_or_null(res);
-  BOOST_TEST((body["error"]["code"] == "MALFORMED_JSON" || body["error"]["code"] == "VALIDATION_FAILED"), res->body);
+  BOOST_TEST(
+      (body["error"]["code"] == "MALFORMED_JSON" || body["error"]["code"] == "VALIDATION_FAILED"),
+      res->body);
   BOOST_TEST(current(id_of(made)) == made);
 }
 
@@ -612,7 +653,8 @@ BOOST_AUTO_TEST_CASE(parallel_restocks_are_all_counted) {
       while (!go.load())
         std::this_thread::yield();
       for (int i = 0; i < 3; ++i) {
-        auto res = client.Post(("/products/" + id_of(made) + "/restock").c_str(), R"({"quantity":7})", "application/json");
+        auto res = client.Post(("/products/" + id_of(made) + "/restock").c_str(),
+                               R"({"quantity":7})", "application/json");
         ok += res && res->status == 200;
       }
     });
@@ -637,7 +679,8 @@ BOOST_AUTO_TEST_CASE(parallel_restocks_near_the_limit_never_pass_2_pow_53_minus_
       client.set_read_timeout(std::chrono::seconds{15});
       while (!go.load())
         std::this_thread::yield();
-      auto res = client.Post(("/products/" + id_of(made) + "/restock").c_str(), R"({"quantity":1})", "application/json");
+      auto res = client.Post(("/products/" + id_of(made) + "/restock").c_str(), R"({"quantity":1})",
+                             "application/json");
       ok += res && res->status == 200;
       refused += res && res->status == 400;
     });

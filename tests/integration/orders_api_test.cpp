@@ -1,5 +1,6 @@
-// The orders endpoints of API.md over real HTTP: POST /orders (with Idempotency-Key), GET
-// /orders/{id}, GET /orders?customerId=&limit=, POST /orders/{id}/cancel, and their outbox rows.
+// The orders endpoints of docs/openapi.yaml over real HTTP: POST /orders (with Idempotency-Key),
+// GET /orders/{id}, GET /orders?customerId=&limit=, POST /orders/{id}/cancel, and their outbox
+// rows.
 #include "json_checks.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
@@ -82,7 +83,7 @@ std::string id_of(const json& data) {
   return data.at("id").get<std::string>();
 }
 
-// Money as API.md writes it: "59.97", "0.3", "10".
+// Money as the contract writes it: "59.97", "0.3", "10".
 std::string cents_text(int64_t cents) {
   auto magnitude = cents < 0 ? -cents : cents;
   auto text = std::to_string(magnitude / 100);
@@ -248,7 +249,7 @@ std::string raw_post_orders(const std::vector<std::string>& header_lines, const 
 
 // ---------------------------------------------------------------- checks
 
-// The exact shape of an order object (API.md "order"), including its total.
+// The exact shape of an order object (docs/openapi.yaml, Order), including its total.
 void check_order(const json& o) {
   BOOST_TEST_REQUIRE(o.is_object(), o.dump());
   std::set<std::string> fields{"id",     "customerId", "items",    "totalAmount",

@@ -1,4 +1,5 @@
-// Small readers of API.md's JSON shapes shared by the HTTP contract tests.
+// Small readers of the contract's JSON shapes (docs/openapi.yaml) shared by the HTTP contract
+// tests.
 #pragma once
 
 #include <boost/test/unit_test.hpp>
@@ -10,8 +11,9 @@
 
 namespace testing_support {
 
-// Lower-case hyphenated UUIDs (API.md "Ids") and RFC 3339 UTC with milliseconds.
-inline const std::regex uuid_pattern{"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"};
+// Lower-case hyphenated UUIDs (docs/openapi.yaml, Uuid) and RFC 3339 UTC with milliseconds.
+inline const std::regex uuid_pattern{
+    "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"};
 inline const std::regex timestamp_pattern{R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$)"};
 
 // The member names of a JSON object (empty for anything else).
@@ -35,7 +37,7 @@ inline std::set<std::string> detail_fields(const nlohmann::json& body) {
   return fields;
 }
 
-// Checks that `body` is API.md's error envelope, exactly: {"success": false, "error":
+// Checks that `body` is the contract's error envelope, exactly: {"success": false, "error":
 // {"code": code, "message": text, "details": [{"field", "issue"}...]}}.
 inline void check_error_envelope(const nlohmann::json& body, const std::string& code) {
   BOOST_TEST(keys_of(body) == (std::set<std::string>{"success", "error"}), body.dump());

@@ -1,4 +1,4 @@
--- Customers as API.md describes them; e-mail unique regardless of case, stored as given.
+-- Customers as docs/openapi.yaml describes them; e-mail unique regardless of case, stored as given.
 CREATE TABLE customers.customers (
   id         uuid PRIMARY KEY,
   name       text NOT NULL,

@@ -1,4 +1,4 @@
--- Products with exact money (cents) and stock bounded by 2^53 - 1 (API.md).
+-- Products with exact money (cents) and stock bounded by 2^53 - 1 (docs/openapi.yaml).
 CREATE TABLE inventory.products (
   id          uuid PRIMARY KEY,
   sku         text NOT NULL UNIQUE,
