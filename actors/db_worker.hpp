@@ -7,6 +7,7 @@
 #include "actors/app_error.hpp"
 #include "actors/command_deadline.hpp"
 #include "actors/log.hpp"
+#include "actors/lookup_batch.hpp"
 #include "persistence/pg.hpp"
 
 #include <caf/expected.hpp>
@@ -44,4 +45,27 @@ caf::expected<T> command_in_transaction(persistence::pg_session& session,
     tx.commit();
     return result;
   });
+}
+
+// The health probe every module worker answers: its connection reaches the database.
+inline caf::expected<std::string> database_health(persistence::pg_session& session) {
+  return with_database<std::string>(
+      session, [](persistence::pg_connection& db) -> caf::expected<std::string> {
+        db.exec("SELECT 1");
+        return std::string{"up"};
+      });
+}
+
+// Answers every lookup queued in `lookups` with one query, `find_many(db, keys)` returning
+// the rows found by key; a key without a row gets `missing`.
+template <class T, class FindMany>
+void flush_lookups(lookup_batch<T>& lookups, persistence::pg_session& session, FindMany&& find_many,
+                   const caf::error& missing) {
+  auto keys = lookups.keys();
+  auto found = with_database<std::map<std::string, T>>(
+      session, [&](persistence::pg_connection& db) { return find_many(db, keys); });
+  if (found)
+    lookups.deliver(*found, missing);
+  else
+    lookups.fail(found.error());
 }

@@ -41,13 +41,10 @@ worker::behavior_type customer_worker(worker::pointer self, std::string dsn,
         return promise;
       },
       [s](flush_lookups_atom) {
-        auto ids = s->lookups.keys();
-        auto found = with_database<std::map<std::string, customer>>(
-            s->session, [&](auto& db) { return s->store.find_many(db, ids); });
-        if (found)
-          s->lookups.deliver(*found, not_found_error("customer"));
-        else
-          s->lookups.fail(found.error());
+        flush_lookups(
+            s->lookups, s->session,
+            [s](auto& db, const auto& ids) { return s->store.find_many(db, ids); },
+            not_found_error("customer"));
       },
       [s, self, write](deactivate_customer& request) {
         return write(
@@ -55,12 +52,7 @@ worker::behavior_type customer_worker(worker::pointer self, std::string dsn,
             [s, request](auto& db) { return s->store.deactivate(db, request); }, request.deadline);
       },
       [s](flush_writes_atom) { s->writes.flush(s->session); },
-      [s](health_probe) {
-        return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
-          db.exec("SELECT 1");
-          return std::string{"up"};
-        });
-      },
+      [s](health_probe) { return database_health(s->session); },
   };
 }
 

@@ -42,13 +42,10 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
         return promise;
       },
       [s](flush_lookups_atom) {
-        auto ids = s->lookups.keys();
-        auto found = with_database<std::map<std::string, product>>(
-            s->session, [&](auto& db) { return s->store.find_many(db, ids); });
-        if (found)
-          s->lookups.deliver(*found, not_found_error("product"));
-        else
-          s->lookups.fail(found.error());
+        flush_lookups(
+            s->lookups, s->session,
+            [s](auto& db, const auto& ids) { return s->store.find_many(db, ids); },
+            not_found_error("product"));
       },
       [s](restock_product& request) {
         return command_in_transaction<product>(
@@ -61,12 +58,7 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
         return promise;
       },
       [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
-      [s](health_probe) {
-        return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
-          db.exec("SELECT 1");
-          return std::string{"up"};
-        });
-      },
+      [s](health_probe) { return database_health(s->session); },
   };
 }
 

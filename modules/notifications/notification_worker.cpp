@@ -31,12 +31,7 @@ worker::behavior_type notification_worker(worker::pointer self, std::string dsn)
               return s->store.list(db, request);
             });
       },
-      [s](health_probe) {
-        return with_database<std::string>(s->session, [](auto& db) -> caf::expected<std::string> {
-          db.exec("SELECT 1");
-          return std::string{"up"};
-        });
-      },
+      [s](health_probe) { return database_health(s->session); },
       [s, self, inbox](delivery& d) {
         auto promise = self->make_response_promise<delivery_ack>();
         if (inbox->add(promise, std::move(d)))
