@@ -7,6 +7,7 @@
 #include "actors/health.hpp"
 #include "actors/log.hpp"
 #include "actors/outbox_relay.hpp"
+#include "actors/retention.hpp"
 #include "actors/shutdown_watchdog.hpp"
 #include "actors/stop_signals.hpp"
 #include "actors/supervisor.hpp"
@@ -30,6 +31,8 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <thread>
 #include <unistd.h>
 
@@ -99,8 +102,8 @@ std::vector<std::string> publishers_of(const std::vector<module_definition>& all
   return result;
 }
 
-// The node's children: the event bus, one outbox relay per local module, one supervisor
-// per local module, and on a broker backend one reader per local consumer; each
+// The node's children: the event bus, one outbox relay and one retention per local module, one
+// supervisor per local module, and on a broker backend one reader per local consumer; each
 // registered in the directory when (re)started.
 supervisor_spec node_spec(const config::app_settings& settings,
                           const std::vector<module_definition>& all,
@@ -121,12 +124,14 @@ supervisor_spec node_spec(const config::app_settings& settings,
        }});
   auto holder = settings.node + ":" + std::to_string(::getpid()) + ":" +
                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::map<std::string, std::shared_ptr<relay_doorbell>> doorbells;
   for (auto& m : local) {
+    doorbells[m.name] = std::make_shared<relay_doorbell>();
     relay_config relay{m.name,         module_dsn(settings, m.name),
                        holder,         subs,
                        settings.relay, settings.delivery,
                        directory,      &metrics,
-                       settings.bus};
+                       settings.bus,   doorbells[m.name]};
     node.children.push_back(
         {"relay:" + m.name, [relay, directory](caf::actor_system& sys) {
            auto handle = caf::actor_cast<caf::actor>(spawn_outbox_relay(sys, relay));
@@ -135,7 +140,17 @@ supervisor_spec node_spec(const config::app_settings& settings,
          }});
   }
   for (auto& m : local) {
-    module_context ctx{m.name, module_dsn(settings, m.name), settings, directory, &metrics};
+    retention_config retention{
+        m.name, module_dsn(settings, m.name), settings.retention, {}, doorbells[m.name], &metrics};
+    for (auto& t : m.expiring)
+      retention.own.push_back({t.table, t.column, settings.retention.*t.setting});
+    node.children.push_back({"retention:" + m.name, [retention](caf::actor_system& sys) {
+                               return spawn_retention(sys, retention);
+                             }});
+  }
+  for (auto& m : local) {
+    module_context ctx{
+        m.name, module_dsn(settings, m.name), settings, directory, &metrics, doorbells[m.name]};
     supervisor_spec group{"module:" + m.name, limit, m.children(ctx), m.front,
                           counted("module:" + m.name)};
     node.children.push_back({m.name, [group, directory, name = m.name](caf::actor_system& sys) {

@@ -41,4 +41,11 @@ app_metrics::app_metrics(metrics::registry& reg)
                                "(unread plus unacknowledged), reported by its reader",
                                {"stream", "consumer"})),
       supervisor_restarts(reg.counter("supervisor_restarts_total",
-                                      "Children restarted by a supervisor", {"supervisor"})) {}
+                                      "Children restarted by a supervisor", {"supervisor"})),
+      rows_pruned(reg.counter("retention_rows_pruned_total",
+                              "Rows deleted by a module's retention (app.retention.*)",
+                              {"module", "table"})),
+      table_size(reg.gauge("table_size_bytes",
+                           "Size on disk of a table a module's retention prunes, indexes "
+                           "included, as of its last pass",
+                           {"module", "table"})) {}

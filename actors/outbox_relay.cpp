@@ -21,13 +21,12 @@
 
 namespace {
 
-using tick_atom = caf::atom_constant<caf::atom("tick")>;     // work now
-using timer_atom = caf::atom_constant<caf::atom("timer")>;   // periodic
-using due_atom = caf::atom_constant<caf::atom("due")>;       // look for due deliveries
-using notify_atom = caf::atom_constant<caf::atom("notify")>; // the outbox got rows
+using tick_atom = caf::atom_constant<caf::atom("tick")>;   // work now
+using timer_atom = caf::atom_constant<caf::atom("timer")>; // periodic
+using due_atom = caf::atom_constant<caf::atom("due")>;     // look for due deliveries
 
 using relay_actor = relay_api::extend<caf::reacts_to<tick_atom>, caf::reacts_to<timer_atom>,
-                                      caf::reacts_to<due_atom>, caf::reacts_to<notify_atom>>;
+                                      caf::reacts_to<due_atom>, caf::reacts_to<relay_wake_atom>>;
 
 // How long a consumer may take to answer one delivery before it counts as failed.
 constexpr std::chrono::seconds delivery_timeout{30};
@@ -38,6 +37,12 @@ constexpr std::size_t max_in_memory = 4096;
 
 // While the watermark trails the claims, the next round comes this soon at the latest.
 constexpr std::chrono::milliseconds catch_up_delay{5};
+
+// A wake-up starts a round no sooner than this after the last one started. Every commit
+// of a writer rings; a round costs a few statements whatever it finds, so under load
+// rounds that each took the events of one commit would cost more database time than the
+// events themselves. Waiting this long lets the commits of that time go in one round.
+constexpr std::chrono::microseconds round_spacing{3000};
 
 // Deliveries of one (consumer, aggregate) must go out in sequence order, and never in two
 // messages at once.
@@ -58,8 +63,23 @@ using chain_key = std::pair<std::string, std::string>;
 // (retries after backoff, events behind an open row, dead letters replayed) is found by
 // the `due` query, which runs only when something may have become due, and on the timer
 // as a safety net.
+// Keeps the doorbell pointing at this relay for as long as it lives, however it ends.
+// Not copyable: a copy's end would detach the relay.
+struct doorbell_attachment {
+  doorbell_attachment() = default;
+  doorbell_attachment(const doorbell_attachment&) = delete;
+  doorbell_attachment& operator=(const doorbell_attachment&) = delete;
+  std::shared_ptr<relay_doorbell> bell;
+  caf::actor_addr relay;
+  ~doorbell_attachment() {
+    if (bell)
+      bell->detach(relay);
+  }
+};
+
 struct relay_state {
   relay_config cfg;
+  doorbell_attachment doorbell;
   std::unique_ptr<persistence::pg_session> session;
   std::unique_ptr<persistence::relay_store> store;
   std::unique_ptr<persistence::pg_listener> listener;
@@ -86,7 +106,7 @@ struct relay_state {
   std::uint64_t next_message = 0;
   std::chrono::steady_clock::time_point gauges_updated;
   bool tick_queued = false;
-  std::shared_ptr<std::atomic<bool>> notify_posted; // a NOTIFY's wake-up is in the mailbox
+  std::chrono::steady_clock::time_point last_round;
   bool due_wanted = true;
   static inline const char* name = "outbox_relay";
 };
@@ -287,6 +307,7 @@ void forget_claims(self_pointer self) {
 void lost_lease(self_pointer self) {
   logging::warn("relay lost its lease", {{"module", self->state.cfg.module}});
   self->state.fencing.reset();
+  self->state.cfg.doorbell->step_down();
   forget_claims(self);
 }
 
@@ -339,6 +360,7 @@ bool work(self_pointer self) {
     if (!st.fencing)
       return false; // a standby: another process relays this outbox
     logging::info("relay leader", {{"module", st.cfg.module}, {"fencing", *st.fencing}});
+    st.cfg.doorbell->lead();
     st.due_wanted = true;
   }
   bool more = false;
@@ -401,6 +423,7 @@ void find_bus(self_pointer self) {
 
 void run(self_pointer self) {
   auto& st = self->state;
+  st.last_round = std::chrono::steady_clock::now();
   if (!st.bus)
     find_bus(self);
   try {
@@ -484,16 +507,16 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
                                                         st.cfg.relay.lease_ttl);
   if (st.cfg.bus.on_broker())
     st.publisher = brokers::make_publisher(st.cfg.bus, st.cfg.module, st.cfg.subscriptions);
-  // The listener's thread only posts a message: all work stays on this actor. One posted
-  // tick at a time: under load NOTIFYs come faster than rounds, and piled-up ticks would
-  // delay everything else in the mailbox (a shutdown among it).
-  auto handle = caf::actor_cast<caf::actor>(self);
-  st.notify_posted = std::make_shared<std::atomic<bool>>(false);
+  // Writers here ring the doorbell after their COMMIT; writers in other processes NOTIFY,
+  // and the listener's thread rings it then. Either way only a message is posted: all
+  // work stays on this actor.
+  if (!st.cfg.doorbell)
+    st.cfg.doorbell = std::make_shared<relay_doorbell>();
+  st.cfg.doorbell->attach(self->address());
+  st.doorbell.bell = st.cfg.doorbell;
+  st.doorbell.relay = self->address();
   st.listener = std::make_unique<persistence::pg_listener>(
-      st.cfg.dsn, st.cfg.module + "_outbox", [handle, posted = st.notify_posted] {
-        if (!posted->exchange(true))
-          caf::anon_send(handle, notify_atom::value);
-      });
+      st.cfg.dsn, st.cfg.module + "_outbox", [bell = st.cfg.doorbell] { bell->ring(); });
   // Standbys check often, so that they take over soon after the lease expires.
   auto period = std::min(st.cfg.relay.poll_interval, st.cfg.relay.lease_ttl / 5);
   self->send(self, timer_atom::value);
@@ -503,6 +526,7 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
     if (st.fencing && st.session && st.store) {
+      st.cfg.doorbell->step_down(); // writers NOTIFY again, for whoever takes over
       try {
         st.store->release_lease(st.session->connection());
         logging::info("relay lease released", {{"module", st.cfg.module}});
@@ -518,9 +542,16 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
         self->state.tick_queued = false;
         run(self);
       },
-      [self](notify_atom) {
-        self->state.notify_posted->store(false);
-        queue_tick(self);
+      [self](relay_wake_atom) {
+        auto& st = self->state;
+        st.cfg.doorbell->heard();
+        auto since = std::chrono::steady_clock::now() - st.last_round;
+        if (since >= round_spacing) {
+          queue_tick(self);
+        } else if (!st.tick_queued) {
+          st.tick_queued = true;
+          self->delayed_send(self, round_spacing - since, tick_atom::value);
+        }
       },
       [self, period](timer_atom) {
         self->state.due_wanted = true;

@@ -25,6 +25,7 @@
 
 #include "actors/app_metrics.hpp"
 #include "actors/event_delivery.hpp"
+#include "actors/relay_doorbell.hpp"
 #include "config/app_settings.hpp"
 #include "persistence/relay_store.hpp"
 
@@ -34,6 +35,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <memory>
 #include <string>
 
 // Operators' view of one outbox (GET /admin/outbox).
@@ -63,28 +65,26 @@ using discard_atom = caf::atom_constant<caf::atom("discard")>;
 // From a broker's reader that gave up on one of this outbox's events.
 using bury_atom = caf::atom_constant<caf::atom("bury")>;
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, outbox_status& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, outbox_status& x) {
   return f(caf::meta::type_name("outbox_status"), x.module, x.pending, x.oldest_pending_age_ms,
            x.published, x.dead_lettered, x.broker);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, dead_letter& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, dead_letter& x) {
   return f(caf::meta::type_name("dead_letter"), x.id, x.event_id, x.event_name, x.consumer,
            x.attempts, x.last_error, x.failed_at);
 }
 
 // (replay_atom | discard_atom, id) -> true when `id` was a dead letter of this outbox.
-using relay_api = caf::typed_actor<caf::replies_to<outbox_status_atom>::with<outbox_status>,
-                                   caf::replies_to<dead_letters_atom>::with<std::vector<dead_letter>>,
-                                   caf::replies_to<replay_atom, std::string>::with<bool>,
-                                   caf::replies_to<discard_atom, std::string>::with<bool>,
-                                   // (bury_atom, event id, consumer, attempts, last error):
-                                   // the event becomes a dead letter of that consumer here,
-                                   // like one of this relay's own; false: no such event.
-                                   caf::replies_to<bury_atom, std::string, std::string, int,
-                                                   std::string>::with<bool>>;
+using relay_api = caf::typed_actor<
+    caf::replies_to<outbox_status_atom>::with<outbox_status>,
+    caf::replies_to<dead_letters_atom>::with<std::vector<dead_letter>>,
+    caf::replies_to<replay_atom, std::string>::with<bool>,
+    caf::replies_to<discard_atom, std::string>::with<bool>,
+    // (bury_atom, event id, consumer, attempts, last error):
+    // the event becomes a dead letter of that consumer here,
+    // like one of this relay's own; false: no such event.
+    caf::replies_to<bury_atom, std::string, std::string, int, std::string>::with<bool>>;
 
 struct relay_config {
   std::string module; // == schema
@@ -93,9 +93,11 @@ struct relay_config {
   persistence::subscriptions subscriptions;
   config::relay_settings relay;
   config::delivery_settings delivery;
-  caf::actor directory; // to find the event bus ("@bus")
+  caf::actor directory;           // to find the event bus ("@bus")
   app_metrics* metrics = nullptr; // outlives the actor system
   config::bus_settings bus;       // on a broker, events go to its streams instead
+  // Rung by the module's writers after each COMMIT with events (made here when null).
+  std::shared_ptr<relay_doorbell> doorbell;
 };
 
 relay_api spawn_outbox_relay(caf::actor_system& sys, relay_config cfg);

@@ -71,6 +71,19 @@ struct delivery_settings {
   millis stale_after{60000};
 };
 
+// What each module deletes, and when (actors/retention.hpp): rows older than these ages
+// that nothing pending needs any more. A consumer's inbox entry must outlive every
+// redelivery of its event that can still come (the retry schedule; a dead letter
+// replayed by an operator): see the README, "Retention".
+struct retention_settings {
+  millis interval{60000};                  // between two pruning passes of a module
+  int batch_size = 1000;                   // rows per DELETE: short locks, short transactions
+  millis outbox{7LL * 86400000};           // published events
+  millis inbox{7LL * 86400000};            // consumers' records of handled events
+  millis deliveries{7LL * 86400000};       // finished delivery rows and discarded dead letters
+  millis idempotency_keys{2LL * 86400000}; // the HTTP contract keeps them at least 24 h
+};
+
 // The event bus: `actors` (the default: CAF messages, the outbox as the only store) or a
 // broker. On a broker, events are spread by aggregate id over `partitions` streams per
 // publishing module, and each partition is read by one active reader per consumer.
@@ -111,6 +124,7 @@ struct app_settings {
   supervisor_settings supervisor;
   relay_settings relay;
   delivery_settings delivery;
+  retention_settings retention;
   std::string notifications_outbox_file = "var/notifications.jsonl";
   bus_settings bus;
   millis remote_request_timeout{800};

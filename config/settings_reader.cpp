@@ -165,6 +165,27 @@ const std::map<std::string, key_spec>& fixed_keys() {
     k.emplace("app.delivery.stale-after",
               timespan(
                   ms1, day, [](app_settings & s) -> auto& { return s.delivery.stale_after; }));
+    k.emplace("app.retention.interval", timespan(
+                                            millis{100}, day, [](app_settings & s) -> auto& {
+                                              return s.retention.interval;
+                                            }));
+    k.emplace("app.retention.batch-size", integer(10, 100000, [](app_settings& s, int64_t v) {
+                s.retention.batch_size = int(v);
+              }));
+    k.emplace("app.retention.outbox",
+              timespan(
+                  ms1, 3650 * day, [](app_settings & s) -> auto& { return s.retention.outbox; }));
+    k.emplace("app.retention.inbox",
+              timespan(
+                  ms1, 3650 * day, [](app_settings & s) -> auto& { return s.retention.inbox; }));
+    k.emplace("app.retention.deliveries", timespan(
+                                              ms1, 3650 * day, [](app_settings & s) -> auto& {
+                                                return s.retention.deliveries;
+                                              }));
+    k.emplace("app.retention.idempotency-keys", timespan(
+                                                    day, 3650 * day, [](app_settings & s) -> auto& {
+                                                      return s.retention.idempotency_keys;
+                                                    }));
     k.emplace("app.notifications.outbox-file",
               string([](app_settings & s) -> auto& { return s.notifications_outbox_file; }));
     k.emplace("app.bus.backend", string([](app_settings & s) -> auto& { return s.bus.backend; }));
@@ -446,6 +467,14 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
   check_node_links(s, out);
   if (s.delivery.backoff_max < s.delivery.backoff_initial)
     out.push_back("app.delivery.backoff-max: must not be less than app.delivery.backoff-initial");
+  // A failed delivery is tried again for up to max-attempts x backoff-max: an inbox entry
+  // pruned before its last retry could let that retry apply the event a second time.
+  auto retries = s.delivery.backoff_max * s.delivery.max_attempts;
+  if (s.retention.inbox < retries)
+    out.push_back("app.retention.inbox: must be at least app.delivery.max-attempts x "
+                  "app.delivery.backoff-max (" +
+                  std::to_string(retries.count()) +
+                  " ms), or a retry could find its inbox entry gone and apply the event twice");
   if (!s.database.role_prefix.empty() &&
       !std::regex_match(s.database.role_prefix, std::regex{"[a-z_][a-z0-9_]{0,39}"}))
     out.push_back(

@@ -133,6 +133,24 @@ DROP FUNCTION {schema}.next_outbox_position();
 ALTER TABLE {schema}.inbox ALTER COLUMN processed_at SET DEFAULT clock_timestamp();
 )sql",
                    schema)},
+      // The writers wake the relay themselves (persistence::outbox_doorbell): in process
+      // when the leader is theirs, by NOTIFY only when it is elsewhere. A NOTIFY in every
+      // writing transaction serialised all of their commits.
+      {7, "outbox_woken_by_writers",
+       with_schema(R"sql(
+DROP TRIGGER IF EXISTS outbox_notify ON {schema}.outbox;
+DROP FUNCTION IF EXISTS {schema}.notify_outbox();
+)sql",
+                   schema)},
+      // Retention (retention_store.hpp): inbox entries expire by age, found through a BRIN
+      // index (rows are written in time order: tiny, and nearly free for the writers); the
+      // lease row counts the published events pruned, for the published total.
+      {8, "retention",
+       with_schema(R"sql(
+CREATE INDEX inbox_by_age ON {schema}.inbox USING brin (processed_at) WITH (autosummarize = on);
+ALTER TABLE {schema}.relay_lease ADD COLUMN pruned bigint NOT NULL DEFAULT 0;
+)sql",
+                   schema)},
   };
 }
 

@@ -5,7 +5,7 @@
 
 namespace persistence {
 
-outbox_writer::outbox_writer(const std::string& schema, std::function<void()> on_append)
+outbox_writer::outbox_writer(const std::string& schema, outbox_hooks hooks)
     : append_{"outbox_append",
               "INSERT INTO " + schema +
                   ".outbox (id, event_name, aggregate_id, sequence, correlation_id, "
@@ -16,7 +16,8 @@ outbox_writer::outbox_writer(const std::string& schema, std::function<void()> on
                   "e.causation, e.payload FROM unnest($1::text[], $2::uuid[], $3::text[], "
                   "$4::uuid[], $5::jsonb[], $6::bigint[]) WITH ORDINALITY AS e(name, aggregate, "
                   "correlation, causation, payload, nth, ord) ORDER BY e.ord"},
-      on_append_(std::move(on_append)) {}
+      notify_{"outbox_notify", "SELECT pg_notify($1, '')"}, channel_(schema + "_outbox"),
+      hooks_(std::move(hooks)) {}
 
 void outbox_writer::append(pg_connection& db, const std::vector<new_event>& events) const {
   if (events.empty())
@@ -35,9 +36,13 @@ void outbox_writer::append(pg_connection& db, const std::vector<new_event>& even
   }
   db.defer(append_, {pg_array(names), pg_array(aggregates), pg_array(correlations),
                      pg_array(causations), pg_array(payloads), pg_array(nth)});
-  if (on_append_)
+  if (hooks_.doorbell && hooks_.doorbell->heard_in_process())
+    db.after_commit(*hooks_.doorbell);
+  else
+    db.defer(notify_, {channel_}); // several in one transaction fold into one
+  if (hooks_.on_append)
     for (std::size_t i = 0; i < events.size(); ++i)
-      on_append_();
+      hooks_.on_append();
 }
 
 } // namespace persistence

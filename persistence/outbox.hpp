@@ -6,6 +6,7 @@
 #include "persistence/pg.hpp"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,11 +21,30 @@ struct new_event {
   std::string payload_json;
 };
 
+// How a module's writers wake the relay of its outbox. A relay in this process that holds
+// the outbox's lease is told after each COMMIT that appended events, in process. Otherwise
+// (no relay here, or a standby) the writing transaction NOTIFYs `<schema>_outbox`, which
+// the leader in another process LISTENs to. NOTIFY is not free: PostgreSQL serialises the
+// commits of every transaction that notified in a database (a lock held through the WAL
+// flush), which would undo the group commit of the module workers; so it is used only
+// when another process must hear.
+class outbox_doorbell : public commit_listener {
+public:
+  // True while a relay in this process holds the lease: committed() then reaches it.
+  virtual bool heard_in_process() const = 0;
+};
+
+// What an outbox_writer tells others; both may be empty (tools, tests).
+struct outbox_hooks {
+  std::shared_ptr<outbox_doorbell> doorbell; // without one, every append NOTIFYs
+  // Runs once per appended event (metrics); the transaction may still roll back, so it
+  // counts attempts to append within committed and failed work alike.
+  std::function<void()> on_append;
+};
+
 class outbox_writer {
 public:
-  // `on_append` runs once per appended event (metrics); the transaction may still roll
-  // back, so it counts attempts to append within committed and failed work alike.
-  explicit outbox_writer(const std::string& schema, std::function<void()> on_append = {});
+  explicit outbox_writer(const std::string& schema, outbox_hooks hooks = {});
 
   // Appends `events` in this order with one statement, each with the next sequence
   // number of its aggregate (several events of one aggregate are numbered in order). The
@@ -35,7 +55,9 @@ public:
 
 private:
   pg_statement append_;
-  std::function<void()> on_append_;
+  pg_statement notify_;
+  std::string channel_;
+  outbox_hooks hooks_;
 };
 
 } // namespace persistence

@@ -2,6 +2,7 @@
 // with text parameters; only migrations use PQexec.
 #include "persistence/pg.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <libpq-fe.h>
@@ -159,6 +160,11 @@ bool pg_connection::discard_deferred() {
   return unsent_begin;
 }
 
+void pg_connection::after_commit(commit_listener& listener) {
+  if (std::find(listeners_.begin(), listeners_.end(), &listener) == listeners_.end())
+    listeners_.push_back(&listener);
+}
+
 void pg_connection::flush_deferred() {
   if (!deferred_.empty())
     pipeline(std::nullopt);
@@ -266,6 +272,7 @@ pg_transaction::pg_transaction(pg_connection& conn) : conn_(conn) {
 pg_transaction::~pg_transaction() {
   if (done_)
     return;
+  conn_.listeners_.clear();
   if (conn_.discard_deferred())
     return; // the BEGIN never went out: nothing to roll back
   try {
@@ -278,6 +285,10 @@ pg_transaction::~pg_transaction() {
 void pg_transaction::commit() {
   conn_.exec("COMMIT"); // with the writes deferred until now
   done_ = true;
+  auto listeners = std::move(conn_.listeners_);
+  conn_.listeners_.clear();
+  for (auto* listener : listeners)
+    listener->committed();
 }
 
 // -- pg_session --------------------------------------------------------------

@@ -76,6 +76,14 @@ std::string pg_array(const std::vector<std::string>& items);
 std::string pg_array(const std::vector<std::optional<std::string>>& items);
 std::string pg_array(const std::vector<int64_t>& items);
 
+// Told once a transaction that wrote to it has committed (a relay's doorbell, see
+// outbox.hpp); told nothing when the transaction rolled back.
+class commit_listener {
+public:
+  virtual ~commit_listener() = default;
+  virtual void committed() = 0;
+};
+
 class pg_result {
 public:
   explicit pg_result(PGresult* raw);
@@ -124,6 +132,9 @@ public:
   void defer(const pg_statement& statement, pg_params params);
   // Sends what was deferred now (one round trip), so that its failure is raised here.
   void flush_deferred();
+  // Inside a transaction: tells `listener` after the COMMIT succeeded (once however often
+  // it is added). It must outlive the transaction.
+  void after_commit(commit_listener& listener);
   // Runs several statements without parameters (migrations only).
   void exec_script(const std::string& sql);
 
@@ -161,6 +172,7 @@ private:
   std::unique_ptr<PGconn, deleter> conn_;
   std::unordered_set<std::string> prepared_;
   std::vector<deferred> deferred_;
+  std::vector<commit_listener*> listeners_; // of the open transaction
 };
 
 // BEGIN on construction (sent with the transaction's first statement); ROLLBACK on

@@ -165,8 +165,9 @@ relay_store::relay_store(const std::string& s, std::string holder,
       pending_counts_{"relay_pending_counts", "SELECT " + pending_columns(s), true},
       counts_{"relay_counts",
               "SELECT " + pending_columns(s) + ", (SELECT count(*) FROM " + s +
-                  ".outbox WHERE position < " + watermark_of(s) + ") + $2, (SELECT count(*) FROM " +
-                  s + ".deliveries WHERE status = 'dead')",
+                  ".outbox WHERE position < " + watermark_of(s) + ") + $2 + (SELECT pruned FROM " +
+                  s + ".relay_lease), (SELECT count(*) FROM " + s +
+                  ".deliveries WHERE status = 'dead')",
               true},
       dead_{"relay_dead", "SELECT d.id, o.id, o.event_name, d.consumer, d.attempts, "
                           "coalesce(d.last_error, ''), " TIMESTAMP("d.updated_at") " FROM " +

@@ -21,8 +21,8 @@ struct service_state {
 
 service::behavior_type customer_service(service::stateful_pointer<service_state> self,
                                         std::string dsn, int pool_size,
-                                        std::function<void()> on_event_appended) {
-  self->state.workers.start(self, pool_size, customer_worker, dsn, on_event_appended);
+                                        persistence::outbox_hooks outbox_hooks) {
+  self->state.workers.start(self, pool_size, customer_worker, dsn, outbox_hooks);
   auto worker = [self] { return self->state.workers.next(); };
   return {
       [=](register_customer& request) -> caf::result<customer> {
@@ -51,8 +51,8 @@ service::behavior_type customer_service(service::stateful_pointer<service_state>
 } // namespace
 
 caf::actor spawn_customer_service(caf::actor_system& sys, const module_context& ctx) {
-  return caf::actor_cast<caf::actor>(sys.spawn(
-      customer_service, ctx.dsn, ctx.settings.database.pool_size, ctx.on_event_appended()));
+  return caf::actor_cast<caf::actor>(
+      sys.spawn(customer_service, ctx.dsn, ctx.settings.database.pool_size, ctx.outbox_hooks()));
 }
 
 } // namespace customers

@@ -42,8 +42,8 @@ customer read_customer(const persistence::pg_result& r, int row = 0) {
 
 } // namespace
 
-customer_store::customer_store(std::function<void()> on_event_appended)
-    : outbox_("customers", std::move(on_event_appended)) {}
+customer_store::customer_store(persistence::outbox_hooks outbox_hooks)
+    : outbox_("customers", std::move(outbox_hooks)) {}
 
 caf::expected<customer>
 customer_store::register_customer(persistence::pg_connection& db,

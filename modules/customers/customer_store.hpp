@@ -18,7 +18,7 @@ namespace customers {
 
 class customer_store {
 public:
-  explicit customer_store(std::function<void()> on_event_appended = {});
+  explicit customer_store(persistence::outbox_hooks outbox_hooks = {});
 
   // Inserts the customer and its customer.registered event.
   caf::expected<customer> register_customer(persistence::pg_connection& db,

@@ -13,7 +13,7 @@
 namespace customers {
 
 worker::behavior_type customer_worker(worker::pointer self, std::string dsn,
-                                      std::function<void()> on_event_appended) {
+                                      persistence::outbox_hooks outbox_hooks) {
   struct state {
     persistence::pg_session session;
     customer_store store;
@@ -21,7 +21,7 @@ worker::behavior_type customer_worker(worker::pointer self, std::string dsn,
     write_batch writes;
   };
   auto s = std::make_shared<state>(
-      state{persistence::pg_session{std::move(dsn)}, customer_store{on_event_appended}, {}, {}});
+      state{persistence::pg_session{std::move(dsn)}, customer_store{outbox_hooks}, {}, {}});
   auto write = [s, self](auto promise, auto apply, const command_deadline& deadline) {
     if (s->writes.add(promise, apply, deadline))
       self->send(self, flush_writes_atom::value);

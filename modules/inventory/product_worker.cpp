@@ -15,7 +15,7 @@
 namespace inventory {
 
 worker::behavior_type product_worker(worker::pointer self, std::string dsn,
-                                     std::function<void()> on_event_appended) {
+                                     persistence::outbox_hooks outbox_hooks) {
   struct state {
     persistence::pg_session session;
     product_store store;
@@ -23,7 +23,7 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
     reservation_store reservations;
   };
   auto s = std::make_shared<state>(
-      state{persistence::pg_session{std::move(dsn)}, {}, {}, reservation_store{on_event_appended}});
+      state{persistence::pg_session{std::move(dsn)}, {}, {}, reservation_store{outbox_hooks}});
   // inventory.order-events: reserve on order.created, release on order.cancelled.
   auto inbox = std::make_shared<inbox_batch>(
       "inventory",

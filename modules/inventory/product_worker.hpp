@@ -6,15 +6,17 @@
 
 #include "actors/inbox.hpp"
 #include "actors/lookup_batch.hpp"
+#include "persistence/outbox.hpp"
 
 #include <string>
 
 namespace inventory {
 
 // The service's interface plus the worker's own flushes of batched lookups and deliveries.
-using worker = service::extend<caf::reacts_to<flush_lookups_atom>, caf::reacts_to<flush_inbox_atom>>;
+using worker =
+    service::extend<caf::reacts_to<flush_lookups_atom>, caf::reacts_to<flush_inbox_atom>>;
 
 worker::behavior_type product_worker(worker::pointer self, std::string dsn,
-                                     std::function<void()> on_event_appended);
+                                     persistence::outbox_hooks outbox_hooks);
 
 } // namespace inventory

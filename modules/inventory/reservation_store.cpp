@@ -66,8 +66,8 @@ std::string dump(const nlohmann::json& j) {
 
 } // namespace
 
-reservation_store::reservation_store(std::function<void()> on_event_appended)
-    : outbox_("inventory", std::move(on_event_appended)) {}
+reservation_store::reservation_store(persistence::outbox_hooks outbox_hooks)
+    : outbox_("inventory", std::move(outbox_hooks)) {}
 
 caf::error reservation_store::apply(persistence::pg_connection& db,
                                     const std::vector<const event_envelope*>& batch) {

@@ -17,7 +17,7 @@ namespace inventory {
 
 class reservation_store {
 public:
-  explicit reservation_store(std::function<void()> on_event_appended = {});
+  explicit reservation_store(persistence::outbox_hooks outbox_hooks = {});
 
   // Decides a batch of order.created and order.cancelled events in their order, under one
   // lock of every product involved taken in id order (so concurrent batches never

@@ -31,9 +31,15 @@ std::vector<child_spec> children(const module_context& ctx) {
 } // namespace
 
 module_definition definition() {
-  return {"orders", migrations, register_types, children, "service",
+  return {"orders",
+          migrations,
+          register_types,
+          children,
+          "service",
           {{"orders.inventory-events", {"inventory.reserved", "inventory.rejected"}}},
-          {events::order_created, events::order_confirmed, events::order_rejected, events::order_cancelled}};
+          {events::order_created, events::order_confirmed, events::order_rejected,
+           events::order_cancelled},
+          {{"idempotency_keys", "created_at", &config::retention_settings::idempotency_keys}}};
 }
 
 } // namespace orders

@@ -68,7 +68,7 @@ void check_customer_then_place(self_pointer self, place_order request,
 
 service::behavior_type order_service(self_pointer self, module_context ctx) {
   self->state.workers.start(self, ctx.settings.database.pool_size, order_worker, ctx.dsn,
-                            ctx.on_event_appended());
+                            ctx.outbox_hooks());
   self->state.directory = ctx.directory;
   self->state.timeout = ctx.settings.remote_request_timeout;
   return {

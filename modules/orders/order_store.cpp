@@ -93,8 +93,8 @@ caf::error key_reused() {
 
 } // namespace
 
-order_store::order_store(std::function<void()> on_event_appended)
-    : outbox_("orders", std::move(on_event_appended)), random_(std::random_device{}()) {}
+order_store::order_store(persistence::outbox_hooks outbox_hooks)
+    : outbox_("orders", std::move(outbox_hooks)), random_(std::random_device{}()) {}
 
 caf::expected<order> order_store::find(persistence::pg_connection& db, const std::string& id) {
   auto found = find_many(db, {id});

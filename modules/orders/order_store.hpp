@@ -20,7 +20,7 @@ namespace orders {
 
 class order_store {
 public:
-  explicit order_store(std::function<void()> on_event_appended = {});
+  explicit order_store(persistence::outbox_hooks outbox_hooks = {});
 
   // The order an Idempotency-Key created, if any: replayed when the request is the same,
   // IDEMPOTENCY_KEY_REUSED when it is not.

@@ -15,7 +15,7 @@
 namespace orders {
 
 worker::behavior_type order_worker(worker::pointer self, std::string dsn,
-                                   std::function<void()> on_event_appended) {
+                                   persistence::outbox_hooks outbox_hooks) {
   struct state {
     persistence::pg_session session;
     order_store store;
@@ -24,7 +24,7 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
     std::unique_ptr<set_batch<place_order, placed_order>> placements;
   };
   auto s = std::make_shared<state>(
-      state{persistence::pg_session{std::move(dsn)}, order_store{on_event_appended}, {}, {}, {}});
+      state{persistence::pg_session{std::move(dsn)}, order_store{outbox_hooks}, {}, {}, {}});
   s->placements = std::make_unique<set_batch<place_order, placed_order>>(
       [store = &s->store](persistence::pg_connection& db,
                           const std::vector<place_order>& requests) {

@@ -8,6 +8,7 @@
 #include "actors/lookup_batch.hpp"
 #include "actors/set_batch.hpp"
 #include "actors/write_batch.hpp"
+#include "persistence/outbox.hpp"
 
 #include <string>
 
@@ -30,6 +31,6 @@ using worker =
                     caf::reacts_to<flush_inbox_atom>, caf::reacts_to<flush_set_atom>>;
 
 worker::behavior_type order_worker(worker::pointer self, std::string dsn,
-                                   std::function<void()> on_event_appended);
+                                   persistence::outbox_hooks outbox_hooks);
 
 } // namespace orders

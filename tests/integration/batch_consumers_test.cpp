@@ -60,7 +60,7 @@ struct consumers {
   // instance: another set of workers on the same database, like a replica on another node).
   caf::actor service(const std::string& module) {
     auto& m = modules.at(module);
-    module_context ctx{module, db.module_dsn(module), settings, caf::actor{}, nullptr};
+    module_context ctx{module, db.module_dsn(module), settings, caf::actor{}, nullptr, nullptr};
     for (auto& child : m.children(ctx))
       if (child.name == m.front) {
         auto handle = child.spawn(*sys);
