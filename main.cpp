@@ -131,7 +131,8 @@ supervisor_spec node_spec(const config::app_settings& settings,
                        holder,         subs,
                        settings.relay, settings.delivery,
                        directory,      &metrics,
-                       settings.bus,   doorbells[m.name]};
+                       settings.bus,   doorbells[m.name],
+                       m.publishes};
     node.children.push_back(
         {"relay:" + m.name, [relay, directory](caf::actor_system& sys) {
            auto handle = caf::actor_cast<caf::actor>(spawn_outbox_relay(sys, relay));

@@ -85,6 +85,7 @@ struct relay_state {
   std::unique_ptr<persistence::pg_listener> listener;
   std::unique_ptr<brokers::event_publisher> publisher; // set on a broker backend
   bool broker_down = false;                            // logged once per outage
+  std::string broker_refusal; // why the broker refuses events now (a full stream), or empty
   std::chrono::steady_clock::time_point broker_checked;
   std::optional<int64_t> fencing; // set while we hold the lease
   consumer_api bus;
@@ -311,6 +312,15 @@ void lost_lease(self_pointer self) {
   forget_claims(self);
 }
 
+// The broker takes events again (after a refusal: a full stream).
+void refusal_over(self_pointer self) {
+  auto& st = self->state;
+  if (st.broker_refusal.empty())
+    return;
+  st.broker_refusal.clear();
+  logging::info("relay: broker takes events again", {{"module", st.cfg.module}});
+}
+
 // A round on a broker backend: the next batch goes to the broker's streams, then is
 // settled. A crash in between publishes the batch again; the consumers' inbox drops the
 // repeats, and per aggregate the order holds because claims go in position order.
@@ -339,6 +349,7 @@ bool publish_to_broker(self_pointer self) {
   }
   for (auto& c : claimed->events)
     st.store->settle(c.position);
+  refusal_over(self);
   st.broker_checked = std::chrono::steady_clock::now();
   if (st.broker_down) {
     st.broker_down = false;
@@ -465,8 +476,11 @@ void run(self_pointer self) {
       logging::warn("relay: broker unreachable", {{"module", st.cfg.module}, {"error", e.what()}});
     st.broker_down = true;
   } catch (const brokers::broker_refused& e) {
-    logging::error("relay: broker refused events",
-                   {{"module", st.cfg.module}, {"error", e.what()}});
+    // The events stay pending in the outbox, and /ready says why, until it takes them.
+    if (st.broker_refusal != e.what())
+      logging::error("relay: broker refused events",
+                     {{"module", st.cfg.module}, {"error", e.what()}});
+    st.broker_refusal = e.what();
   } catch (const persistence::pg_error& e) {
     st.session->discard();
     if (e.sqlstate() == "55P03") // lock_timeout: another relay is busy with the lease row
@@ -506,7 +520,8 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
   st.store = std::make_unique<persistence::relay_store>(st.cfg.module, st.cfg.holder,
                                                         st.cfg.relay.lease_ttl);
   if (st.cfg.bus.on_broker())
-    st.publisher = brokers::make_publisher(st.cfg.bus, st.cfg.module, st.cfg.subscriptions);
+    st.publisher =
+        brokers::make_publisher(st.cfg.bus, st.cfg.module, st.cfg.subscriptions, st.cfg.publishes);
   // Writers here ring the doorbell after their COMMIT; writers in other processes NOTIFY,
   // and the listener's thread rings it then. Either way only a message is posted: all
   // work stays on this actor.
@@ -566,7 +581,10 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
         return query<outbox_status>(self, [self](auto& store, auto& db) {
           auto c = store.counts(db);
           auto& st = self->state;
-          std::string broker = !st.publisher ? "" : st.broker_down ? "down: unreachable" : "up";
+          std::string broker = !st.publisher                ? ""
+                               : st.broker_down             ? "down: broker unreachable"
+                               : !st.broker_refusal.empty() ? "down: " + st.broker_refusal
+                                                            : "up";
           return outbox_status{st.cfg.module, c.pending,       c.oldest_pending_age_ms,
                                c.published,   c.dead_lettered, broker};
         });

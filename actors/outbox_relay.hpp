@@ -45,7 +45,7 @@ struct outbox_status {
   int64_t oldest_pending_age_ms = 0;
   int64_t published = 0;
   int64_t dead_lettered = 0;
-  std::string broker; // on a broker backend: "up" or "down: ..."; empty on the actors bus
+  std::string broker; // on a broker backend: "up" or "down: <why>"; empty on the actors bus
 };
 
 struct dead_letter {
@@ -98,6 +98,7 @@ struct relay_config {
   config::bus_settings bus;       // on a broker, events go to its streams instead
   // Rung by the module's writers after each COMMIT with events (made here when null).
   std::shared_ptr<relay_doorbell> doorbell;
+  std::vector<std::string> publishes; // the module's events (module_definition::publishes)
 };
 
 relay_api spawn_outbox_relay(caf::actor_system& sys, relay_config cfg);

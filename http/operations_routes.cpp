@@ -59,9 +59,10 @@ void add_operations_routes(router& routes, module_caller& modules,
         for (auto& module : local_modules) {
           auto status = modules.call_within<relay_api, outbox_status>(
               "relay:" + module, probe_timeout, outbox_status_atom::value);
-          // On a broker backend the broker is the bus: its relays tell whether it answers.
+          // On a broker backend the broker is the bus: its relays tell whether it answers
+          // and takes their events ("down: broker unreachable", "down: stream ... is full").
           if (status && !status->broker.empty() && checks["bus"] == "up") {
-            checks["bus"] = status->broker == "up" ? "up" : "down: broker unreachable";
+            checks["bus"] = status->broker;
             ready = ready && status->broker == "up";
           }
           if (status && status->oldest_pending_age_ms > stale_after.count())

@@ -10,6 +10,7 @@
 #include "actors/brokers/redis_streams.hpp"
 
 #include <cstdint>
+#include <set>
 
 namespace brokers {
 
@@ -24,11 +25,19 @@ int partition_of(const std::string& aggregate_id, int partitions) {
 
 std::unique_ptr<event_publisher> make_publisher(const config::bus_settings& bus,
                                                 const std::string& module,
-                                                const persistence::subscriptions& subscriptions) {
+                                                const persistence::subscriptions& subscriptions,
+                                                const std::vector<std::string>& publishes) {
+  // The consumers that read this module's events: a broker keeps an entry until each of
+  // them has it.
+  std::set<std::string> readers;
+  for (auto& event : publishes)
+    if (auto found = subscriptions.find(event); found != subscriptions.end())
+      readers.insert(found->second.begin(), found->second.end());
+  std::vector<std::string> consumers{readers.begin(), readers.end()};
   if (bus.backend == "redis")
-    return std::make_unique<redis_publisher>(bus, module);
+    return std::make_unique<redis_publisher>(bus, module, consumers);
   if (bus.backend == "nats")
-    return std::make_unique<nats_publisher>(bus, module);
+    return std::make_unique<nats_publisher>(bus, module, consumers);
   if (bus.backend == "rabbitmq")
     return std::make_unique<rabbitmq_publisher>(bus, module, subscriptions);
   throw std::logic_error("no publisher for bus backend " + bus.backend);

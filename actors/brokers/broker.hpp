@@ -40,15 +40,18 @@ public:
   virtual ~event_publisher() = default;
   // Returns only once the broker has every event (the relay marks them published after).
   virtual void publish(const std::vector<persistence::stored_event>& events) = 0;
-  // Throws broker_unavailable when the broker does not answer.
+  // Throws broker_unavailable when the broker does not answer (and broker_refused while it
+  // would refuse events).
   virtual void ping() = 0;
 };
 
 // `subscriptions` (every event's consumers, system-wide) is for brokers on which a
-// consumer's queue must exist before an event for it is published (RabbitMQ).
+// consumer's queue or group must exist before an event for it is published (RabbitMQ,
+// Redis); `publishes`: the events of `module`.
 std::unique_ptr<event_publisher> make_publisher(const config::bus_settings& bus,
                                                 const std::string& module,
-                                                const persistence::subscriptions& subscriptions);
+                                                const persistence::subscriptions& subscriptions,
+                                                const std::vector<std::string>& publishes);
 
 struct reader_config {
   std::string consumer;                // "<module>.<consumer>"

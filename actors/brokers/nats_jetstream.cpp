@@ -17,6 +17,24 @@ void nats_check(int status, const std::string& what) {
   throw broker_refused(text);
 }
 
+std::string nats_name(std::string name) {
+  for (auto& c : name)
+    if (c == '.' || c == '*' || c == '>' || c == ' ' || c == ':')
+      c = '_';
+  return name;
+}
+
+std::string durable_name(const std::string& consumer, const std::string& publisher, int partition) {
+  return nats_name(consumer + "_" + publisher + "_" + std::to_string(partition));
+}
+
+void set_reader_consumer_config(void* config, const config::bus_settings& bus) {
+  auto* c = static_cast<jsConsumerConfig*>(config);
+  c->AckPolicy = js_AckExplicit;
+  c->AckWait = int64_t(bus.reader_lease_ttl.count()) * 1000 * 1000;
+  c->MaxDeliver = -1;
+}
+
 nats_session::nats_session(const config::bus_settings& bus, std::function<void()> on_publish_error)
     : bus_(bus), on_publish_error_(std::move(on_publish_error)) {}
 
@@ -110,7 +128,12 @@ void nats_session::ensure_stream() {
     cfg.Subjects = list;
     cfg.SubjectsLen = 1;
     cfg.Storage = js_FileStorage;
+    // A message stays until every consumer of its subject acknowledged it, and a full
+    // subject refuses new messages: nothing is dropped (nats_publisher).
+    cfg.Retention = js_InterestPolicy;
     cfg.MaxMsgsPerSubject = bus_.stream_maxlen;
+    cfg.Discard = js_DiscardNew;
+    cfg.DiscardNewPerSubject = true;
     cfg.Duplicates = int64_t(120) * 1000 * 1000 * 1000; // MsgId dedupe window: 2 min (ns)
     auto added = js_AddStream(&info, js, &cfg, nullptr, &code);
     if (added == NATS_OK)
@@ -123,12 +146,37 @@ void nats_session::ensure_stream() {
   stream_ready_ = true;
 }
 
-nats_publisher::nats_publisher(const config::bus_settings& bus, std::string module)
-    : session_(bus, [failed = failed_] { ++*failed; }), module_(std::move(module)) {}
+nats_publisher::nats_publisher(const config::bus_settings& bus, std::string module,
+                               std::vector<std::string> consumers)
+    : session_(bus, [failed = failed_] { ++*failed; }), module_(std::move(module)),
+      consumers_(std::move(consumers)) {}
+
+void nats_publisher::create_consumers() {
+  session_.ensure_stream();
+  auto* js = session_.jetstream();
+  if (consumers_made_for_ == js)
+    return;
+  auto stream = session_.stream_name();
+  for (int p = 0; p < session_.bus().partitions; ++p)
+    for (auto& consumer : consumers_) {
+      auto durable = durable_name(consumer, module_, p);
+      auto subject = session_.subject(module_, p);
+      jsConsumerConfig cfg;
+      jsConsumerConfig_Init(&cfg);
+      cfg.Durable = durable.c_str();
+      cfg.FilterSubject = subject.c_str();
+      set_reader_consumer_config(&cfg, session_.bus());
+      jsErrCode code = jsErrCode(0);
+      auto made = js_AddConsumer(nullptr, js, stream.c_str(), &cfg, nullptr, &code);
+      if (made != NATS_OK && code != JSConsumerNameExistErr && code != JSConsumerExistingActiveErr)
+        nats_check(made, "consumer " + durable);
+    }
+  consumers_made_for_ = js;
+}
 
 void nats_publisher::publish(const std::vector<persistence::stored_event>& events) {
   try {
-    session_.ensure_stream();
+    create_consumers();
     auto* js = session_.jetstream();
     failed_->store(0);
     for (auto& e : events) {
@@ -147,7 +195,9 @@ void nats_publisher::publish(const std::vector<persistence::stored_event>& event
     nats_check(js_PublishAsyncComplete(js, &wait), "publish acks");
     if (*failed_ > 0)
       throw broker_refused(std::to_string(failed_->load()) + " of " +
-                           std::to_string(events.size()) + " events not stored by JetStream");
+                           std::to_string(events.size()) +
+                           " events not stored by JetStream: a subject is full "
+                           "(app.bus.stream-maxlen), a consumer of it is behind");
   } catch (const broker_unavailable&) {
     session_.reset(); // a fresh connection next time
     throw;

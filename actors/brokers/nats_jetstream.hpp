@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 struct __natsConnection;
 struct __jsCtx;
@@ -53,19 +54,43 @@ private:
 // broker_refused for the others.
 void nats_check(int status, const std::string& what);
 
+// A name JetStream accepts for a consumer or a bucket ('.', '*', '>', ' ', ':' become '_').
+std::string nats_name(std::string name);
+// The durable pull consumer of `consumer` on one partition of `publisher`'s events.
+std::string durable_name(const std::string& consumer, const std::string& publisher, int partition);
+// Its settings, the same whoever creates it (the publisher, before its first message; the
+// reader, binding to it): explicit acks, redelivery after the reader's lease time, no
+// limit on deliveries (the reader counts attempts and buries), from the first message.
+void set_reader_consumer_config(void* config /* jsConsumerConfig* */,
+                                const config::bus_settings& bus);
+
 // Publishes a batch asynchronously and waits for every ack once (one round trip per
 // batch, not per event); any failed publish fails the batch, which the relay publishes
 // again later (MsgId keeps what was stored from being stored twice).
+//
+// Retention without loss: the stream keeps a message until every consumer that reads its
+// subject has acknowledged it (interest retention), holds at most app.bus.stream-maxlen
+// messages per subject, and refuses new ones beyond (discard new, per subject): nothing
+// is ever dropped to make room. A consumer must exist before a message for it arrives,
+// or the stream would not keep it for that consumer: the publisher creates the durable
+// consumers of every reader of its events before its first message. A full subject
+// refuses the batch (broker_refused), and the events stay pending in the outbox.
 class nats_publisher : public event_publisher {
 public:
-  nats_publisher(const config::bus_settings& bus, std::string module);
+  // `consumers`: those that read this module's events.
+  nats_publisher(const config::bus_settings& bus, std::string module,
+                 std::vector<std::string> consumers);
   void publish(const std::vector<persistence::stored_event>& events) override;
   void ping() override;
 
 private:
+  void create_consumers(); // once per connection
+
   std::shared_ptr<std::atomic<int>> failed_ = std::make_shared<std::atomic<int>>(0);
   nats_session session_;
   std::string module_;
+  std::vector<std::string> consumers_;
+  void* consumers_made_for_ = nullptr; // the JetStream context they were made with
 };
 
 } // namespace brokers

@@ -82,13 +82,6 @@ struct reader_state {
 
 using self_pointer = caf::stateful_actor<reader_state>*;
 
-std::string sanitized(std::string name) {
-  for (auto& c : name)
-    if (c == '.' || c == '*' || c == '>' || c == ' ' || c == ':')
-      c = '_';
-  return name;
-}
-
 int64_t nanos(std::chrono::milliseconds ms) {
   return int64_t(ms.count()) * 1000 * 1000;
 }
@@ -98,7 +91,7 @@ kvStore* lease_bucket(self_pointer self) {
   if (st.leases)
     return st.leases.get();
   auto* js = st.nats->jetstream();
-  auto bucket = sanitized(st.cfg.bus.key_prefix) + "_leases";
+  auto bucket = nats_name(st.cfg.bus.key_prefix) + "_leases";
   kvStore* kv = nullptr;
   auto found = js_KeyValue(&kv, js, bucket.c_str());
   if (found == NATS_NOT_FOUND) {
@@ -123,8 +116,8 @@ kvStore* lease_bucket(self_pointer self) {
 // expire with the bucket's TTL), as the Redis readers do with a sorted set.
 std::size_t fair_share(self_pointer self, kvStore* kv) {
   auto& st = self->state;
-  auto prefix = "presence." + sanitized(st.cfg.consumer) + ".";
-  auto me = prefix + sanitized(st.cfg.holder);
+  auto prefix = "presence." + nats_name(st.cfg.consumer) + ".";
+  auto me = prefix + nats_name(st.cfg.holder);
   uint64_t revision = 0;
   kvStore_PutString(&revision, kv, me.c_str(), "1");
   kvKeysList keys{nullptr, 0};
@@ -198,9 +191,7 @@ void hold_leases(self_pointer self, bool take_new) {
     jsSubOptions options;
     jsSubOptions_Init(&options);
     options.Stream = nullptr;
-    options.Config.AckPolicy = js_AckExplicit;
-    options.Config.AckWait = nanos(st.cfg.bus.reader_lease_ttl);
-    options.Config.MaxDeliver = -1; // the reader counts attempts and buries itself
+    set_reader_consumer_config(&options.Config, st.cfg.bus); // as the publisher made it
     natsSubscription* sub = nullptr;
     jsErrCode code = jsErrCode(0);
     auto subscribed = js_PullSubscribe(&sub, st.nats->jetstream(), s.subject.c_str(),
@@ -507,7 +498,7 @@ caf::behavior nats_reader(caf::stateful_actor<reader_state>* self, reader_config
       partition_slot s;
       s.publisher = publisher;
       s.subject = st.nats->subject(publisher, p);
-      s.durable = sanitized(st.cfg.consumer + "_" + publisher + "_" + std::to_string(p));
+      s.durable = durable_name(st.cfg.consumer, publisher, p);
       s.lease_key = st.cfg.consumer + "." + publisher + "." + std::to_string(p);
       st.slots.push_back(std::move(s));
     }

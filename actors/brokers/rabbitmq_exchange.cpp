@@ -5,6 +5,9 @@
 
 #include <amqp_framing.h>
 
+#include <cstdint>
+#include <map>
+
 namespace brokers {
 
 std::string events_exchange(const config::bus_settings& bus) {
@@ -35,6 +38,14 @@ amqp_table_entry_t flag(const char* key, bool value) {
   e.key = amqp_cstring_bytes(key);
   e.value.kind = AMQP_FIELD_KIND_BOOLEAN;
   e.value.value.boolean = value;
+  return e;
+}
+
+amqp_table_entry_t number(const char* key, std::int64_t value) {
+  amqp_table_entry_t e{};
+  e.key = amqp_cstring_bytes(key);
+  e.value.kind = AMQP_FIELD_KIND_I64;
+  e.value.value.i64 = value;
   return e;
 }
 
@@ -83,7 +94,9 @@ void declare_consumer_queues(rabbitmq_connection& amqp, const config::bus_settin
     // Every declaration of a queue must carry the same arguments, or RabbitMQ refuses it.
     declare_queue(amqp, queue,
                   {flag("x-single-active-consumer", true), text("x-dead-letter-exchange", dead_x),
-                   text("x-dead-letter-routing-key", consumer)});
+                   text("x-dead-letter-routing-key", consumer),
+                   number("x-max-length", bus.stream_maxlen + bus.stream_maxlen / 10),
+                   text("x-overflow", "reject-publish")});
     for (auto& event : events)
       bind_queue(amqp, queue, events_x, routing_key(event, p));
   }
@@ -93,8 +106,19 @@ rabbitmq_publisher::rabbitmq_publisher(const config::bus_settings& bus, std::str
                                        const persistence::subscriptions& subscriptions)
     : bus_(bus), module_(std::move(module)), amqp_(bus, std::chrono::seconds{5}) {
   for (auto& [event, consumers] : subscriptions)
-    for (auto& consumer : consumers)
+    for (auto& consumer : consumers) {
       events_of_consumer_[consumer].push_back(event);
+      consumers_of_event_[event].push_back(consumer);
+    }
+}
+
+void rabbitmq_publisher::measure_queues(bool now) {
+  auto t = std::chrono::steady_clock::now();
+  if (!now && t - measured_at_ < std::chrono::seconds{1})
+    return;
+  for (auto& [queue, depth] : depths_)
+    depth = amqp_.queue_counts(queue).first;
+  measured_at_ = t;
 }
 
 void rabbitmq_publisher::prepare() {
@@ -113,6 +137,20 @@ void rabbitmq_publisher::prepare() {
 
 void rabbitmq_publisher::publish(const std::vector<persistence::stored_event>& events) {
   prepare();
+  // The queues this batch goes to, and how many messages each would get.
+  std::map<std::string, long long> adding;
+  for (auto& e : events)
+    if (auto c = consumers_of_event_.find(e.event_name); c != consumers_of_event_.end())
+      for (auto& consumer : c->second)
+        ++adding[partition_queue(bus_, consumer, partition_of(e.aggregate_id, bus_.partitions))];
+  bool unknown = false;
+  for (auto& [queue, n] : adding)
+    unknown |= depths_.emplace(queue, 0).second;
+  measure_queues(unknown);
+  for (auto& [queue, n] : adding)
+    if (depths_[queue] + n > bus_.stream_maxlen)
+      throw broker_refused("queue " + queue + " is full (" + std::to_string(depths_[queue]) +
+                           " messages, app.bus.stream-maxlen): its consumer has not taken them");
   auto exchange = events_exchange(bus_);
   std::set<std::uint64_t> outstanding;
   for (auto& e : events) {
@@ -133,6 +171,8 @@ void rabbitmq_publisher::publish(const std::vector<persistence::stored_event>& e
     outstanding.insert(next_tag_++);
   }
   await_confirms(outstanding);
+  for (auto& [queue, n] : adding) // counted until the next measurement
+    depths_[queue] += n;
 }
 
 // Reads the channel's confirms until every tag we published is acknowledged. A nack (the
@@ -176,7 +216,7 @@ void rabbitmq_publisher::await_confirms(std::set<std::uint64_t>& outstanding) {
       outstanding.erase(tag);
   }
   if (refused)
-    throw broker_refused("RabbitMQ did not take every event (publisher nack)");
+    throw broker_refused("RabbitMQ did not take every event (publisher nack: a queue is full)");
 }
 
 void rabbitmq_publisher::ping() {
@@ -186,6 +226,7 @@ void rabbitmq_publisher::ping() {
                         amqp_bytes_of(events_exchange(bus_)), amqp_cstring_bytes("topic"), 1, 0, 0,
                         0, amqp_empty_table);
   amqp_.check_last_rpc("RabbitMQ ping");
+  measure_queues(false);
 }
 
 } // namespace brokers

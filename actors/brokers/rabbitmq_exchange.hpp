@@ -17,6 +17,7 @@
 #include "actors/brokers/broker.hpp"
 #include "actors/brokers/rabbitmq_connection.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -39,6 +40,13 @@ void declare_consumer_queues(rabbitmq_connection& amqp, const config::bus_settin
 
 // Publishes a module's events with publisher confirms: returns only once RabbitMQ has
 // confirmed every one (the relay marks them published after that).
+//
+// Retention without loss: a partition queue holds at most app.bus.stream-maxlen ready
+// messages. The publisher measures the depth of the queues its events go to about once a
+// second and refuses a batch that would take one past it (broker_refused, naming the
+// queue): the events stay pending in the outbox, in order. RabbitMQ itself refuses
+// (x-overflow = reject-publish, a nack) only a tenth beyond, as a backstop for depths
+// measured too long ago; it never drops a message a consumer has not taken.
 class rabbitmq_publisher : public event_publisher {
 public:
   rabbitmq_publisher(const config::bus_settings& bus, std::string module,
@@ -49,10 +57,15 @@ public:
 private:
   void prepare(); // a new connection: topology and confirm mode
   void await_confirms(std::set<std::uint64_t>& outstanding);
+  // Measures the depths of the queues this module's events go to, when a second passed.
+  void measure_queues(bool now);
 
   config::bus_settings bus_;
   std::string module_;
   std::map<std::string, std::vector<std::string>> events_of_consumer_;
+  std::map<std::string, std::vector<std::string>> consumers_of_event_;
+  std::map<std::string, long long> depths_; // ready messages per queue, as last measured
+  std::chrono::steady_clock::time_point measured_at_{};
   rabbitmq_connection amqp_;
   std::uint64_t prepared_generation_ = 0;
   std::uint64_t next_tag_ = 1; // publisher confirms count per channel, from 1

@@ -1,6 +1,7 @@
 // See redis_streams.hpp.
 #include "actors/brokers/redis_streams.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 
@@ -36,27 +37,146 @@ event_envelope envelope_of(const redis_value& fields) {
           at("correlation"), at("causation"), at("payload"),   at("timestamp")};
 }
 
-redis_publisher::redis_publisher(config::bus_settings bus, std::string module)
-    : bus_(std::move(bus)), module_(std::move(module)),
-      redis_({bus_.redis_host, bus_.redis_port}, std::chrono::seconds{5}) {}
+redis_publisher::redis_publisher(config::bus_settings bus, std::string module,
+                                 std::vector<std::string> consumers)
+    : bus_(std::move(bus)), module_(std::move(module)), consumers_(std::move(consumers)),
+      redis_({bus_.redis_host, bus_.redis_port}, std::chrono::seconds{5}) {
+  for (int p = 0; p < bus_.partitions; ++p)
+    keys_.push_back(stream_key(bus_, module_, p));
+  lengths_.assign(keys_.size(), 0);
+  laggards_.assign(keys_.size(), "");
+}
+
+namespace {
+
+// Stream entry ids ("<ms>-<seq>") compared as the pairs of numbers they are.
+bool id_less(const std::string& a, const std::string& b) {
+  auto split = [](const std::string& id) {
+    auto dash = id.find('-');
+    return std::make_pair(std::stoull(id.substr(0, dash)),
+                          dash == std::string::npos ? 0ULL : std::stoull(id.substr(dash + 1)));
+  };
+  return split(a) < split(b);
+}
+
+// A field of a reply given as a flat [name, value, ...] array (XINFO).
+const redis_value* field(const redis_value& flat, const std::string& name) {
+  for (std::size_t i = 0; i + 1 < flat.size(); i += 2)
+    if (flat[i].str() == name)
+      return &flat[i + 1];
+  return nullptr;
+}
+
+void check(const std::vector<redis_connection::outcome>& outcomes) {
+  for (auto& o : outcomes)
+    if (!o.error.empty() && o.error.rfind("BUSYGROUP", 0) != 0)
+      throw redis_error(o.error);
+}
+
+} // namespace
+
+void redis_publisher::keep_streams(bool now) {
+  auto t = std::chrono::steady_clock::now();
+  if (!now && t - kept_at < std::chrono::seconds{1})
+    return;
+  std::vector<std::vector<std::string>> commands;
+  if (consumers_.empty()) { // nobody reads this module's events: nothing needs keeping
+    for (auto& key : keys_)
+      commands.push_back({"XTRIM", key, "MAXLEN", "0"});
+    check(redis_.pipeline(commands));
+    lengths_.assign(keys_.size(), 0);
+    kept_at = t;
+    return;
+  }
+  // The groups first (from the start of the stream: "0"); those that exist stay as they are.
+  for (auto& key : keys_)
+    for (auto& group : consumers_)
+      commands.push_back({"XGROUP", "CREATE", key, group, "0", "MKSTREAM"});
+  check(redis_.pipeline(commands));
+  commands.clear();
+  for (auto& key : keys_)
+    commands.push_back({"XINFO", "GROUPS", key});
+  auto infos = redis_.pipeline(commands);
+  check(infos);
+  // Per stream: the oldest entry any group still needs, and which group that is.
+  std::vector<std::string> floor(keys_.size());
+  std::vector<std::pair<std::size_t, std::string>> asked; // (stream, group) with pending
+  commands.clear();
+  for (std::size_t s = 0; s < keys_.size(); ++s) {
+    laggards_[s].clear();
+    for (auto& group : infos[s].value.elements()) {
+      auto name = field(group, "name");
+      auto pending = field(group, "pending");
+      auto last = field(group, "last-delivered-id");
+      if (!name || !pending || !last)
+        throw redis_error("XINFO GROUPS: unexpected reply");
+      if (floor[s].empty() || id_less(last->str(), floor[s])) {
+        floor[s] = last->str();
+        laggards_[s] = name->str();
+      }
+      if (pending->integer() > 0) {
+        commands.push_back({"XPENDING", keys_[s], name->str()});
+        asked.emplace_back(s, name->str());
+      }
+    }
+  }
+  auto pendings = redis_.pipeline(commands);
+  check(pendings);
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    auto& summary = pendings[i].value; // [count, smallest id, greatest id, consumers]
+    auto s = asked[i].first;
+    if (summary.size() >= 2 && !summary[1].is_nil() && id_less(summary[1].str(), floor[s])) {
+      floor[s] = summary[1].str();
+      laggards_[s] = asked[i].second;
+    }
+  }
+  commands.clear();
+  for (std::size_t s = 0; s < keys_.size(); ++s) {
+    if (!floor[s].empty() && floor[s] != "0-0")
+      commands.push_back({"XTRIM", keys_[s], "MINID", "~", floor[s]});
+    commands.push_back({"XLEN", keys_[s]});
+  }
+  auto trimmed = redis_.pipeline(commands);
+  check(trimmed);
+  for (std::size_t s = 0, i = 0; s < keys_.size(); ++s) {
+    if (!floor[s].empty() && floor[s] != "0-0")
+      ++i; // the XTRIM's count
+    lengths_[s] = trimmed[i++].value.integer();
+  }
+  kept_at = t;
+}
+
+void redis_publisher::refuse_if_full(const std::vector<std::string>& keys) {
+  for (std::size_t s = 0; s < keys_.size(); ++s) {
+    if (lengths_[s] < bus_.stream_maxlen)
+      continue;
+    if (std::find(keys.begin(), keys.end(), keys_[s]) == keys.end())
+      continue;
+    throw broker_refused("stream " + keys_[s] + " is full (" + std::to_string(lengths_[s]) +
+                         " entries, app.bus.stream-maxlen): consumer " +
+                         (laggards_[s].empty() ? std::string{"?"} : laggards_[s]) +
+                         " has not taken the oldest");
+  }
+}
 
 void redis_publisher::publish(const std::vector<persistence::stored_event>& events) {
+  keep_streams(kept_at == std::chrono::steady_clock::time_point{});
+  std::vector<std::string> targets;
   std::vector<std::vector<std::string>> commands;
   for (auto& e : events) {
-    std::vector<std::string> args{
-        "XADD",
-        stream_key(bus_, module_, partition_of(e.aggregate_id, bus_.partitions)),
-        "MAXLEN",
-        "~",
-        std::to_string(bus_.stream_maxlen),
-        "*"};
+    auto partition = partition_of(e.aggregate_id, bus_.partitions);
+    targets.push_back(keys_[std::size_t(partition)]);
+    std::vector<std::string> args{"XADD", keys_[std::size_t(partition)], "*"};
     auto fields = envelope_fields(e);
     args.insert(args.end(), fields.begin(), fields.end());
     commands.push_back(std::move(args));
   }
+  refuse_if_full(targets);
   for (auto& outcome : redis_.pipeline(commands))
     if (!outcome.error.empty())
       throw redis_error(outcome.error);
+  for (auto& e : events) // counted until the next pass measures again
+    ++lengths_[std::size_t(partition_of(e.aggregate_id, bus_.partitions))];
 }
 
 } // namespace brokers
@@ -65,6 +185,7 @@ namespace brokers {
 
 void redis_publisher::ping() {
   redis_.command({"PING"});
+  keep_streams(false);
 }
 
 } // namespace brokers

@@ -10,6 +10,7 @@
 #include "config/app_settings.hpp"
 #include "persistence/relay_store.hpp"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -24,16 +25,36 @@ event_envelope envelope_of(const redis_value& fields);
 
 // Appends a module's events to its streams, and returns only once Redis has them (the
 // relay marks them published after that). Throws redis_unavailable or redis_error.
+//
+// Retention without loss: an entry leaves a stream only once every consumer group that
+// must read it has read and acknowledged it. The publisher creates those groups itself
+// (before its first entry: a group created later would have missed what was trimmed),
+// and about once a second trims each stream below the oldest entry some group still
+// needs (XTRIM MINID: below every group's oldest pending entry and its last-read one).
+// A stream still holding app.bus.stream-maxlen entries after that is full: a consumer is
+// far behind or gone, and the publisher refuses the batch (broker_refused, naming the
+// group) instead of dropping anything; the events stay pending in the outbox.
 class redis_publisher : public event_publisher {
 public:
-  redis_publisher(config::bus_settings bus, std::string module);
+  // `consumers`: the consumer groups that read this module's events.
+  redis_publisher(config::bus_settings bus, std::string module, std::vector<std::string> consumers);
   void publish(const std::vector<persistence::stored_event>& events) override;
   void ping() override;
 
 private:
+  // Creates the groups, trims every stream and records its length, when a second passed.
+  void keep_streams(bool now);
+  // The stream and group that hold a full stream back, if a target stream is full.
+  void refuse_if_full(const std::vector<std::string>& keys);
+
   config::bus_settings bus_;
   std::string module_;
+  std::vector<std::string> consumers_;
   redis_connection redis_;
+  std::vector<std::string> keys_;     // by partition
+  std::vector<long long> lengths_;    // by partition, as of the last pass
+  std::vector<std::string> laggards_; // by partition: the group holding the oldest entry
+  std::chrono::steady_clock::time_point kept_at{};
 };
 
 } // namespace brokers
