@@ -109,7 +109,7 @@ supervisor_spec node_spec(const config::app_settings& settings,
                           const std::vector<module_definition>& all,
                           const std::vector<module_definition>& local,
                           const persistence::subscriptions& subs, caf::actor directory,
-                          app_metrics& metrics) {
+                          const std::shared_ptr<trusted_nodes>& trusted, app_metrics& metrics) {
   restart_limit limit{settings.supervisor.max_restarts, settings.supervisor.restart_window};
   auto counted = [&metrics](const std::string& name) -> std::function<void()> {
     auto* counter = &metrics.supervisor_restarts.labels({name});
@@ -117,8 +117,8 @@ supervisor_spec node_spec(const config::app_settings& settings,
   };
   supervisor_spec node{"node:" + settings.node, limit, {}, "", counted("node:" + settings.node)};
   node.children.push_back(
-      {"@bus", [directory](caf::actor_system& sys) {
-         auto bus = caf::actor_cast<caf::actor>(spawn_event_bus(sys, directory));
+      {"@bus", [directory, trusted](caf::actor_system& sys) {
+         auto bus = caf::actor_cast<caf::actor>(spawn_event_bus(sys, directory, trusted));
          caf::anon_send(directory, directory_put_atom::value, std::string{"@bus"}, bus);
          return bus;
        }});
@@ -132,7 +132,7 @@ supervisor_spec node_spec(const config::app_settings& settings,
                        settings.relay, settings.delivery,
                        directory,      &metrics,
                        settings.bus,   doorbells[m.name],
-                       m.publishes};
+                       m.publishes,    trusted};
     node.children.push_back(
         {"relay:" + m.name, [relay, directory](caf::actor_system& sys) {
            auto handle = caf::actor_cast<caf::actor>(spawn_outbox_relay(sys, relay));
@@ -152,8 +152,8 @@ supervisor_spec node_spec(const config::app_settings& settings,
   for (auto& m : local) {
     module_context ctx{
         m.name, module_dsn(settings, m.name), settings, directory, &metrics, doorbells[m.name]};
-    supervisor_spec group{"module:" + m.name, limit, m.children(ctx), m.front,
-                          counted("module:" + m.name)};
+    supervisor_spec group{"module:" + m.name,          limit,  m.children(ctx), m.front,
+                          counted("module:" + m.name), trusted};
     node.children.push_back({m.name, [group, directory, name = m.name](caf::actor_system& sys) {
                                auto handle = spawn_supervisor(sys, group);
                                caf::anon_send(directory, directory_put_atom::value, name, handle);
@@ -274,15 +274,18 @@ int main(int argc, char** argv) {
   {
     shutdown_watchdog watchdog; // outlives the actor system: it bounds its destructor
     caf::actor_system sys{cfg};
+    // This node and the peers its directory links to: all that a node port serves.
+    auto trusted = std::make_shared<trusted_nodes>(sys.node());
     auto directory =
         spawn_directory(sys, {settings.node, settings.nodes, settings.placement,
-                              settings.remote_request_timeout, settings.tls.enabled()});
+                              settings.remote_request_timeout, settings.tls.enabled(), trusted});
+    trusted->set_verifier(directory);
     // Peers resolve this node's modules through the read-only face of its directory, on
     // the node's BASP port; a node without peers opens no port at all.
     auto& endpoint = settings.this_node();
     caf::expected<uint16_t> published{endpoint.port};
     if (settings.nodes.size() > 1) {
-      auto face = spawn_directory_face(sys, directory);
+      auto face = spawn_directory_face(sys, directory, trusted);
       published = settings.tls.enabled()
                       ? caf::openssl::publish(face, endpoint.port, endpoint.host.c_str(), true)
                       : sys.middleman().publish(face, endpoint.port, endpoint.host.c_str(), true);
@@ -299,8 +302,9 @@ int main(int argc, char** argv) {
       caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
       return 1;
     }
-    auto node = spawn_supervisor(
-        sys, node_spec(settings, modules, local, all_subscriptions(modules), directory, metrics));
+    auto node =
+        spawn_supervisor(sys, node_spec(settings, modules, local, all_subscriptions(modules),
+                                        directory, trusted, metrics));
     std::atomic<bool> node_down{false};
     node->attach_functor([&node_down](const caf::error&) { node_down = true; });
 

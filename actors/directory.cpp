@@ -18,6 +18,7 @@
 namespace {
 
 using connect_peer_atom = caf::atom_constant<caf::atom("dirconn")>;
+using verify_expired_atom = caf::atom_constant<caf::atom("dirvexp")>;
 
 constexpr config::millis reconnect_initial{100};
 constexpr config::millis reconnect_max{2000};
@@ -30,8 +31,16 @@ struct peer {
   config::millis backoff = reconnect_initial;
 };
 
+// A sender's node waiting to be recognised as a peer (trusted_nodes.hpp).
+struct verification {
+  caf::node_id node;
+  caf::typed_response_promise<bool> promise;
+  std::chrono::steady_clock::time_point until;
+};
+
 struct directory_state {
   directory_config cfg;
+  std::vector<verification> verifying;
   std::map<std::string, caf::actor> local;
   std::map<std::string, peer> peers;                                // by node name
   std::map<std::pair<std::string, std::string>, caf::actor> remote; // (module, node)
@@ -40,6 +49,41 @@ struct directory_state {
 };
 
 using self_pointer = caf::stateful_actor<directory_state>*;
+
+// Answers the verifications whose node is now a peer (true), and, when `expire`, those
+// whose time is up (false).
+void settle_verifications(self_pointer self, bool expire) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  for (auto i = st.verifying.begin(); i != st.verifying.end();) {
+    bool known = st.cfg.trusted && st.cfg.trusted->admits(i->node);
+    if (known || (expire && now >= i->until)) {
+      i->promise.deliver(known);
+      i = st.verifying.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+void connect(self_pointer self, const std::string& node);
+
+// A message came from a node not known as a peer: link to every peer not linked yet, and
+// answer once one of them is that node, or after a connect's time.
+caf::result<bool> verify(self_pointer self, const caf::node_id& node) {
+  auto& st = self->state;
+  if (st.cfg.trusted && st.cfg.trusted->admits(node))
+    return true;
+  if (st.verifying.size() >= 1024) // a flood from strangers: no more waiting
+    return false;
+  for (auto& [name, p] : st.peers)
+    if (!p.directory)
+      connect(self, name);
+  auto promise = self->make_response_promise<bool>();
+  st.verifying.push_back({node, promise, std::chrono::steady_clock::now() + connect_timeout});
+  self->delayed_send(self, connect_timeout, verify_expired_atom::value);
+  return promise;
+}
 
 void connect(self_pointer self, const std::string& node) {
   auto known = self->state.peers.find(node);
@@ -63,10 +107,13 @@ void connect(self_pointer self, const std::string& node) {
                                 : self->system().middleman().actor_handle();
   self->request(mm, connect_timeout, caf::connect_atom::value, p.endpoint.host, p.endpoint.port)
       .then(
-          [self, node, retry_later](const caf::node_id&, caf::strong_actor_ptr& ptr,
+          [self, node, retry_later](const caf::node_id& peer_node, caf::strong_actor_ptr& ptr,
                                     const std::set<std::string>&) {
             if (!ptr)
               return retry_later(caf::sec::no_actor_published_at_port);
+            if (self->state.cfg.trusted)
+              self->state.cfg.trusted->admit(peer_node);
+            settle_verifications(self, false);
             auto& p = self->state.peers.at(node);
             p.connecting = false;
             p.directory = caf::actor_cast<caf::actor>(std::move(ptr));
@@ -172,6 +219,8 @@ caf::behavior directory(self_pointer self, directory_config cfg) {
         return reachable;
       },
       [self](connect_peer_atom, const std::string& node) { connect(self, node); },
+      [self](directory_verify_atom, const caf::node_id& node) { return verify(self, node); },
+      [self](verify_expired_atom) { settle_verifications(self, true); },
   };
 }
 
@@ -181,13 +230,31 @@ caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg) {
   return sys.spawn(directory, std::move(cfg));
 }
 
-caf::actor spawn_directory_face(caf::actor_system& sys, caf::actor directory) {
-  return sys.spawn([directory](caf::event_based_actor* self) -> caf::behavior {
+caf::actor spawn_directory_face(caf::actor_system& sys, caf::actor directory,
+                                std::shared_ptr<const trusted_nodes> trusted) {
+  return sys.spawn([directory, trusted](caf::event_based_actor* self) -> caf::behavior {
     self->link_to(directory);
     self->set_default_handler(caf::drop);
     return {
-        [self, directory](directory_local_get_atom get, const std::string& module) {
-          return self->delegate(directory, get, module);
+        [self, directory, trusted](directory_local_get_atom get,
+                                   const std::string& module) -> caf::result<caf::message> {
+          auto sender = self->current_sender();
+          if (trusted->admits(sender))
+            return self->delegate(directory, get, module);
+          if (!sender)
+            return trusted->refuse("directory");
+          // Maybe a peer this node has not linked back to yet.
+          auto promise = self->make_response_promise();
+          self->request(directory, caf::infinite, directory_verify_atom::value, sender->node())
+              .then(
+                  [=](bool peer) mutable {
+                    if (peer)
+                      promise.delegate(directory, get, module);
+                    else
+                      promise.deliver(trusted->refuse("directory"));
+                  },
+                  [=](caf::error&) mutable { promise.deliver(trusted->refuse("directory")); });
+          return promise;
         },
     };
   });

@@ -10,6 +10,7 @@
 // node, and reconnects with backoff.
 #pragma once
 
+#include "actors/trusted_nodes.hpp"
 #include "config/app_settings.hpp"
 
 #include <caf/actor.hpp>
@@ -17,6 +18,7 @@
 #include <caf/fwd.hpp>
 
 #include <map>
+#include <memory>
 #include <string>
 
 // (directory_put_atom, module, handle): registers (and monitors) a module's handle.
@@ -35,12 +37,15 @@ struct directory_config {
   std::vector<config::node_endpoint> nodes;                  // the whole cluster
   std::map<std::string, std::vector<std::string>> placement; // module -> nodes
   config::millis request_timeout{800};                       // for every cross-node ask
-  bool tls = false; // links through CAF's OpenSSL module (app.tls)
+  bool tls = false;                       // links through CAF's OpenSSL module (app.tls)
+  std::shared_ptr<trusted_nodes> trusted; // learns each peer's node id as it links
 };
 
 caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg);
 
 // What the node publishes on its BASP port for its peers: it answers
-// directory_local_get_atom from `directory` and drops everything else (a peer never
-// registers, reconfigures or lists anything here). It lives and dies with `directory`.
-caf::actor spawn_directory_face(caf::actor_system& sys, caf::actor directory);
+// directory_local_get_atom from `directory`, to peers only (`trusted`), and drops
+// everything else (a peer never registers, reconfigures or lists anything here). It lives
+// and dies with `directory`.
+caf::actor spawn_directory_face(caf::actor_system& sys, caf::actor directory,
+                                std::shared_ptr<const trusted_nodes> trusted);

@@ -53,47 +53,53 @@ void forward(self_pointer self, const consumer_api& consumer, delivery d, ack_pr
       waiting.erase(by_consumer);
   };
   self->request(consumer, remote_delivery_timeout, std::move(d))
-    .then([settle](delivery_ack& ack) { settle(std::move(ack)); },
-          [settle](caf::error& err) { settle(std::move(err)); });
+      .then([settle](delivery_ack& ack) { settle(std::move(ack)); },
+            [settle](caf::error& err) { settle(std::move(err)); });
 }
 
-consumer_api::behavior_type event_bus(self_pointer self, caf::actor directory) {
+consumer_api::behavior_type event_bus(self_pointer self, caf::actor directory,
+                                      std::shared_ptr<const trusted_nodes> trusted) {
   self->state.directory = std::move(directory);
   self->set_down_handler([self](caf::down_msg& down) {
     auto& st = self->state;
     for (auto i = st.modules.begin(); i != st.modules.end();)
       i = i->second.address() == down.source ? st.modules.erase(i) : std::next(i);
-    if (auto waiting = st.remote_in_flight.find(down.source); waiting != st.remote_in_flight.end()) {
+    if (auto waiting = st.remote_in_flight.find(down.source);
+        waiting != st.remote_in_flight.end()) {
       for (auto& [id, promise] : waiting->second)
-        promise.deliver(make_app_error(app_error::unavailable, "UNAVAILABLE",
-                                       "consumer node unreachable"));
+        promise.deliver(
+            make_app_error(app_error::unavailable, "UNAVAILABLE", "consumer node unreachable"));
       st.remote_in_flight.erase(waiting);
     }
   });
   return {
-    [self](delivery& d) -> caf::result<delivery_ack> {
-      auto module = d.consumer.substr(0, d.consumer.find('.'));
-      auto promise = self->make_response_promise<delivery_ack>();
-      if (auto known = self->state.modules.find(module); known != self->state.modules.end()) {
-        forward(self, known->second, std::move(d), promise);
+      [self, trusted](delivery& d) -> caf::result<delivery_ack> {
+        if (trusted && !trusted->admits(self->current_sender()))
+          return trusted->refuse("@bus");
+        auto module = d.consumer.substr(0, d.consumer.find('.'));
+        auto promise = self->make_response_promise<delivery_ack>();
+        if (auto known = self->state.modules.find(module); known != self->state.modules.end()) {
+          forward(self, known->second, std::move(d), promise);
+          return promise;
+        }
+        self->request(self->state.directory, std::chrono::seconds{2}, directory_get_atom::value,
+                      module)
+            .then(
+                [self, module, d, promise](const caf::actor& handle) mutable {
+                  auto consumer = caf::actor_cast<consumer_api>(handle);
+                  self->monitor(consumer);
+                  self->state.modules[module] = consumer;
+                  forward(self, consumer, std::move(d), promise);
+                },
+                [promise](caf::error& err) mutable { promise.deliver(err); });
         return promise;
-      }
-      self->request(self->state.directory, std::chrono::seconds{2}, directory_get_atom::value, module)
-        .then(
-          [self, module, d, promise](const caf::actor& handle) mutable {
-            auto consumer = caf::actor_cast<consumer_api>(handle);
-            self->monitor(consumer);
-            self->state.modules[module] = consumer;
-            forward(self, consumer, std::move(d), promise);
-          },
-          [promise](caf::error& err) mutable { promise.deliver(err); });
-      return promise;
-    },
+      },
   };
 }
 
 } // namespace
 
-consumer_api spawn_event_bus(caf::actor_system& sys, caf::actor directory) {
-  return sys.spawn(event_bus, std::move(directory));
+consumer_api spawn_event_bus(caf::actor_system& sys, caf::actor directory,
+                             std::shared_ptr<const trusted_nodes> trusted) {
+  return sys.spawn(event_bus, std::move(directory), std::move(trusted));
 }

@@ -6,8 +6,13 @@
 #pragma once
 
 #include "actors/event_delivery.hpp"
+#include "actors/trusted_nodes.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-consumer_api spawn_event_bus(caf::actor_system& sys, caf::actor directory);
+#include <memory>
+
+// Serves deliveries from this node and its peers only (`trusted`; null: from anyone).
+consumer_api spawn_event_bus(caf::actor_system& sys, caf::actor directory,
+                             std::shared_ptr<const trusted_nodes> trusted = nullptr);

@@ -494,6 +494,11 @@ void run(self_pointer self) {
 }
 
 template <class T, class F> caf::result<T> query(self_pointer self, F&& f) {
+  // Operators' calls come through a gateway of this cluster, and buried deliveries from
+  // its readers: from this node or a peer, never from a stranger on the node port.
+  auto& trusted = self->state.cfg.trusted;
+  if (trusted && !trusted->admits(self->current_sender()))
+    return trusted->refuse("relay:" + self->state.cfg.module);
   try {
     return f(*self->state.store, self->state.session->connection());
   } catch (const persistence::pg_error& e) {

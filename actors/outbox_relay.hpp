@@ -26,6 +26,7 @@
 #include "actors/app_metrics.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/relay_doorbell.hpp"
+#include "actors/trusted_nodes.hpp"
 #include "config/app_settings.hpp"
 #include "persistence/relay_store.hpp"
 
@@ -99,6 +100,8 @@ struct relay_config {
   // Rung by the module's writers after each COMMIT with events (made here when null).
   std::shared_ptr<relay_doorbell> doorbell;
   std::vector<std::string> publishes; // the module's events (module_definition::publishes)
+  // Whose admin calls and buried deliveries it serves (peers reach it); null: anyone's.
+  std::shared_ptr<const trusted_nodes> trusted;
 };
 
 relay_api spawn_outbox_relay(caf::actor_system& sys, relay_config cfg);

@@ -29,21 +29,29 @@ public:
       children_.push_back(running_child{c, start(c)});
     set_down_handler([this](caf::down_msg& msg) { on_child_down(msg); });
     if (!spec_.front.empty())
-      set_default_handler([this](caf::scheduled_actor*, caf::message_view& view)
-                            -> caf::result<caf::message> {
-        auto front = find(spec_.front);
-        if (!front)
-          return unavailable_error();
-        delegate(front, view.move_content_to_message());
-        return caf::delegated<caf::message>{};
-      });
+      set_default_handler(
+          [this](caf::scheduled_actor*, caf::message_view& view) -> caf::result<caf::message> {
+            if (!admitted())
+              return verify_then_forward(view.move_content_to_message());
+            auto front = find(spec_.front);
+            if (!front)
+              return unavailable_error();
+            delegate(front, view.move_content_to_message());
+            return caf::delegated<caf::message>{};
+          });
     return {
-      [this](which_child_atom, const std::string& child) -> caf::result<caf::actor> {
-        if (auto handle = find(child))
-          return handle;
-        return not_found_error("child " + child);
-      },
-      [this](restarts_atom) { return total_restarts_; },
+        [this](which_child_atom, const std::string& child) -> caf::result<caf::actor> {
+          if (!admitted())
+            return spec_.trusted->refuse(spec_.name);
+          if (auto handle = find(child))
+            return handle;
+          return not_found_error("child " + child);
+        },
+        [this](restarts_atom) -> caf::result<int64_t> {
+          if (!admitted())
+            return spec_.trusted->refuse(spec_.name);
+          return total_restarts_;
+        },
     };
   }
 
@@ -55,6 +63,31 @@ public:
   }
 
 private:
+  bool admitted() { return !spec_.trusted || spec_.trusted->admits(current_sender()); }
+
+  // A message from a node not known as a peer: forwarded once the directory recognised
+  // that node as one (a peer that started or restarted before we linked back to it),
+  // refused otherwise.
+  caf::result<caf::message> verify_then_forward(caf::message msg) {
+    auto verifier = spec_.trusted->verifier_for(current_sender());
+    if (!verifier)
+      return spec_.trusted->refuse(spec_.name);
+    auto promise = make_response_promise();
+    request(verifier, caf::infinite, directory_verify_atom::value, current_sender()->node())
+        .then(
+            [this, promise, msg](bool peer) mutable {
+              auto front = peer ? find(spec_.front) : caf::actor{};
+              if (front)
+                promise.delegate(front, std::move(msg));
+              else
+                promise.deliver(peer ? unavailable_error() : spec_.trusted->refuse(spec_.name));
+            },
+            [this, promise](caf::error&) mutable {
+              promise.deliver(spec_.trusted->refuse(spec_.name));
+            });
+    return promise;
+  }
+
   struct running_child {
     child_spec spec;
     caf::actor handle;
@@ -86,9 +119,9 @@ private:
     while (!restart_times_.empty() && now - restart_times_.front() > spec_.limit.window)
       restart_times_.pop_front();
     if (int(restart_times_.size()) >= spec_.limit.max_restarts) {
-      logging::error("restart limit reached, giving up",
-                     {{"supervisor", spec_.name}, {"child", i->spec.name},
-                      {"reason", system().render(msg.reason)}});
+      logging::error("restart limit reached, giving up", {{"supervisor", spec_.name},
+                                                          {"child", i->spec.name},
+                                                          {"reason", system().render(msg.reason)}});
       quit(caf::make_error(supervision_error::restart_limit_reached, spec_.name));
       return;
     }
@@ -96,9 +129,9 @@ private:
     ++total_restarts_;
     if (spec_.on_restart)
       spec_.on_restart();
-    logging::warn("child exited, restarting",
-                  {{"supervisor", spec_.name}, {"child", i->spec.name},
-                   {"reason", system().render(msg.reason)}});
+    logging::warn("child exited, restarting", {{"supervisor", spec_.name},
+                                               {"child", i->spec.name},
+                                               {"reason", system().render(msg.reason)}});
     i->handle = start(i->spec);
   }
 

@@ -11,6 +11,8 @@
 //   that dies is answered with an error by CAF (never left hanging).
 #pragma once
 
+#include "actors/trusted_nodes.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -20,6 +22,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,6 +53,8 @@ struct supervisor_spec {
   std::vector<child_spec> children;
   std::string front;                // child that receives forwarded messages; empty: none
   std::function<void()> on_restart; // called for each restart (metrics); may be empty
+  // Whose messages it serves (a module's group, reachable from peers); null: anyone's.
+  std::shared_ptr<const trusted_nodes> trusted = nullptr;
 };
 
 caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_spec spec);

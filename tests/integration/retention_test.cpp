@@ -15,7 +15,9 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 using namespace testing_support;
 using namespace std::chrono_literals;
@@ -254,4 +256,92 @@ BOOST_FIXTURE_TEST_CASE(a_node_prunes_what_aged_while_the_saga_goes_on, pruning_
   auto again = place_order(customer, product, "retention-key-0");
   BOOST_TEST(again != orders[0]);
   BOOST_TEST(eventually(10s, [&] { return confirmed(again); }));
+}
+
+namespace {
+
+// Second-scale retention while orders flow: rows age out of every table during the load.
+struct pruning_under_load {
+  test_database db{"retention_load"};
+  node_process node{
+      node_options{db.dsn(),
+                   {"--app.retention.interval=200ms", "--app.retention.outbox=3s",
+                    "--app.retention.inbox=5s", "--app.retention.deliveries=1s",
+                    "--app.delivery.max-attempts=3", "--app.delivery.backoff-initial=20ms",
+                    "--app.delivery.backoff-max=100ms", "--app.relay.poll-interval=100ms"}}};
+
+  long long count(const std::string& sql) { return scalar(db.dsn(), sql); }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(second_scale_retention_under_load_prunes_only_what_is_done,
+                        pruning_under_load) {
+  node.start();
+  auto c = make_catalog(node, 5, 5, 1000000);
+  std::atomic<int> accepted{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&, t] {
+      auto http = node.client();
+      for (std::size_t i = std::size_t(t); !stop; i += 4) {
+        json body = {{"customerId", c.customers[i % c.customers.size()]},
+                     {"items",
+                      {{{"productId", c.products[i % c.products.size()]},
+                        {"quantity", 1},
+                        {"price", 2.5}}}}};
+        auto res = http->Post("/orders", body.dump(), "application/json");
+        if (res && res->status == 201)
+          ++accepted;
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+  std::this_thread::sleep_for(8s); // the first orders' rows pass their retention meanwhile
+  stop = true;
+  for (auto& t : clients)
+    t.join();
+  BOOST_REQUIRE(accepted > 100);
+  long long n = accepted;
+
+  BOOST_REQUIRE_MESSAGE(
+      eventually(60s,
+                 [&] {
+                   return count("SELECT count(*) FROM orders.orders WHERE status = "
+                                "'CONFIRMED'") == n;
+                 }),
+      "not every order was confirmed: " << backlog_of(db.dsn(), relay_schemas(db.dsn())).text()
+                                        << "; the node's log:\n"
+                                        << problems_in(node.log()));
+  auto notified = [&](const std::string& t) {
+    return count("SELECT count(*) FROM notifications.notifications WHERE template = '" + t + "'");
+  };
+  BOOST_TEST(eventually(10s, [&] { return notified("order-confirmed") == n; }));
+  BOOST_TEST(notified("order-created") == n);
+  BOOST_TEST(count("SELECT sum(reserved) FROM inventory.products") == n,
+             "every order reserved exactly once");
+  // Pruned during the load: the oldest events and inbox entries are gone already.
+  BOOST_TEST(count("SELECT count(*) FROM orders.outbox") < 2 * n);
+  BOOST_TEST(count("SELECT count(*) FROM inventory.inbox") < n);
+
+  // An event sent again within the inbox's window is still dropped: the newest
+  // order.created goes to inventory once more (a delivery row, as after a failure).
+  auto reserved = count("SELECT sum(reserved) FROM inventory.products");
+  auto position = count("SELECT max(position) FROM orders.outbox WHERE event_name = "
+                        "'order.created'");
+  scalar(db.dsn(), "WITH t AS (INSERT INTO orders.deliveries (event_position, consumer, "
+                   "aggregate_id, sequence) SELECT position, 'inventory.order-events', "
+                   "aggregate_id, sequence FROM orders.outbox WHERE position = " +
+                       std::to_string(position) + " RETURNING 1) SELECT count(*) FROM t");
+  BOOST_REQUIRE(eventually(10s, [&] {
+    return count("SELECT count(*) FROM orders.deliveries WHERE status = 'delivered'") == 1;
+  }));
+  BOOST_TEST(count("SELECT sum(reserved) FROM inventory.products") == reserved,
+             "the repeated event was dropped by the inbox");
+  // Finished, the delivery row goes after app.retention.deliveries, then its event.
+  BOOST_TEST(eventually(10s, [&] {
+    return count("SELECT count(*) FROM orders.deliveries") == 0 &&
+           count("SELECT count(*) FROM orders.outbox WHERE position = " +
+                 std::to_string(position)) == 0;
+  }));
 }

@@ -7,6 +7,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <memory>
 #include <thread>
 
 namespace {
@@ -18,13 +20,13 @@ using quit_atom = caf::atom_constant<caf::atom("quitnow")>;
 // Echoes integers; crashes on request.
 caf::behavior echo_child(caf::event_based_actor* self) {
   return {
-    [](int x) { return x; },
-    [](crash_atom) -> int { throw std::runtime_error("boom"); },
-    [](slow_atom) -> int {
-      std::this_thread::sleep_for(std::chrono::milliseconds{200});
-      throw std::runtime_error("slow boom");
-    },
-    [self](quit_atom) { self->quit(); },
+      [](int x) { return x; },
+      [](crash_atom) -> int { throw std::runtime_error("boom"); },
+      [](slow_atom) -> int {
+        std::this_thread::sleep_for(std::chrono::milliseconds{200});
+        throw std::runtime_error("slow boom");
+      },
+      [self](quit_atom) { self->quit(); },
   };
 }
 
@@ -35,24 +37,25 @@ struct fixture {
 
   caf::actor start(int max_restarts = 5, bool detached_child = false) {
     child_spec child{"echo", [detached_child](caf::actor_system& s) {
-                       return detached_child ? s.spawn<caf::detached>(echo_child) : s.spawn(echo_child);
+                       return detached_child ? s.spawn<caf::detached>(echo_child)
+                                             : s.spawn(echo_child);
                      }};
-    return spawn_supervisor(sys, {"test", {max_restarts, std::chrono::seconds{10}}, {child}, "echo", {}});
+    return spawn_supervisor(
+        sys, {"test", {max_restarts, std::chrono::seconds{10}}, {child}, "echo", {}});
   }
 
   // Sends `xs` through the supervisor; the reply or the error.
-  template <class... Ts>
-  caf::expected<int> ask(const caf::actor& dest, Ts... xs) {
+  template <class... Ts> caf::expected<int> ask(const caf::actor& dest, Ts... xs) {
     caf::expected<int> result{caf::sec::request_timeout};
     self->request(dest, std::chrono::seconds{5}, xs...)
-      .receive([&](int x) { result = x; }, [&](caf::error& e) { result = e; });
+        .receive([&](int x) { result = x; }, [&](caf::error& e) { result = e; });
     return result;
   }
 
   int64_t restarts_of(const caf::actor& sup) {
     int64_t n = -1;
     self->request(sup, std::chrono::seconds{5}, restarts_atom::value)
-      .receive([&](int64_t x) { n = x; }, [](caf::error&) {});
+        .receive([&](int64_t x) { n = x; }, [](caf::error&) {});
     return n;
   }
 
@@ -71,7 +74,7 @@ struct fixture {
   caf::actor child_of(const caf::actor& sup) {
     caf::actor result;
     self->request(sup, std::chrono::seconds{5}, which_child_atom::value, std::string{"echo"})
-      .receive([&](caf::actor& a) { result = a; }, [](caf::error&) {});
+        .receive([&](caf::actor& a) { result = a; }, [](caf::error&) {});
     return result;
   }
 };
@@ -144,7 +147,7 @@ BOOST_AUTO_TEST_CASE(a_child_that_exits_normally_is_not_restarted) {
   caf::error answer;
   for (int attempt = 0; attempt < 50 && !answer; ++attempt) {
     self->request(sup, std::chrono::seconds{5}, which_child_atom::value, std::string{"echo"})
-      .receive([](caf::actor&) {}, [&](caf::error& e) { answer = e; });
+        .receive([](caf::actor&) {}, [&](caf::error& e) { answer = e; });
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
   BOOST_TEST((describe(answer).kind == app_error::not_found));
@@ -159,6 +162,42 @@ BOOST_AUTO_TEST_CASE(children_stop_with_their_supervisor) {
   bool down = false;
   self->receive([&](caf::down_msg&) { down = true; }, caf::after(std::chrono::seconds{5}) >> [] {});
   BOOST_TEST(down);
+}
+
+// A module's group serves this node and its peers only: a message from any other node
+// (as from a stranger on the node port, had it got the handle), or one without a sender,
+// is refused before it reaches the module, and nothing in the module runs for it.
+BOOST_AUTO_TEST_CASE(a_group_serves_only_the_nodes_it_trusts) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  child_spec child{"counter", [calls](caf::actor_system& s) {
+                     return s.spawn([calls]() -> caf::behavior {
+                       return {[calls](int x) {
+                         ++*calls;
+                         return x;
+                       }};
+                     });
+                   }};
+  auto start_trusting = [&](caf::node_id node) {
+    supervisor_spec spec{"test", {5, std::chrono::seconds{10}}, {child}, "counter", {}};
+    spec.trusted = std::make_shared<trusted_nodes>(std::move(node));
+    return spawn_supervisor(sys, spec);
+  };
+  auto ours = start_trusting(sys.node());
+  BOOST_TEST(ask(ours, 7) == 7);
+  BOOST_TEST(*calls == 1);
+
+  // Trusting only another node (this one plays the stranger): refused, child untouched.
+  caf::node_id::default_data::host_id_type elsewhere{};
+  elsewhere.fill(0x5a);
+  auto theirs = start_trusting(caf::make_node_id(4242, elsewhere));
+  BOOST_TEST(!ask(theirs, 7));
+  BOOST_TEST(!child_of(theirs), "the child's handle was handed to a stranger");
+  BOOST_TEST(restarts_of(theirs) == -1);
+  caf::anon_send(ours, 8); // no sender: refused, however local
+  BOOST_TEST(ask(ours, 9) == 9);
+  BOOST_TEST(*calls == 2, "the anonymous message reached the module");
+  for (auto& sup : {ours, theirs})
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
