@@ -430,9 +430,13 @@ void report_backlog(self_pointer self) {
   for (auto& s : st.slots) {
     if (!s.held || !s.sub)
       continue;
+    // Asked by name: a subscription bound to a consumer the publisher created does not
+    // answer natsSubscription_GetConsumerInfo.
     jsConsumerInfo* info = nullptr;
     jsErrCode code = jsErrCode(0);
-    if (natsSubscription_GetConsumerInfo(&info, s.sub.get(), nullptr, &code) != NATS_OK)
+    auto stream = st.nats->stream_name();
+    if (js_GetConsumerInfo(&info, st.nats->jetstream(), stream.c_str(), s.durable.c_str(), nullptr,
+                           &code) != NATS_OK)
       continue;
     st.cfg.metrics->broker_backlog.labels({s.subject, st.cfg.consumer})
         .set(double(info->NumPending) + double(info->NumAckPending));

@@ -28,6 +28,15 @@ bool on_broker() {
   return bus && *bus && std::string{bus} != "actors";
 }
 
+// The broker_backlog_entries lines of a /metrics text, for a failure message.
+std::string backlog_lines(const std::string& metrics) {
+  std::string lines;
+  for (auto at = metrics.find("\nbroker_backlog_entries{"); at != std::string::npos;
+       at = metrics.find("\nbroker_backlog_entries{", at + 1))
+    lines += metrics.substr(at + 1, metrics.find('\n', at + 1) - at);
+  return lines;
+}
+
 bool eventually_true(const std::function<bool()>& condition) {
   for (int i = 0; i < 200; ++i) {
     if (condition())
@@ -416,7 +425,8 @@ BOOST_AUTO_TEST_CASE(metrics_count_what_happens) {
                         body.find("consumer=\"notifications.order-events\"} 0", at) !=
                             std::string::npos;
                }),
-               "no broker_backlog_entries of 0 for notifications.order-events");
+               "no broker_backlog_entries of 0 for notifications.order-events in:\n"
+                   << backlog_lines(http->Get("/metrics")->body));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
