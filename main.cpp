@@ -276,9 +276,9 @@ int main(int argc, char** argv) {
     caf::actor_system sys{cfg};
     // This node and the peers its directory links to: all that a node port serves.
     auto trusted = std::make_shared<trusted_nodes>(sys.node());
-    auto directory =
-        spawn_directory(sys, {settings.node, settings.nodes, settings.placement,
-                              settings.remote_request_timeout, settings.tls.enabled(), trusted});
+    auto directory = spawn_directory(sys, {settings.node, settings.nodes, settings.placement,
+                                           settings.remote_request_timeout, settings.tls.enabled(),
+                                           trusted, nullptr});
     trusted->set_verifier(directory);
     // Peers resolve this node's modules through the read-only face of its directory, on
     // the node's BASP port; a node without peers opens no port at all.

@@ -3,6 +3,7 @@
 
 #include "actors/app_error.hpp"
 #include "actors/log.hpp"
+#include "actors/supervisor.hpp"
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -153,9 +154,27 @@ caf::result<caf::actor> resolve_remote(self_pointer self, const std::string& mod
   return promise;
 }
 
+// What the modules registered, in the actor and in the registrations it outlives.
+void register_module(self_pointer self, const std::string& module, caf::actor handle) {
+  self->monitor(handle);
+  {
+    std::lock_guard<std::mutex> guard{self->state.cfg.registrations->mutex};
+    self->state.cfg.registrations->local[module] = handle.address();
+  }
+  self->state.local[module] = std::move(handle);
+}
+
 caf::behavior directory(self_pointer self, directory_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  { // a restart: what was registered before
+    std::lock_guard<std::mutex> guard{st.cfg.registrations->mutex};
+    for (auto& [module, address] : st.cfg.registrations->local)
+      if (auto handle = caf::actor_cast<caf::actor>(address)) {
+        self->monitor(handle);
+        st.local[module] = handle;
+      }
+  }
   for (auto& n : st.cfg.nodes)
     if (n.name != st.cfg.node) {
       st.peers[n.name] = peer{n, nullptr, false, reconnect_initial};
@@ -165,6 +184,12 @@ caf::behavior directory(self_pointer self, directory_config cfg) {
     auto& st = self->state;
     for (auto i = st.local.begin(); i != st.local.end();)
       i = i->second.address() == down.source ? st.local.erase(i) : std::next(i);
+    {
+      std::lock_guard<std::mutex> guard{st.cfg.registrations->mutex};
+      auto& kept = st.cfg.registrations->local;
+      for (auto i = kept.begin(); i != kept.end();)
+        i = i->second == down.source ? kept.erase(i) : std::next(i);
+    }
     for (auto i = st.remote.begin(); i != st.remote.end();)
       i = i->second.address() == down.source ? st.remote.erase(i) : std::next(i);
     for (auto& [name, p] : st.peers)
@@ -173,8 +198,7 @@ caf::behavior directory(self_pointer self, directory_config cfg) {
   });
   return {
       [self](directory_put_atom, const std::string& module, caf::actor& handle) {
-        self->monitor(handle);
-        self->state.local[module] = std::move(handle);
+        register_module(self, module, std::move(handle));
       },
       [self](directory_local_get_atom, const std::string& module) -> caf::result<caf::actor> {
         if (auto i = self->state.local.find(module); i != self->state.local.end())
@@ -227,7 +251,12 @@ caf::behavior directory(self_pointer self, directory_config cfg) {
 } // namespace
 
 caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg) {
-  return sys.spawn(directory, std::move(cfg));
+  if (!cfg.registrations)
+    cfg.registrations = std::make_shared<directory_registrations>();
+  child_spec child{"directory", [cfg](caf::actor_system& s) { return s.spawn(directory, cfg); }};
+  // Local callers only (the face is what peers reach): no trust check here.
+  return spawn_supervisor(sys,
+                          {"directory", {5, std::chrono::seconds{10}}, {child}, "directory", {}});
 }
 
 caf::actor spawn_directory_face(caf::actor_system& sys, caf::actor directory,

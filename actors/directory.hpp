@@ -14,11 +14,13 @@
 #include "config/app_settings.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 // (directory_put_atom, module, handle): registers (and monitors) a module's handle.
@@ -32,6 +34,15 @@ using directory_local_get_atom = caf::atom_constant<caf::atom("dirlocal")>;
 // (directory_peers_atom) -> std::map<std::string, bool>: every other node, reachable or not.
 using directory_peers_atom = caf::atom_constant<caf::atom("dirpeers")>;
 
+// The modules registered on this node, kept outside the directory actor: a directory
+// that crashed and was restarted by its supervisor starts with them again. Weak handles:
+// these outlive the actors, and a strong one would keep a stopped relay's object alive
+// (CAF 0.17's actor system waits for that at shutdown).
+struct directory_registrations {
+  std::mutex mutex;
+  std::map<std::string, caf::actor_addr> local;
+};
+
 struct directory_config {
   std::string node;                                          // this node's name
   std::vector<config::node_endpoint> nodes;                  // the whole cluster
@@ -39,8 +50,12 @@ struct directory_config {
   config::millis request_timeout{800};                       // for every cross-node ask
   bool tls = false;                       // links through CAF's OpenSSL module (app.tls)
   std::shared_ptr<trusted_nodes> trusted; // learns each peer's node id as it links
+  std::shared_ptr<directory_registrations> registrations; // made by spawn_directory if null
 };
 
+// The directory runs under a supervisor of its own (actors/supervisor.hpp): the handle
+// returned is the supervisor's, stable across restarts, and a restarted directory has
+// every registration back and links to the peers again.
 caf::actor spawn_directory(caf::actor_system& sys, directory_config cfg);
 
 // What the node publishes on its BASP port for its peers: it answers
