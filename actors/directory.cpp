@@ -267,23 +267,11 @@ caf::actor spawn_directory_face(caf::actor_system& sys, caf::actor directory,
     return {
         [self, directory, trusted](directory_local_get_atom get,
                                    const std::string& module) -> caf::result<caf::message> {
-          auto sender = self->current_sender();
-          if (trusted->admits(sender))
+          if (trusted->admits(self->current_sender()))
             return self->delegate(directory, get, module);
-          if (!sender)
-            return trusted->refuse("directory");
-          // Maybe a peer this node has not linked back to yet.
-          auto promise = self->make_response_promise();
-          self->request(directory, caf::infinite, directory_verify_atom::value, sender->node())
-              .then(
-                  [=](bool peer) mutable {
-                    if (peer)
-                      promise.delegate(directory, get, module);
-                    else
-                      promise.deliver(trusted->refuse("directory"));
-                  },
-                  [=](caf::error&) mutable { promise.deliver(trusted->refuse("directory")); });
-          return promise;
+          return verify_then(self, trusted, "directory", [=](caf::response_promise& promise) {
+            promise.delegate(directory, get, module);
+          });
         },
     };
   });

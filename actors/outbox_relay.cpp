@@ -48,6 +48,20 @@ constexpr std::chrono::microseconds round_spacing{3000};
 // messages at once.
 using chain_key = std::pair<std::string, std::string>;
 
+// Keeps the doorbell pointing at this relay for as long as it lives, however it ends.
+// Not copyable: a copy's end would detach the relay.
+struct doorbell_attachment {
+  doorbell_attachment() = default;
+  doorbell_attachment(const doorbell_attachment&) = delete;
+  doorbell_attachment& operator=(const doorbell_attachment&) = delete;
+  std::shared_ptr<relay_doorbell> bell;
+  caf::actor_addr relay;
+  ~doorbell_attachment() {
+    if (bell)
+      bell->detach(relay);
+  }
+};
+
 // The relay sends deliveries straight from memory, right after claiming their events, and
 // writes no delivery row for them: an event is settled once every consumer has
 // acknowledged it (or holds a row, see below), and the store's watermark passes it.
@@ -63,20 +77,6 @@ using chain_key = std::pair<std::string, std::string>;
 // (retries after backoff, events behind an open row, dead letters replayed) is found by
 // the `due` query, which runs only when something may have become due, and on the timer
 // as a safety net.
-// Keeps the doorbell pointing at this relay for as long as it lives, however it ends.
-// Not copyable: a copy's end would detach the relay.
-struct doorbell_attachment {
-  doorbell_attachment() = default;
-  doorbell_attachment(const doorbell_attachment&) = delete;
-  doorbell_attachment& operator=(const doorbell_attachment&) = delete;
-  std::shared_ptr<relay_doorbell> bell;
-  caf::actor_addr relay;
-  ~doorbell_attachment() {
-    if (bell)
-      bell->detach(relay);
-  }
-};
-
 struct relay_state {
   relay_config cfg;
   doorbell_attachment doorbell;

@@ -1,7 +1,8 @@
 // The outbox relay of one module: publishes the module's committed events to their
 // consumers through the event bus, with delivery tracked per (event, consumer).
 //
-// - Wakes on LISTEN/NOTIFY (a hint) and on a timer (app.relay.poll-interval).
+// - Wakes when the module's writers ring its doorbell after a COMMIT (relay_doorbell.hpp;
+//   writers in another process NOTIFY instead), and on a timer (app.relay.poll-interval).
 // - Publishes in batches (app.relay.batch-size) by scanning for unpublished rows, so an
 //   event that commits out of position order is never skipped.
 // - Sends claimed events straight from memory and marks them published once every

@@ -69,23 +69,12 @@ private:
   // that node as one (a peer that started or restarted before we linked back to it),
   // refused otherwise.
   caf::result<caf::message> verify_then_forward(caf::message msg) {
-    auto verifier = spec_.trusted->verifier_for(current_sender());
-    if (!verifier)
-      return spec_.trusted->refuse(spec_.name);
-    auto promise = make_response_promise();
-    request(verifier, caf::infinite, directory_verify_atom::value, current_sender()->node())
-        .then(
-            [this, promise, msg](bool peer) mutable {
-              auto front = peer ? find(spec_.front) : caf::actor{};
-              if (front)
-                promise.delegate(front, std::move(msg));
-              else
-                promise.deliver(peer ? unavailable_error() : spec_.trusted->refuse(spec_.name));
-            },
-            [this, promise](caf::error&) mutable {
-              promise.deliver(spec_.trusted->refuse(spec_.name));
-            });
-    return promise;
+    return verify_then(this, spec_.trusted, spec_.name, [this, msg](caf::response_promise& p) {
+      if (auto front = find(spec_.front))
+        p.delegate(front, msg);
+      else
+        p.deliver(unavailable_error());
+    });
   }
 
   struct running_child {

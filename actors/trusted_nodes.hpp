@@ -23,7 +23,13 @@
 #include <caf/node_id.hpp>
 #include <caf/sec.hpp>
 
+#include <caf/fwd.hpp>
+#include <caf/message.hpp>
+#include <caf/result.hpp>
+
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -79,3 +85,11 @@ private:
   caf::actor_addr verifier_;
   mutable std::chrono::steady_clock::time_point warned_{};
 };
+
+// What an actor that peers reach returns for a message admits() refused: it asks the
+// directory whether the sender's node is a peer not linked back yet, then `serve`s the
+// message through the promise, or refuses it (at once when there is nothing to ask).
+caf::result<caf::message> verify_then(caf::event_based_actor* self,
+                                      std::shared_ptr<const trusted_nodes> trusted,
+                                      std::string where,
+                                      std::function<void(caf::response_promise&)> serve);

@@ -28,11 +28,10 @@ std::string durable_name(const std::string& consumer, const std::string& publish
   return nats_name(consumer + "_" + publisher + "_" + std::to_string(partition));
 }
 
-void set_reader_consumer_config(void* config, const config::bus_settings& bus) {
-  auto* c = static_cast<jsConsumerConfig*>(config);
-  c->AckPolicy = js_AckExplicit;
-  c->AckWait = int64_t(bus.reader_lease_ttl.count()) * 1000 * 1000;
-  c->MaxDeliver = -1;
+void set_reader_consumer_config(jsConsumerConfig& config, const config::bus_settings& bus) {
+  config.AckPolicy = js_AckExplicit;
+  config.AckWait = int64_t(bus.reader_lease_ttl.count()) * 1000 * 1000;
+  config.MaxDeliver = -1;
 }
 
 nats_session::nats_session(const config::bus_settings& bus, std::function<void()> on_publish_error)
@@ -165,7 +164,7 @@ void nats_publisher::create_consumers() {
       jsConsumerConfig_Init(&cfg);
       cfg.Durable = durable.c_str();
       cfg.FilterSubject = subject.c_str();
-      set_reader_consumer_config(&cfg, session_.bus());
+      set_reader_consumer_config(cfg, session_.bus());
       jsErrCode code = jsErrCode(0);
       auto made = js_AddConsumer(nullptr, js, stream.c_str(), &cfg, nullptr, &code);
       if (made != NATS_OK && code != JSConsumerNameExistErr && code != JSConsumerExistingActiveErr)

@@ -17,6 +17,7 @@
 
 struct __natsConnection;
 struct __jsCtx;
+struct jsConsumerConfig;
 
 namespace brokers {
 
@@ -61,8 +62,7 @@ std::string durable_name(const std::string& consumer, const std::string& publish
 // Its settings, the same whoever creates it (the publisher, before its first message; the
 // reader, binding to it): explicit acks, redelivery after the reader's lease time, no
 // limit on deliveries (the reader counts attempts and buries), from the first message.
-void set_reader_consumer_config(void* config /* jsConsumerConfig* */,
-                                const config::bus_settings& bus);
+void set_reader_consumer_config(jsConsumerConfig& config, const config::bus_settings& bus);
 
 // Publishes a batch asynchronously and waits for every ack once (one round trip per
 // batch, not per event); any failed publish fails the batch, which the relay publishes
@@ -90,7 +90,7 @@ private:
   nats_session session_;
   std::string module_;
   std::vector<std::string> consumers_;
-  void* consumers_made_for_ = nullptr; // the JetStream context they were made with
+  __jsCtx* consumers_made_for_ = nullptr; // the JetStream context they were made with
 };
 
 } // namespace brokers

@@ -191,7 +191,7 @@ void hold_leases(self_pointer self, bool take_new) {
     jsSubOptions options;
     jsSubOptions_Init(&options);
     options.Stream = nullptr;
-    set_reader_consumer_config(&options.Config, st.cfg.bus); // as the publisher made it
+    set_reader_consumer_config(options.Config, st.cfg.bus); // as the publisher made it
     natsSubscription* sub = nullptr;
     jsErrCode code = jsErrCode(0);
     auto subscribed = js_PullSubscribe(&sub, st.nats->jetstream(), s.subject.c_str(),

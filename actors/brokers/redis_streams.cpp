@@ -1,7 +1,6 @@
 // See redis_streams.hpp.
 #include "actors/brokers/redis_streams.hpp"
 
-#include <algorithm>
 #include <cstdint>
 #include <map>
 
@@ -75,9 +74,9 @@ void check(const std::vector<redis_connection::outcome>& outcomes) {
 
 } // namespace
 
-void redis_publisher::keep_streams(bool now) {
+void redis_publisher::keep_streams() {
   auto t = std::chrono::steady_clock::now();
-  if (!now && t - kept_at < std::chrono::seconds{1})
+  if (t - kept_at_ < std::chrono::seconds{1})
     return;
   std::vector<std::vector<std::string>> commands;
   if (consumers_.empty()) { // nobody reads this module's events: nothing needs keeping
@@ -85,7 +84,7 @@ void redis_publisher::keep_streams(bool now) {
       commands.push_back({"XTRIM", key, "MAXLEN", "0"});
     check(redis_.pipeline(commands));
     lengths_.assign(keys_.size(), 0);
-    kept_at = t;
+    kept_at_ = t;
     return;
   }
   // The groups first (from the start of the stream: "0"); those that exist stay as they are.
@@ -143,40 +142,36 @@ void redis_publisher::keep_streams(bool now) {
       ++i; // the XTRIM's count
     lengths_[s] = trimmed[i++].value.integer();
   }
-  kept_at = t;
+  kept_at_ = t;
 }
 
-void redis_publisher::refuse_if_full(const std::vector<std::string>& keys) {
-  for (std::size_t s = 0; s < keys_.size(); ++s) {
-    if (lengths_[s] < bus_.stream_maxlen)
-      continue;
-    if (std::find(keys.begin(), keys.end(), keys_[s]) == keys.end())
-      continue;
-    throw broker_refused("stream " + keys_[s] + " is full (" + std::to_string(lengths_[s]) +
-                         " entries, app.bus.stream-maxlen): consumer " +
-                         (laggards_[s].empty() ? std::string{"?"} : laggards_[s]) +
-                         " has not taken the oldest");
-  }
+void redis_publisher::refuse_if_full(const std::set<std::size_t>& partitions) const {
+  for (auto s : partitions)
+    if (lengths_[s] >= bus_.stream_maxlen)
+      throw broker_refused("stream " + keys_[s] + " is full (" + std::to_string(lengths_[s]) +
+                           " entries, app.bus.stream-maxlen): consumer " +
+                           (laggards_[s].empty() ? std::string{"?"} : laggards_[s]) +
+                           " has not taken the oldest");
 }
 
 void redis_publisher::publish(const std::vector<persistence::stored_event>& events) {
-  keep_streams(kept_at == std::chrono::steady_clock::time_point{});
-  std::vector<std::string> targets;
+  keep_streams();
+  std::vector<std::size_t> partitions; // of each event
   std::vector<std::vector<std::string>> commands;
   for (auto& e : events) {
-    auto partition = partition_of(e.aggregate_id, bus_.partitions);
-    targets.push_back(keys_[std::size_t(partition)]);
-    std::vector<std::string> args{"XADD", keys_[std::size_t(partition)], "*"};
+    auto partition = std::size_t(partition_of(e.aggregate_id, bus_.partitions));
+    partitions.push_back(partition);
+    std::vector<std::string> args{"XADD", keys_[partition], "*"};
     auto fields = envelope_fields(e);
     args.insert(args.end(), fields.begin(), fields.end());
     commands.push_back(std::move(args));
   }
-  refuse_if_full(targets);
+  refuse_if_full({partitions.begin(), partitions.end()});
   for (auto& outcome : redis_.pipeline(commands))
     if (!outcome.error.empty())
       throw redis_error(outcome.error);
-  for (auto& e : events) // counted until the next pass measures again
-    ++lengths_[std::size_t(partition_of(e.aggregate_id, bus_.partitions))];
+  for (auto p : partitions) // counted until the next pass measures again
+    ++lengths_[p];
 }
 
 } // namespace brokers
@@ -185,7 +180,7 @@ namespace brokers {
 
 void redis_publisher::ping() {
   redis_.command({"PING"});
-  keep_streams(false);
+  keep_streams();
 }
 
 } // namespace brokers

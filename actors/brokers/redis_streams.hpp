@@ -11,6 +11,7 @@
 #include "persistence/relay_store.hpp"
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,9 +44,10 @@ public:
 
 private:
   // Creates the groups, trims every stream and records its length, when a second passed.
-  void keep_streams(bool now);
-  // The stream and group that hold a full stream back, if a target stream is full.
-  void refuse_if_full(const std::vector<std::string>& keys);
+  void keep_streams();
+  // Throws broker_refused, naming the stream and the group holding it, if one of these
+  // partitions' streams is full.
+  void refuse_if_full(const std::set<std::size_t>& partitions) const;
 
   config::bus_settings bus_;
   std::string module_;
@@ -54,7 +56,7 @@ private:
   std::vector<std::string> keys_;     // by partition
   std::vector<long long> lengths_;    // by partition, as of the last pass
   std::vector<std::string> laggards_; // by partition: the group holding the oldest entry
-  std::chrono::steady_clock::time_point kept_at{};
+  std::chrono::steady_clock::time_point kept_at_{};
 };
 
 } // namespace brokers

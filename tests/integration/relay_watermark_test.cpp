@@ -4,14 +4,20 @@
 // down what a node under load only hits by chance: a position held by a transaction that
 // is, for a while, the newest of all must never fall below the watermark before that
 // transaction ends, and an event that commits behind the claims is claimed, not skipped.
+// Last, how the writers wake the relay: the doorbell after COMMIT, NOTIFY across processes.
 #include "test_database.hpp"
 
 #include "persistence/migration.hpp"
+#include "persistence/outbox.hpp"
 #include "persistence/pg.hpp"
 #include "persistence/relay_store.hpp"
 
 #include <boost/test/unit_test.hpp>
 
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <memory>
 #include <thread>
 
 using namespace testing_support;
@@ -230,3 +236,72 @@ BOOST_AUTO_TEST_CASE(events_claimed_by_a_round_that_did_not_commit_are_claimed_a
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+// A doorbell that counts its rings, for a relay here that leads or not.
+struct counting_doorbell : persistence::outbox_doorbell {
+  bool leads = true;
+  int rings = 0;
+  void committed() override { ++rings; }
+  bool heard_in_process() const override { return leads; }
+};
+
+persistence::new_event thing_happened() {
+  return {"thing.happened", "5f0c1a52-3c6e-4b8e-9d8a-1f2e3d4c5b6a", "test", std::nullopt, "{}"};
+}
+
+// Whether `listener` gets a notification on its channel within `within`.
+bool notified(pg_connection& listener, std::chrono::milliseconds within) {
+  auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{listener.socket(), POLLIN, 0};
+    ::poll(&pfd, 1, 50);
+    PQconsumeInput(listener.raw());
+    if (PGnotify* n = PQnotifies(listener.raw())) {
+      PQfreemem(n);
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
+// How a writer wakes the relay (outbox.hpp): the doorbell once per COMMIT that appended
+// events, never for a transaction that rolled back; a NOTIFY instead, for a relay in
+// another process, when none here leads.
+BOOST_AUTO_TEST_CASE(a_writer_rings_after_commit_only_and_notifies_when_no_relay_here_leads) {
+  test_database db{"doorbell"};
+  persistence::migrate(db.dsn(), {{"events", db.name() + "_events", {}}});
+  auto bell = std::make_shared<counting_doorbell>();
+  persistence::outbox_writer writer{"events", {bell, {}}};
+  pg_connection conn{db.module_dsn("events")};
+  pg_connection listener{db.module_dsn("events")};
+  listener.exec("LISTEN events_outbox");
+
+  {
+    persistence::pg_transaction tx{conn};
+    writer.append(conn, {thing_happened()});
+    conn.flush_deferred();
+  } // rolled back
+  BOOST_TEST(bell->rings == 0);
+  {
+    persistence::pg_transaction tx{conn};
+    writer.append(conn, {thing_happened()});
+    writer.append(conn, {thing_happened()});
+    tx.commit();
+  }
+  BOOST_TEST(bell->rings == 1, "one ring for one COMMIT however many appends");
+  BOOST_TEST(!notified(listener, std::chrono::milliseconds{300}),
+             "a NOTIFY went out though the relay here leads");
+
+  bell->leads = false; // a standby here: the leader is elsewhere
+  {
+    persistence::pg_transaction tx{conn};
+    writer.append(conn, {thing_happened()});
+    tx.commit();
+  }
+  BOOST_TEST(bell->rings == 1);
+  BOOST_TEST(notified(listener, std::chrono::seconds{2}), "no NOTIFY for the other processes");
+}
