@@ -67,6 +67,11 @@ std::vector<std::string> app_config::load(int argc, char** argv, const module_na
   }
   auto found = read_settings(content, known, settings_);
   problems.insert(problems.end(), found.begin(), found.end());
+  // A node without peers has nobody to watch. Its BASP broker's heartbeat would only
+  // cost wake-ups, and CAF 0.17 leaks the broker when a tick is in its mailbox at exit
+  // (the tick names the broker as its sender: a cycle nothing breaks).
+  if (problems.empty() && settings_.nodes.size() < 2)
+    set("middleman.heartbeat-interval", caf::timespan{0});
   if (problems.empty() && settings_.tls.enabled()) {
     // Links between nodes use CAF's OpenSSL module: mutual TLS, every peer's chain checked
     // against cafile (settings_reader has checked that the three files exist).
