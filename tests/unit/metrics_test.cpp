@@ -2,10 +2,16 @@
 // gauges, exact sums under concurrent recording, and the registration rules.
 #include "actors/metrics.hpp"
 
+#include "actors/app_metrics.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <fstream>
 #include <limits>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -265,4 +271,36 @@ BOOST_AUTO_TEST_CASE(malformed_names_buckets_arity_and_decrements_are_refused) {
   BOOST_CHECK_THROW(c.labels({"x"}).inc(-1), std::invalid_argument);
   BOOST_TEST(c.labels({"x"}).value() == 0);
   BOOST_TEST(reg.counter("colons:are_ok_total", "h").labels().value() == 0);
+}
+
+// docs/alerts.yml is the operators' example rules (promtool tests their logic:
+// alert_rules_test); here, that every series they select is one a node exports, so a
+// renamed metric cannot leave an alert that never fires.
+BOOST_AUTO_TEST_CASE(the_example_alert_rules_select_only_metrics_the_node_exports) {
+  metrics::registry reg;
+  app_metrics exported{reg};
+  auto text = reg.render();
+  std::ifstream file{std::string{MONOLITH_SOURCE_DIR} + "/docs/alerts.yml"};
+  BOOST_REQUIRE(file);
+  std::stringstream rules;
+  rules << file.rdbuf();
+  auto source = rules.str();
+  std::set<std::string> selected;
+  std::regex selector{R"(([a-z_]+)\{job="monolith")"};
+  for (std::sregex_iterator it{source.begin(), source.end(), selector}, end; it != end; ++it)
+    selected.insert((*it)[1].str());
+  BOOST_TEST(selected.size() >= 10u);
+  auto exported_as = [&text](const std::string& name, const std::string& type) {
+    return text.find("# TYPE " + name + " " + type) != std::string::npos;
+  };
+  for (auto name : selected) {
+    if (name == "up")
+      continue; // Prometheus's own, per scrape target
+    for (std::string suffix : {"_bucket", "_sum", "_count"}) {
+      auto base = name.size() > suffix.size() ? name.substr(0, name.size() - suffix.size()) : "";
+      if (name == base + suffix && exported_as(base, "histogram"))
+        name = base;
+    }
+    BOOST_TEST(exported_as(name, ""), name << " is not exported by the node");
+  }
 }
