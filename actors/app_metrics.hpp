@@ -1,6 +1,6 @@
 // Every metric the service exposes on GET /metrics, declared in one place (name, help,
 // labels) over the process's registry. Created once in main and handed to whoever
-// records; see README "Metrics".
+// records; see docs/operations.md, "Metrics".
 #pragma once
 
 #include "actors/metrics.hpp"

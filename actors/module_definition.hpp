@@ -23,8 +23,8 @@ struct module_context {
   std::string name;
   std::string dsn; // this module's own role
   const config::app_settings& settings;
-  caf::actor directory;           // to reach other modules (read-only queries, README "Rules")
-  app_metrics* metrics = nullptr; // outlives the actor system
+  caf::actor directory;                     // to reach other modules (read-only queries only)
+  app_metrics* metrics = nullptr;           // outlives the actor system
   std::shared_ptr<relay_doorbell> doorbell; // this module's relay's, shared with it
 
   // What the module's outbox writers tell: its relay, after each COMMIT with events; the

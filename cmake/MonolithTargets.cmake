@@ -1,6 +1,6 @@
 # Helpers that turn the folder layout into targets and make the module boundary (a
-# module's public face is its api.hpp and events.hpp, README "Rules") physical: other
-# targets see only what is exposed here.
+# module's public face is its api.hpp and events.hpp, docs/architecture.md "Rules")
+# physical: other targets see only what is exposed here.
 #
 # Every target includes ${MONOLITH_INCLUDE_DIR}, a tree of symlinks:
 #   <folder>/            -> the whole top-level folder (actors, config, http, persistence)

@@ -1,4 +1,5 @@
-// Derives the DSNs of module roles from the bootstrap DSN (README "Rules": a role per module).
+// Derives the DSNs of module roles from the bootstrap DSN (docs/architecture.md "Rules": a role per
+// module).
 #pragma once
 
 #include <string>

@@ -1,6 +1,6 @@
 // Writes events to a module's outbox inside the caller's transaction, so that a state
-// change and its events commit together or not at all (README, "Events"; writing state
-// and events"). Nothing is published from here: the relay reads the table.
+// change and its events commit together or not at all (docs/architecture.md, "Events"; writing
+// state and events"). Nothing is published from here: the relay reads the table.
 #pragma once
 
 #include "persistence/pg.hpp"

@@ -1,5 +1,5 @@
 // The customers module's public face: its typed interface and message structs. Other
-// modules and the gateway see only this file and events.hpp (README "Rules"). Queries
+// modules and the gateway see only this file and events.hpp (docs/architecture.md "Rules"). Queries
 // (get_customer) may come from other modules; commands only from the gateway.
 #pragma once
 

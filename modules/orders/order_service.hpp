@@ -1,5 +1,5 @@
 // The orders module's front actor: checks requests, asks the customers module (a
-// read-only query through its typed interface, README "Rules") whether the
+// read-only query through its typed interface, docs/architecture.md "Rules") whether the
 // customer may order, and hands the order to a database worker.
 #pragma once
 

@@ -1,7 +1,7 @@
-// The module boundary (README "Rules") as a test: outside modules/<m>/, code may include
-// only modules/<m>/api.hpp and modules/<m>/events.hpp (and modules/modules.cpp each module.hpp).
-// Reads every #include of the source tree; also proves that it catches a planted violation, so it
-// cannot pass by reading nothing.
+// The module boundary (docs/architecture.md "Rules") as a test: outside modules/<m>/, code may
+// include only modules/<m>/api.hpp and modules/<m>/events.hpp (and modules/modules.cpp each
+// module.hpp). Reads every #include of the source tree; also proves that it catches a planted
+// violation, so it cannot pass by reading nothing.
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
