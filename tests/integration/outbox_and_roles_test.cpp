@@ -1,7 +1,7 @@
 // Rule 1 and the outbox, checked in the database itself: each module's tables belong to
 // its own role and other roles are refused; events are written in the transaction of
-// their state change, with the envelope fields docs/openapi.yaml lists, and not at all when the
-// change fails.
+// their state change, with the envelope fields docs/asyncapi.yaml lists, and not at all when
+// the change fails.
 #include "node_process.hpp"
 #include "test_database.hpp"
 
