@@ -1,6 +1,8 @@
 // See node_process.hpp.
 #include "node_process.hpp"
 
+#include "response_recorder.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -293,6 +295,7 @@ std::string node_process::log() const {
 std::unique_ptr<httplib::Client> node_process::client() const {
   auto c = std::make_unique<httplib::Client>("127.0.0.1", http_port());
   c->set_read_timeout(std::chrono::seconds{15});
+  record_responses(*c);
   return c;
 }
 
