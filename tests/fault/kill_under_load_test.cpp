@@ -203,7 +203,7 @@ void check_every_accepted_order(const std::string& dsn, node_process& node, orde
   auto http = node.client();
   std::vector<std::string> missing, not_final, notifications_wrong;
   for (auto& id : ids) {
-    auto got = http->Get(("/orders/" + id).c_str());
+    auto got = get_answered(*http, "/orders/" + id);
     if (!got || got->status != 200) {
       missing.push_back(id + " -> " +
                         (got ? std::to_string(got->status) + " " + got->body : "no answer"));
@@ -212,7 +212,7 @@ void check_every_accepted_order(const std::string& dsn, node_process& node, orde
     auto status = json::parse(got->body)["data"]["status"].get<std::string>();
     if (status != "CONFIRMED" && status != "REJECTED")
       not_final.push_back(id + " is " + status);
-    auto listed = http->Get(("/notifications?orderId=" + id).c_str());
+    auto listed = get_answered(*http, "/notifications?orderId=" + id);
     if (!listed || listed->status != 200) {
       notifications_wrong.push_back(id + " -> GET /notifications " +
                                     (listed ? std::to_string(listed->status) : "no answer"));

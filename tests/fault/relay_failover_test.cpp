@@ -321,11 +321,21 @@ bool settles(const std::string& dsn, const std::function<std::string()>& logs) {
   auto schemas = relay_schemas(dsn);
   backlog last;
   auto started = steady::now();
+  // Normally a few seconds; the bound leaves room for a loaded machine (a lease lapses,
+  // deliveries wait out their backoff), and what is left then says whether it moved.
+  std::string at_half_time;
   bool settled = eventually(
-      30s, [&] { return (last = backlog_of(dsn, schemas)).settled(); }, 100ms);
-  BOOST_TEST(settled, "not settled 30 s after the load stopped: " << last.text() << " ("
-                                                                  << open_deliveries(dsn, schemas)
-                                                                  << "); node problems:" << logs());
+      60s,
+      [&] {
+        last = backlog_of(dsn, schemas);
+        if (at_half_time.empty() && steady::now() - started >= 30s)
+          at_half_time = last.text();
+        return last.settled();
+      },
+      100ms);
+  BOOST_TEST(settled, "not settled 60 s after the load stopped (after 30 s: "
+                          << at_half_time << "): " << last.text() << " ("
+                          << open_deliveries(dsn, schemas) << "); node problems:" << logs());
   if (settled)
     BOOST_TEST_MESSAGE(
         "settled "
@@ -428,7 +438,7 @@ void check_every_accepted_order_completed(const std::string& dsn, node_process& 
   auto http = node.client();
   std::vector<std::string> wrong;
   for (auto& id : ids) {
-    auto got = http->Get(("/orders/" + id).c_str());
+    auto got = get_answered(*http, "/orders/" + id);
     if (!got || got->status != 200) {
       wrong.push_back(id + ": GET /orders -> " + (got ? std::to_string(got->status) : "no answer"));
       continue;
@@ -436,7 +446,7 @@ void check_every_accepted_order_completed(const std::string& dsn, node_process& 
     auto status = json::parse(got->body)["data"]["status"].get<std::string>();
     if (status == "PENDING")
       wrong.push_back(id + " still PENDING");
-    auto listed = http->Get(("/notifications?orderId=" + id).c_str());
+    auto listed = get_answered(*http, "/notifications?orderId=" + id);
     if (!listed || listed->status != 200) {
       wrong.push_back(id + ": GET /notifications -> " +
                       (listed ? std::to_string(listed->status) : "no answer"));
@@ -633,10 +643,12 @@ BOOST_AUTO_TEST_CASE(a_frozen_holder_is_replaced_within_two_seconds_and_fenced_o
                  nodes.db.dsn());
   // Orders go on through B meanwhile (placing needs no relay).
   nodes.require_more_orders_via(nodes.b.http_port(), 20);
+  auto b_holder = nodes.check_b_leads(true);
 
   // A wakes up believing it holds every lease: its next batch finds its fencing token
   // stale, so it stops relaying and B stays the only relay.
   auto woke_at = nodes.a.log().size();
+  auto b_log_at_wake = nodes.b.log().size();
   nodes.a.signal(SIGCONT);
   std::set<std::string> all(nodes.schemas.begin(), nodes.schemas.end());
   std::set<std::string> fenced;
@@ -647,17 +659,23 @@ BOOST_AUTO_TEST_CASE(a_frozen_holder_is_replaced_within_two_seconds_and_fenced_o
                         }),
              "A did not report losing every lease within 5 s of SIGCONT; it did for: "
                  << joined(std::vector<std::string>(fenced.begin(), fenced.end())) << nodes.logs());
-  auto b_holder = nodes.check_b_leads(false);
   // A serves orders again; B relays their events.
   nodes.load->target(0, nodes.a.http_port());
   nodes.require_more_orders_via(nodes.a.http_port(), 20);
 
   nodes.settle_and_check();
-  BOOST_TEST(modules_logging(nodes.a.log(), "relay leader", woke_at).empty(),
-             "A led a relay again after waking");
-  BOOST_TEST(all_held_by(live_holders(nodes.db.dsn(), nodes.schemas), b_holder),
-             "leases at the end: " << describe(live_holders(nodes.db.dsn(), nodes.schemas))
-                                   << " (B is " << b_holder << ")");
+  // A lease moves only when it lapses: A may lead a relay again only where B's lease
+  // lapsed after A woke (a loaded machine can hold B past the lease time), and B then
+  // found itself fenced off. Otherwise B stays the only relay.
+  auto a_led_again = modules_logging(nodes.a.log(), "relay leader", woke_at);
+  auto b_fenced = modules_logging(nodes.b.log(), "relay lost its lease", b_log_at_wake);
+  for (auto& module : a_led_again)
+    BOOST_TEST(b_fenced.count(module),
+               "A led the " << module << " relay again while B's lease held" << nodes.logs());
+  auto holders = live_holders(nodes.db.dsn(), nodes.schemas);
+  for (auto& [module, holder] : holders)
+    BOOST_TEST((a_led_again.count(module) || holder == b_holder),
+               "leases at the end: " << describe(holders) << " (B is " << b_holder << ")");
   nodes.stop_cleanly(nodes.a, "A");
   nodes.stop_cleanly(nodes.b, "B");
 }
