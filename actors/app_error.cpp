@@ -7,13 +7,20 @@
 
 std::string to_string(app_error x) {
   switch (x) {
-    case app_error::none: return "none";
-    case app_error::not_found: return "not_found";
-    case app_error::validation_failed: return "validation_failed";
-    case app_error::conflict: return "conflict";
-    case app_error::unprocessable: return "unprocessable";
-    case app_error::unavailable: return "unavailable";
-    case app_error::internal: return "internal";
+  case app_error::none:
+    return "none";
+  case app_error::not_found:
+    return "not_found";
+  case app_error::validation_failed:
+    return "validation_failed";
+  case app_error::conflict:
+    return "conflict";
+  case app_error::unprocessable:
+    return "unprocessable";
+  case app_error::unavailable:
+    return "unavailable";
+  case app_error::internal:
+    return "internal";
   }
   return "unknown";
 }

@@ -11,8 +11,7 @@
 
 struct health_probe {};
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, health_probe& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, health_probe& x) {
   static_cast<void>(x);
   return f(caf::meta::type_name("health_probe"));
 }

@@ -16,8 +16,7 @@
 
 using flush_lookups_atom = caf::atom_constant<caf::atom("flushlook")>;
 
-template <class T>
-class lookup_batch {
+template <class T> class lookup_batch {
 public:
   // Queues a lookup; true when it starts a new batch (the caller then sends the flush).
   bool add(std::string key, caf::typed_response_promise<T> promise) {

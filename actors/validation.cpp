@@ -17,8 +17,8 @@ bool contains_space(const std::string& text) {
       cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
     i += 1 + extra;
     bool space = (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 ||
-                 cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-                 cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF;
+                 cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+                 cp == 0x202F || cp == 0x205F || cp == 0x3000 || cp == 0xFEFF;
     if (space)
       return true;
   }
@@ -34,7 +34,7 @@ void check_length(field_issues& issues, const std::string& field, const std::str
   auto n = code_points(text);
   if (n < min || n > max)
     issues.push_back({field, "must be a string of " + std::to_string(min) + " to " +
-                               std::to_string(max) + " characters"});
+                                 std::to_string(max) + " characters"});
 }
 
 void check_range(field_issues& issues, const std::string& field, int64_t value, int64_t min,
@@ -49,7 +49,8 @@ bool is_uuid(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+    if (dash ? c != '-'
+             : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
       return false;
   }
   return true;

@@ -16,13 +16,19 @@ std::string dump(const nlohmann::json& document) {
 
 int status_for(app_error kind) {
   switch (kind) {
-    case app_error::not_found: return 404;
-    case app_error::validation_failed: return 400;
-    case app_error::conflict: return 409;
-    case app_error::unprocessable: return 422;
-    case app_error::unavailable: return 503;
-    case app_error::none:
-    case app_error::internal: break;
+  case app_error::not_found:
+    return 404;
+  case app_error::validation_failed:
+    return 400;
+  case app_error::conflict:
+    return 409;
+  case app_error::unprocessable:
+    return 422;
+  case app_error::unavailable:
+    return 503;
+  case app_error::none:
+  case app_error::internal:
+    break;
   }
   return 500;
 }
@@ -43,8 +49,8 @@ void exchange::fail(int status, const std::string& code, const std::string& mess
   auto list = nlohmann::json::array();
   for (auto& d : details)
     list.push_back({{"field", d.field}, {"issue", d.issue}});
-  nlohmann::json envelope = {
-    {"success", false}, {"error", {{"code", code}, {"message", message}, {"details", list}}}};
+  nlohmann::json envelope = {{"success", false},
+                             {"error", {{"code", code}, {"message", message}, {"details", list}}}};
   response.status = status;
   response.set_content(dump(envelope), "application/json");
 }

@@ -14,7 +14,7 @@ using handler = std::function<void(exchange&)>;
 
 struct route {
   std::string method;
-  std::string pattern; // as registered: the route label of metrics and logs
+  std::string pattern;               // as registered: the route label of metrics and logs
   std::vector<std::string> segments; // "{id}" matches any one segment
   bool takes_json_body;
   handler handle;
@@ -26,9 +26,9 @@ public:
            handler handle);
 
   struct match {
-    const route* found = nullptr;   // null: see allow
+    const route* found = nullptr; // null: see allow
     std::vector<std::string> params;
-    std::string allow;              // non-empty: path known, method not (405)
+    std::string allow; // non-empty: path known, method not (405)
   };
 
   // HEAD is served by GET routes.

@@ -41,21 +41,23 @@ void apply(pg_connection& db, const module_schema& m, const std::string& compone
            const std::string& name, const std::string& sql) {
   auto schema = db.quote_identifier(m.schema);
   auto applied = db.exec("SELECT checksum = md5($3) FROM " + schema +
-                           ".schema_migrations WHERE component = $1 AND version = $2",
+                             ".schema_migrations WHERE component = $1 AND version = $2",
                          {component, version, sql});
   if (!applied.empty()) {
     if (!applied.boolean(0, 0))
-      throw pg_error("migration " + m.schema + "/" + name + " was changed after it was applied; "
-                     "add a new migration instead",
+      throw pg_error("migration " + m.schema + "/" + name +
+                         " was changed after it was applied; "
+                         "add a new migration instead",
                      "42000", "", false);
     return;
   }
   pg_transaction tx{db};
   db.exec("SET LOCAL ROLE " + db.quote_identifier(m.role));
   db.exec_script(sql);
-  db.exec("INSERT INTO " + schema +
-            ".schema_migrations (component, version, name, checksum) VALUES ($1, $2, $3, md5($4))",
-          {component, version, name, sql});
+  db.exec(
+      "INSERT INTO " + schema +
+          ".schema_migrations (component, version, name, checksum) VALUES ($1, $2, $3, md5($4))",
+      {component, version, name, sql});
   tx.commit();
 }
 

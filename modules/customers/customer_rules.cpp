@@ -3,7 +3,6 @@
 
 #include "actors/validation.hpp"
 
-
 namespace customers {
 
 namespace {

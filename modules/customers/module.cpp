@@ -28,7 +28,12 @@ std::vector<child_spec> children(const module_context& ctx) {
 } // namespace
 
 module_definition definition() {
-  return {"customers", migrations, register_types, children, "service", {},
+  return {"customers",
+          migrations,
+          register_types,
+          children,
+          "service",
+          {},
           {events::customer_registered, events::customer_deactivated}};
 }
 

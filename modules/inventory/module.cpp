@@ -28,7 +28,11 @@ std::vector<child_spec> children(const module_context& ctx) {
 } // namespace
 
 module_definition definition() {
-  return {"inventory", migrations, register_types, children, "service",
+  return {"inventory",
+          migrations,
+          register_types,
+          children,
+          "service",
           {{"inventory.order-events", {"order.created", "order.cancelled"}}},
           {events::inventory_reserved, events::inventory_rejected, events::inventory_released}};
 }

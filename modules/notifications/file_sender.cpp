@@ -30,8 +30,8 @@ public:
   void send(const std::vector<notification>& batch) override {
     std::string text;
     for (auto& n : batch) {
-      nlohmann::json line = {{"notificationId", n.id}, {"eventId", n.event_id},
-                             {"eventName", n.event_name}, {"orderId", n.order_id},
+      nlohmann::json line = {{"notificationId", n.id},      {"eventId", n.event_id},
+                             {"eventName", n.event_name},   {"orderId", n.order_id},
                              {"customerId", n.customer_id}, {"channel", n.channel},
                              {"template", n.template_name}, {"createdAt", n.created_at}};
       text += line.dump() + "\n";

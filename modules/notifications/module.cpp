@@ -19,14 +19,19 @@ void register_types(caf::actor_system_config& cfg) {
 }
 
 std::vector<child_spec> children(const module_context& ctx) {
-  return {{"service", [ctx](caf::actor_system& sys) { return spawn_notification_service(sys, ctx); }},
-          {"sender", [ctx](caf::actor_system& sys) { return spawn_sender_loop(sys, ctx); }}};
+  return {
+      {"service", [ctx](caf::actor_system& sys) { return spawn_notification_service(sys, ctx); }},
+      {"sender", [ctx](caf::actor_system& sys) { return spawn_sender_loop(sys, ctx); }}};
 }
 
 } // namespace
 
 module_definition definition() {
-  return {"notifications", migrations, register_types, children, "service",
+  return {"notifications",
+          migrations,
+          register_types,
+          children,
+          "service",
           {{"notifications.order-events",
             {"order.created", "order.confirmed", "order.rejected", "order.cancelled"}}},
           {}};

@@ -13,7 +13,9 @@ using namespace testing_support;
 
 namespace {
 
-int run(const std::string& command) { return std::system(command.c_str()); }
+int run(const std::string& command) {
+  return std::system(command.c_str());
+}
 
 struct private_cluster {
   std::string dir = "/tmp/monolith-outage-" + std::to_string(::getpid());
@@ -28,7 +30,9 @@ struct private_cluster {
     stop();
     std::filesystem::remove_all(dir);
   }
-  bool start() { return run(script + " start " + dir + " " + std::to_string(port) + " fsync=off") == 0; }
+  bool start() {
+    return run(script + " start " + dir + " " + std::to_string(port) + " fsync=off") == 0;
+  }
   void stop() { run(script + " stop " + dir); }
   std::string dsn() const {
     return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=outage";
@@ -42,7 +46,8 @@ BOOST_AUTO_TEST_CASE(database_outage_gives_503_then_recovers_without_a_restart) 
   node_process node{{pg.dsn(), {"--app.http.request-timeout=2s"}}};
   node.start();
   auto http = node.client();
-  auto created = body_of(http->Post("/customers", R"({"name":"A","email":"a@x.io"})", "application/json"));
+  auto created =
+      body_of(http->Post("/customers", R"({"name":"A","email":"a@x.io"})", "application/json"));
   auto id = created["data"]["id"].get<std::string>();
 
   pg.stop();

@@ -28,8 +28,8 @@ test_database::~test_database() {
   try {
     persistence::pg_connection admin{admin_dsn()};
     admin.exec("DROP DATABASE IF EXISTS " + admin.quote_identifier(name_) + " WITH (FORCE)");
-    auto roles = admin.exec("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)",
-                            {name_ + "_"});
+    auto roles =
+        admin.exec("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", {name_ + "_"});
     for (int i = 0; i < roles.rows(); ++i)
       admin.exec("DROP ROLE IF EXISTS " + admin.quote_identifier(roles.string(i, 0)));
   } catch (const std::exception&) {
@@ -38,8 +38,8 @@ test_database::~test_database() {
 }
 
 std::string test_database::module_dsn(const std::string& module) const {
-  return "host=127.0.0.1 port=" + std::string{std::getenv("MONOLITH_TEST_PG_PORT")} + " user=" +
-         name_ + "_" + module + " dbname=" + name_;
+  return "host=127.0.0.1 port=" + std::string{std::getenv("MONOLITH_TEST_PG_PORT")} +
+         " user=" + name_ + "_" + module + " dbname=" + name_;
 }
 
 } // namespace testing_support
