@@ -34,6 +34,19 @@ bool eventually(std::chrono::milliseconds limit, const std::function<bool()>& co
   }
 }
 
+httplib::Result get_answered(httplib::Client& client, const std::string& path,
+                             std::chrono::milliseconds within) {
+  httplib::Result result{nullptr, httplib::Error::Unknown};
+  eventually(
+      within,
+      [&] {
+        result = client.Get(path.c_str());
+        return result && result->status != 503;
+      },
+      std::chrono::milliseconds{100});
+  return result;
+}
+
 // ---- database inspection (superuser connection, one per call: survives outages) ----
 
 long long scalar(const std::string& dsn, const std::string& sql) {

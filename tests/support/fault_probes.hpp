@@ -15,6 +15,11 @@ namespace testing_support {
 // Polls `condition` every `step` until it holds or `limit` passes; bounded by construction.
 bool eventually(std::chrono::milliseconds limit, const std::function<bool()>& condition,
                 std::chrono::milliseconds step = std::chrono::milliseconds{50});
+// GET that asks again while the node answers 503 (a dependency busy or starting: the
+// contract's "try again") or not at all, for up to `within`; returns the last result.
+// For checks of what a node holds after a fault, on a machine that may be loaded.
+httplib::Result get_answered(httplib::Client& client, const std::string& path,
+                             std::chrono::milliseconds within = std::chrono::seconds{10});
 
 long long scalar(const std::string& dsn, const std::string& sql);
 // First column of every row.

@@ -299,17 +299,6 @@ std::unique_ptr<httplib::Client> node_process::client() const {
   return c;
 }
 
-httplib::Result get_answered(httplib::Client& client, const std::string& path,
-                             std::chrono::milliseconds within) {
-  auto deadline = std::chrono::steady_clock::now() + within;
-  for (;;) {
-    auto result = client.Get(path.c_str());
-    if ((result && result->status != 503) || std::chrono::steady_clock::now() >= deadline)
-      return result;
-    std::this_thread::sleep_for(std::chrono::milliseconds{100});
-  }
-}
-
 nlohmann::json body_of(const httplib::Result& result) {
   if (!result)
     throw std::runtime_error("no HTTP response: " + httplib::to_string(result.error()));

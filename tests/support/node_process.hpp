@@ -93,10 +93,5 @@ private:
 
 // Response helpers for readable assertions.
 nlohmann::json body_of(const httplib::Result& result);
-// GET that asks again while the node answers 503 (a dependency busy or starting: the
-// contract's "try again") or not at all, for up to `within`; returns the last result.
-// For checks of what a node holds after a fault, on a machine that may be loaded.
-httplib::Result get_answered(httplib::Client& client, const std::string& path,
-                             std::chrono::milliseconds within = std::chrono::seconds{10});
 
 } // namespace testing_support

@@ -7,6 +7,8 @@
 #include "persistence/dsn.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <caf/settings.hpp>
+#include <caf/timespan.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -25,6 +27,7 @@ config::module_names known() {
 struct loaded {
   std::vector<std::string> problems;
   config::app_settings settings;
+  caf::timespan heartbeat{-1}; // middleman.heartbeat-interval as CAF will read it
 };
 
 // Loads `conf_text` as the configuration file plus `args` as the command line.
@@ -41,6 +44,7 @@ loaded load(const std::string& conf_text, std::vector<std::string> args = {}) {
   loaded result;
   result.problems = cfg.load(int(argv.size()), argv.data(), known());
   result.settings = cfg.settings();
+  result.heartbeat = caf::get_or(cfg.content, "middleman.heartbeat-interval", caf::timespan{-1});
   std::remove(path);
   return result;
 }
@@ -333,4 +337,17 @@ BOOST_AUTO_TEST_CASE(a_module_role_dsn_names_the_bootstrap_database) {
     BOOST_TEST(derived.find("password") == std::string::npos);
     BOOST_TEST(derived.find("user='shop_orders'") != std::string::npos);
   }
+}
+
+// BASP heartbeats watch peers; a node without any runs none (CAF 0.17 leaks its broker
+// when a heartbeat tick is in its mailbox at exit), a node with peers keeps them.
+BOOST_AUTO_TEST_CASE(only_a_node_with_peers_runs_heartbeats) {
+  auto alone = load("[middleman]\nheartbeat-interval = 500ms\n");
+  BOOST_TEST(alone.problems.empty());
+  BOOST_TEST(alone.heartbeat.count() == 0);
+  auto linked = load("[app]\nnode = \"a\"\n[app.nodes]\n"
+                     "a = { host = \"127.0.0.1\", port = 4200, http-port = 8080 }\n"
+                     "b = { host = \"127.0.0.1\", port = 4201 }\n");
+  BOOST_TEST(linked.problems.empty());
+  BOOST_TEST((linked.heartbeat > caf::timespan{0}));
 }
