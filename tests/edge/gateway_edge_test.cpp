@@ -4,14 +4,12 @@
 // afterwards a fresh client is served within 1 s. Run twice: against the gateway directly,
 // and through the edge (nginx) as scripts/run starts it (MONOLITH_TEST_EDGE=1).
 #include "node_process.hpp"
+#include "raw_http.hpp"
 #include "test_database.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <string>
@@ -40,71 +38,6 @@ struct edge_node {
                     "--app.http.header-timeout=2s", "--app.http.keep-alive-timeout=2s"}}};
 };
 
-// A raw connection, closed with the object.
-struct connection {
-  int fd = -1;
-  explicit connection(int port) : fd(connect_loopback(port)) {}
-  ~connection() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-  connection(const connection&) = delete;
-  connection& operator=(const connection&) = delete;
-
-  // Sends what the peer takes within `timeout`; false once it refuses more (closed).
-  bool send(const std::string& bytes, std::chrono::milliseconds timeout = 5000ms) {
-    std::size_t sent = 0;
-    auto until = steady::now() + timeout;
-    while (sent < bytes.size() && steady::now() < until) {
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, 100) <= 0)
-        continue;
-      auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0)
-        return false;
-      sent += std::size_t(n);
-    }
-    return sent == bytes.size();
-  }
-  // Everything the peer sends until it closes, or until `timeout`.
-  std::string read_all(std::chrono::milliseconds timeout) {
-    std::string in;
-    auto until = steady::now() + timeout;
-    char buffer[65536];
-    for (;;) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - steady::now());
-      if (left.count() <= 0)
-        return in;
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, int(left.count())) <= 0)
-        return in;
-      auto n = ::recv(fd, buffer, sizeof buffer, 0);
-      if (n <= 0)
-        return in;
-      in.append(buffer, std::size_t(n));
-    }
-  }
-  // Whether the peer closed the connection (or reset it) within `timeout`.
-  bool closed_within(std::chrono::milliseconds timeout) {
-    auto until = steady::now() + timeout;
-    char buffer[4096];
-    while (steady::now() < until) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0)
-        continue;
-      if (::recv(fd, buffer, sizeof buffer, 0) <= 0)
-        return true;
-    }
-    return false;
-  }
-};
-
-int status_of(const std::string& reply) {
-  if (reply.rfind("HTTP/1.1 ", 0) != 0 || reply.size() < 12)
-    return 0;
-  return std::stoi(reply.substr(9, 3));
-}
-
 int count_of(const std::string& text, const std::string& what) {
   int n = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
@@ -114,16 +47,17 @@ int count_of(const std::string& text, const std::string& what) {
 
 // A fresh client's GET /health: its status within 1 s (0 when none came).
 int fresh_health(int port) {
-  connection c{port};
-  if (c.fd < 0 || !c.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1000ms))
+  raw_connection c{port};
+  if (!c.connected() ||
+      !c.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1000ms))
     return 0;
   return status_of(c.read_all(1000ms));
 }
 
 // Served at once, or (pool full) told to come back, with Retry-After, at once.
 void require_answered_fast(int port) {
-  connection c{port};
-  BOOST_REQUIRE(c.fd >= 0);
+  raw_connection c{port};
+  BOOST_REQUIRE(c.connected());
   BOOST_REQUIRE(c.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 1000ms));
   auto reply = c.read_all(1000ms);
   auto status = status_of(reply);
@@ -143,7 +77,7 @@ void require_served_afterwards(int port) {
 }
 
 std::string created_customer(int port) {
-  connection c{port};
+  raw_connection c{port};
   std::string body = R"({"name":"Edge","email":"edge@example.com"})";
   c.send("POST /customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
          "Connection: close\r\nContent-Length: " +
@@ -165,14 +99,14 @@ BOOST_FIXTURE_TEST_SUITE(gateway_edge, edge_node)
 BOOST_AUTO_TEST_CASE(a_range_header_never_amplifies_a_reply) {
   auto port = node.http_port();
   auto path = "/customers/" + created_customer(port);
-  connection plain{port};
+  raw_connection plain{port};
   plain.send(get(path));
   auto expected = plain.read_all(5000ms);
   BOOST_REQUIRE(status_of(expected) == 200);
   std::string ranges = "Range: bytes=0-";
   for (int i = 1; i < 1500; ++i)
     ranges += ",0-";
-  connection ranged{port};
+  raw_connection ranged{port};
   ranged.send(get(path, ranges + "\r\n"));
   auto reply = ranged.read_all(5000ms);
   BOOST_TEST(status_of(reply) == 200);
@@ -194,7 +128,7 @@ BOOST_AUTO_TEST_CASE(too_many_order_lines_are_refused_before_any_is_read) {
   std::vector<std::string> replies(pool_threads);
   for (int i = 0; i < pool_threads; ++i)
     senders.emplace_back([&, i] {
-      connection c{port};
+      raw_connection c{port};
       c.send(request);
       replies[std::size_t(i)] = c.read_all(10000ms);
     });
@@ -210,7 +144,7 @@ BOOST_AUTO_TEST_CASE(too_many_order_lines_are_refused_before_any_is_read) {
 
 BOOST_AUTO_TEST_CASE(a_header_line_that_never_ends_is_cut_off) {
   auto port = node.http_port();
-  connection c{port};
+  raw_connection c{port};
   c.send("GET /health HTTP/1.1\r\nHost: x\r\nX-Endless: ");
   bool took_all = c.send(std::string(8 * 1024 * 1024, 'a'), 3000ms);
   auto reply = c.read_all(3000ms);
@@ -231,7 +165,7 @@ BOOST_AUTO_TEST_CASE(twenty_thousand_headers_are_refused) {
   std::string headers;
   for (int i = 0; i < 20000; ++i)
     headers += "X-H" + std::to_string(i) + ": v\r\n";
-  connection c{port};
+  raw_connection c{port};
   c.send(get("/health", headers), 3000ms);
   auto status = status_of(c.read_all(3000ms));
   BOOST_TEST((status == 0 || (status >= 400 && status < 500)), "answered " << status);
@@ -240,7 +174,7 @@ BOOST_AUTO_TEST_CASE(twenty_thousand_headers_are_refused) {
 
 BOOST_AUTO_TEST_CASE(an_oversized_request_line_is_refused) {
   auto port = node.http_port();
-  connection c{port};
+  raw_connection c{port};
   c.send("GET /" + std::string(100000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 3000ms);
   auto status = status_of(c.read_all(3000ms));
   BOOST_TEST((status == 0 || (status >= 400 && status < 500)), "answered " << status);
@@ -249,9 +183,9 @@ BOOST_AUTO_TEST_CASE(an_oversized_request_line_is_refused) {
 
 BOOST_AUTO_TEST_CASE(connections_trickling_headers_do_not_hold_the_gateway) {
   auto port = node.http_port();
-  std::vector<std::unique_ptr<connection>> slow;
+  std::vector<std::unique_ptr<raw_connection>> slow;
   for (int i = 0; i < 5 * pool_threads; ++i) {
-    slow.push_back(std::make_unique<connection>(port));
+    slow.push_back(std::make_unique<raw_connection>(port));
     slow.back()->send("GET /health HTTP/1.1\r\n");
   }
   // A byte every 200 ms each, for longer than the header timeout (2 s).
@@ -272,9 +206,9 @@ BOOST_AUTO_TEST_CASE(connections_trickling_headers_do_not_hold_the_gateway) {
 
 BOOST_AUTO_TEST_CASE(idle_keep_alive_connections_do_not_hold_the_gateway) {
   auto port = node.http_port();
-  std::vector<std::unique_ptr<connection>> idle;
+  std::vector<std::unique_ptr<raw_connection>> idle;
   for (int i = 0; i < 300; ++i) {
-    idle.push_back(std::make_unique<connection>(port));
+    idle.push_back(std::make_unique<raw_connection>(port));
     if (i % 2 == 0) { // half after one request, kept alive; half never say a word
       idle.back()->send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
     }
@@ -290,17 +224,17 @@ BOOST_AUTO_TEST_CASE(a_full_pool_turns_new_connections_away_with_retry_after) {
   auto port = node.http_port();
   // Each holds a thread while its body is slow to come (a request whose headers came
   // whole), then the queue fills with connections that have not sent anything yet.
-  std::vector<std::unique_ptr<connection>> holders;
+  std::vector<std::unique_ptr<raw_connection>> holders;
   for (int i = 0; i < pool_threads; ++i) {
-    holders.push_back(std::make_unique<connection>(port));
+    holders.push_back(std::make_unique<raw_connection>(port));
     holders.back()->send("POST /customers HTTP/1.1\r\nHost: x\r\nContent-Type: "
                          "application/json\r\nContent-Length: 100\r\n\r\n{");
   }
   std::this_thread::sleep_for(300ms); // any connection kept alive from before has yielded
   for (int i = 0; i < pool_queue; ++i)
-    holders.push_back(std::make_unique<connection>(port));
+    holders.push_back(std::make_unique<raw_connection>(port));
   std::this_thread::sleep_for(50ms);
-  connection late{port};
+  raw_connection late{port};
   late.send(get("/health"));
   auto reply = late.read_all(1000ms);
   if (through_edge()) {
@@ -321,7 +255,7 @@ BOOST_AUTO_TEST_CASE(a_body_the_gateway_leaves_unread_is_never_a_second_request)
   std::string smuggled = "GET /admin/outbox HTTP/1.1\r\nHost: x\r\n\r\n";
   for (auto& method : {"GET /health", "OPTIONS /health", "GET /nowhere", "DELETE /health"}) {
     BOOST_TEST_CONTEXT(method) {
-      connection c{port};
+      raw_connection c{port};
       c.send(std::string{method} + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
              std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled);
       auto replies = c.read_all(2000ms);
@@ -329,7 +263,7 @@ BOOST_AUTO_TEST_CASE(a_body_the_gateway_leaves_unread_is_never_a_second_request)
     }
   }
   // Transfer-Encoding in another case, beside a Content-Length.
-  connection c{port};
+  raw_connection c{port};
   c.send("POST /customers HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
          "Content-Length: 4\r\ntRANSFER-ENCODING: chunked\r\n\r\n0\r\n\r\n" +
          smuggled);

@@ -1,17 +1,14 @@
 // The gateway conventions of docs/openapi.yaml over real HTTP: routing errors, body limits, media
 // type, JSON strictness, correlation ids, envelopes and error precedence.
+#include "eventually.hpp"
 #include "json_checks.hpp"
 #include "node_process.hpp"
+#include "raw_http.hpp"
 #include "test_database.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -83,177 +80,6 @@ std::string nested_objects(int levels) {
 
 std::string nested_arrays(int levels) {
   return std::string(std::size_t(levels), '[') + std::string(std::size_t(levels), ']');
-}
-
-// A response read from a raw socket (for requests an HTTP library would not send).
-struct raw_response {
-  bool received = false;
-  int status = 0;
-  std::map<std::string, std::string> headers; // lower-case names
-  std::string body;
-
-  std::string header(const std::string& name) const {
-    auto i = headers.find(name);
-    return i == headers.end() ? std::string{} : i->second;
-  }
-  bool has_header(const std::string& name) const { return headers.count(name) > 0; }
-};
-
-bool parse_response(const std::string& in, raw_response& out) {
-  auto end = in.find("\r\n\r\n");
-  if (end == std::string::npos)
-    return false;
-  std::stringstream head{in.substr(0, end)};
-  std::string line;
-  std::getline(head, line);
-  std::stringstream status_line{line};
-  std::string version;
-  status_line >> version >> out.status;
-  out.headers.clear();
-  while (std::getline(head, line)) {
-    if (!line.empty() && line.back() == '\r')
-      line.pop_back();
-    auto colon = line.find(':');
-    if (colon == std::string::npos)
-      continue;
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return char(std::tolower(c)); });
-    auto value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(' '));
-    out.headers[name] = value;
-  }
-  std::size_t length =
-      out.has_header("content-length") ? std::stoul(out.header("content-length")) : 0;
-  if (in.size() < end + 4 + length)
-    return false;
-  out.body = in.substr(end + 4, length);
-  out.received = true;
-  return true;
-}
-
-// Sends `request` (head and body, as bytes) and reads the response while still sending,
-// as a careful client does, so that an early answer is seen even if the body is refused.
-raw_response raw_exchange(int port, const std::string& request) {
-  raw_response out;
-  int fd = connect_loopback(port);
-  if (fd < 0)
-    return out;
-  std::string in;
-  std::size_t sent = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{15};
-  bool open = true;
-  while (open && std::chrono::steady_clock::now() < deadline && !parse_response(in, out)) {
-    pollfd p{fd, short(POLLIN | (sent < request.size() ? POLLOUT : 0)), 0};
-    if (::poll(&p, 1, 200) < 0)
-      break;
-    if (p.revents & POLLIN) {
-      char buf[65536];
-      auto n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0)
-        open = false;
-      else
-        in.append(buf, std::size_t(n));
-    }
-    if (open && (p.revents & POLLOUT) && sent < request.size()) {
-      auto n = ::send(fd, request.data() + sent,
-                      std::min<std::size_t>(request.size() - sent, 65536), MSG_NOSIGNAL);
-      if (n <= 0)
-        sent = request.size(); // the server stopped reading; keep listening for its answer
-      else
-        sent += std::size_t(n);
-    }
-    if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
-      open = (p.revents & POLLIN) != 0;
-  }
-  parse_response(in, out);
-  ::close(fd);
-  return out;
-}
-
-std::string raw_request(const std::string& method, const std::string& target,
-                        const std::vector<std::string>& headers, const std::string& body,
-                        bool send_length = true) {
-  std::string text =
-      method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
-  for (auto& h : headers)
-    text += h + "\r\n";
-  if (send_length)
-    text += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  return text + "\r\n" + body;
-}
-
-// The same request with its body in HTTP/1.1 chunked transfer coding.
-std::string raw_chunked_request(const std::string& method, const std::string& target,
-                                const std::vector<std::string>& headers, const std::string& body) {
-  std::string text =
-      method + " " + target +
-      " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n";
-  for (auto& h : headers)
-    text += h + "\r\n";
-  text += "\r\n";
-  for (std::size_t at = 0; at < body.size(); at += 65536) {
-    auto n = std::min<std::size_t>(65536, body.size() - at);
-    std::stringstream size;
-    size << std::hex << n;
-    text += size.str() + "\r\n" + body.substr(at, n) + "\r\n";
-  }
-  return text + "0\r\n\r\n";
-}
-
-// A keep-alive connection driven by hand: write bytes, then collect what arrives.
-class raw_session {
-public:
-  explicit raw_session(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(uint16_t(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
-  ~raw_session() { ::close(fd_); }
-  raw_session(const raw_session&) = delete;
-  raw_session& operator=(const raw_session&) = delete;
-
-  bool connected() const { return connected_; }
-  bool write(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size());
-  }
-  // Everything received until the peer closes or nothing more arrives for `quiet`.
-  std::string read_for(std::chrono::milliseconds quiet) {
-    std::string in;
-    for (;;) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, int(quiet.count())) <= 0)
-        break;
-      char buf[65536];
-      auto n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      in.append(buf, std::size_t(n));
-    }
-    return in;
-  }
-  bool closed() const { return closed_; }
-
-private:
-  int fd_;
-  bool connected_ = false;
-  bool closed_ = false;
-};
-
-// Status lines of all responses in a byte stream.
-std::vector<std::string> status_lines(const std::string& stream) {
-  std::vector<std::string> lines;
-  std::size_t at = 0;
-  while ((at = stream.find("HTTP/1.1 ", at)) != std::string::npos) {
-    if (at == 0 || stream.compare(at - 2, 2, "\r\n") == 0 || stream[at - 1] == '}')
-      lines.push_back(stream.substr(at, stream.find("\r\n", at) - at));
-    at += 9;
-  }
-  return lines;
 }
 
 struct gateway_api {
@@ -360,7 +186,7 @@ struct gateway_api {
     return check_error(res->status, res->body, res->has_header("X-Correlation-Id"),
                        res->has_header("EXCEPTION_WHAT"), status, code);
   }
-  static json expect_error(const raw_response& res, int status, const std::string& code) {
+  static json expect_error(const raw_reply& res, int status, const std::string& code) {
     BOOST_TEST_REQUIRE(res.received, "no HTTP response");
     return check_error(res.status, res.body, res.has_header("x-correlation-id"),
                        res.has_header("exception_what"), status, code);
@@ -741,15 +567,10 @@ BOOST_AUTO_TEST_CASE(the_correlation_id_appears_in_the_request_log_line) {
   std::string id = "log-line-check-7f3a";
   auto res = http->Get(("/customers/" + a_uuid).c_str(), {{"X-Correlation-Id", id}});
   BOOST_REQUIRE(res);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{3};
-  bool found = false;
-  while (!found && std::chrono::steady_clock::now() < deadline) {
-    found = shared_node::instance->node.log().find("\"correlationId\":\"" + id + "\"") !=
-            std::string::npos;
-    if (!found)
-      std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  }
-  BOOST_TEST(found);
+  BOOST_TEST(eventually(std::chrono::seconds{3}, [&] {
+    return shared_node::instance->node.log().find("\"correlationId\":\"" + id + "\"") !=
+           std::string::npos;
+  }));
 }
 
 BOOST_AUTO_TEST_CASE(responses_the_http_layer_refuses_early_still_carry_a_correlation_id) {
@@ -997,17 +818,17 @@ BOOST_AUTO_TEST_CASE(a_keep_alive_connection_stays_usable_after_errors_with_a_bo
                                                         {"POST", "/customers/" + a_uuid},
                                                         {"POST", "/customers"}}) {
     BOOST_TEST_CONTEXT(method << " " << path) {
-      raw_session conn{port()};
+      raw_connection conn{port()};
       BOOST_TEST_REQUIRE(conn.connected());
-      conn.write(method + " " + path +
-                 " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                 std::to_string(path == "/customers" ? 1 : body.size()) + "\r\n\r\n");
+      conn.send(method + " " + path +
+                " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(path == "/customers" ? 1 : body.size()) + "\r\n\r\n");
       std::this_thread::sleep_for(std::chrono::milliseconds{150});
-      conn.write(path == "/customers" ? std::string{"{"} : body);
+      conn.send(path == "/customers" ? std::string{"{"} : body);
       auto first = conn.read_for(std::chrono::milliseconds{300});
       BOOST_TEST(status_lines(first).size() == 1u, first);
       bool announced_close = first.find("Connection: close") != std::string::npos;
-      conn.write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
+      conn.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
       auto second = conn.read_for(std::chrono::milliseconds{300});
       if (!announced_close) {
         auto lines = status_lines(second);
@@ -1025,13 +846,13 @@ BOOST_AUTO_TEST_CASE(the_body_of_a_refused_request_is_never_run_as_a_request_of_
   for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
            {"POST", "/nothing"}, {"PUT", "/customers"}, {"DELETE", "/products"}}) {
     BOOST_TEST_CONTEXT(method << " " << path) {
-      raw_session conn{port()};
+      raw_connection conn{port()};
       BOOST_TEST_REQUIRE(conn.connected());
-      conn.write(method + " " + path +
-                 " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                 std::to_string(inner.size()) + "\r\n\r\n");
+      conn.send(method + " " + path +
+                " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(inner.size()) + "\r\n\r\n");
       std::this_thread::sleep_for(std::chrono::milliseconds{150});
-      conn.write(inner);
+      conn.send(inner);
       auto stream = conn.read_for(std::chrono::milliseconds{400});
       auto lines = status_lines(stream);
       BOOST_TEST(lines.size() == 1u, stream);

@@ -2,6 +2,7 @@
 // its own role and other roles are refused; events are written in the transaction of
 // their state change, with the envelope fields docs/asyncapi.yaml lists, and not at all when
 // the change fails.
+#include "eventually.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
 
@@ -65,12 +66,10 @@ BOOST_AUTO_TEST_CASE(registering_writes_customer_registered_with_its_envelope) {
   BOOST_TEST(rows.boolean(0, 7));
   // The relay publishes it (no module consumes customer events, so no delivery rows): its
   // watermark passes it.
-  bool published = false;
-  for (int i = 0; i < 100 && !published; ++i) {
-    published = count("SELECT count(*) FROM customers.outbox o, customers.relay_lease l "
-                      "WHERE o.position < l.published_through") == 1;
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  }
+  bool published = eventually(std::chrono::seconds{5}, [&] {
+    return count("SELECT count(*) FROM customers.outbox o, customers.relay_lease l "
+                 "WHERE o.position < l.published_through") == 1;
+  });
   BOOST_TEST(published, "the relay did not publish customer.registered within 5 s");
   BOOST_TEST(count("SELECT count(*) FROM customers.deliveries") == 0);
 }

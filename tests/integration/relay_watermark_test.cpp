@@ -5,6 +5,7 @@
 // is, for a while, the newest of all must never fall below the watermark before that
 // transaction ends, and an event that commits behind the claims is claimed, not skipped.
 // Last, how the writers wake the relay: the doorbell after COMMIT, NOTIFY across processes.
+#include "eventually.hpp"
 #include "test_database.hpp"
 
 #include "persistence/migration.hpp"
@@ -25,6 +26,10 @@ using persistence::pg_connection;
 using persistence::pg_transaction;
 
 namespace {
+
+// Rounds until something holds: 5 s at most (the proof waits for every older write
+// transaction on the server, and tests run side by side), a round every 10 ms.
+constexpr std::chrono::milliseconds round_limit{5000}, round_step{10};
 
 struct outbox_rounds {
   test_database db{"watermark"};
@@ -59,15 +64,17 @@ struct outbox_rounds {
   // Positions claimed by rounds until `want` were claimed (5 s at most), in claim order.
   std::vector<int64_t> claimed_positions(std::size_t want) {
     std::vector<int64_t> positions;
-    for (int i = 0; i < 500 && positions.size() < want; ++i) {
-      auto round = store.publish(*relay, fencing, 500, nullptr, {}, {}).value();
-      for (auto& c : round.events) {
-        positions.push_back(c.position);
-        store.settle(c.position);
-      }
-      if (positions.size() < want)
-        std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    }
+    eventually(
+        round_limit,
+        [&] {
+          auto round = store.publish(*relay, fencing, 500, nullptr, {}, {}).value();
+          for (auto& c : round.events) {
+            positions.push_back(c.position);
+            store.settle(c.position);
+          }
+          return positions.size() >= want;
+        },
+        round_step);
     return positions;
   }
   // Relay rounds; events claimed in all. Each claimed event is settled at once, as a
@@ -86,20 +93,21 @@ struct outbox_rounds {
   // every older write transaction on the server, and tests run side by side); the count.
   int claim_until(int want) {
     int events = 0;
-    for (int i = 0; i < 500 && events < want; ++i) {
-      events += rounds(1);
-      if (events < want)
-        std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    }
+    eventually(
+        round_limit, [&] { return (events += rounds(1)) >= want; }, round_step);
     return events;
   }
   // Rounds until the stored watermark passed `position` (5 s at most).
   bool watermark_passes(int64_t position) {
-    for (int i = 0; i < 500 && stored_watermark() <= position; ++i) {
-      BOOST_REQUIRE(rounds(1) == 0);
-      std::this_thread::sleep_for(std::chrono::milliseconds{10});
-    }
-    return stored_watermark() > position;
+    return eventually(
+        round_limit,
+        [&] {
+          if (stored_watermark() > position)
+            return true;
+          BOOST_REQUIRE(rounds(1) == 0);
+          return false;
+        },
+        round_step);
   }
   // The watermark as stored (by each round's fencing check): every position below it done.
   int64_t stored_watermark() {

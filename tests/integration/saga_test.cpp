@@ -3,6 +3,7 @@
 // notifications exactly once per (event, template), no oversell under concurrency, no
 // event skipped when transactions commit out of position order, and a failing consumer
 // retried, dead-lettered, replayed, without holding up the others.
+#include "eventually.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
 
@@ -37,13 +38,11 @@ std::string backlog_lines(const std::string& metrics) {
   return lines;
 }
 
-bool eventually_true(const std::function<bool()>& condition) {
-  for (int i = 0; i < 200; ++i) {
-    if (condition())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds{25});
-  }
-  return false;
+// How long the saga's steps get, and how often they are looked at.
+constexpr std::chrono::milliseconds settle_limit{5000}, poll_step{25};
+
+bool settles(const std::function<bool()>& condition) {
+  return eventually(settle_limit, condition, poll_step);
 }
 
 struct saga {
@@ -93,28 +92,25 @@ struct saga {
   // Polls until the order leaves PENDING (or `want` is reached); returns the last order.
   json await_order(const std::string& id, const std::string& want = "") {
     json order;
-    for (int i = 0; i < 200; ++i) {
-      order = get("/orders/" + id)["data"];
-      auto status = order["status"].get<std::string>();
-      if (want.empty() ? status != "PENDING" : status == want)
-        return order;
-      std::this_thread::sleep_for(std::chrono::milliseconds{25});
-    }
+    if (settles([&] {
+          order = get("/orders/" + id)["data"];
+          auto status = order["status"].get<std::string>();
+          return want.empty() ? status != "PENDING" : status == want;
+        }))
+      return order;
     BOOST_FAIL("order " << id << " stayed " << order["status"] << " for 5 s");
     return order;
   }
 
   std::vector<std::string> templates_of(const std::string& order_id, std::size_t expected) {
     std::vector<std::string> templates;
-    for (int i = 0; i < 200; ++i) {
+    settles([&] {
       templates.clear();
       auto list = get("/notifications?orderId=" + order_id); // keep it alive for the loop
       for (auto& n : list["data"])
         templates.push_back(n["template"]);
-      if (templates.size() >= expected)
-        break;
-      std::this_thread::sleep_for(std::chrono::milliseconds{25});
-    }
+      return templates.size() >= expected;
+    });
     return templates;
   }
 
@@ -178,9 +174,7 @@ BOOST_AUTO_TEST_CASE(cancelling_releases_exactly_the_reserved_stock_once) {
   BOOST_TEST(cancelled["data"]["status"] == "CANCELLED");
   auto again = post("/orders/" + id + "/cancel");
   BOOST_TEST(again["error"]["code"] == "INVALID_STATE");
-  for (int i = 0; i < 200 && reserved(p) != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{25});
-  BOOST_TEST(reserved(p) == 0);
+  BOOST_TEST(settles([&] { return reserved(p) == 0; }), "reserved " << reserved(p));
   BOOST_TEST(templates_of(id, 3) ==
              (std::vector<std::string>{"order-created", "order-confirmed", "order-cancelled"}));
   pg_connection admin{db.dsn()};
@@ -240,12 +234,9 @@ BOOST_AUTO_TEST_CASE(events_committed_out_of_position_order_are_never_skipped) {
     return json{};
   };
   auto await_published = [&](int64_t count) {
-    for (int i = 0; i < 200 && customers_outbox()["published"] != count; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds{25});
-    return customers_outbox()["published"] == count;
+    return settles([&] { return customers_outbox()["published"] == count; });
   };
-  for (int i = 0; i < 200 && customers_outbox()["pending"] != 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  settles([&] { return customers_outbox()["pending"] == 0; });
   auto before = customers_outbox()["published"].get<int64_t>();
   pg_connection first{db.dsn()}, second{db.dsn()};
   auto insert =
@@ -270,9 +261,7 @@ BOOST_AUTO_TEST_CASE(events_committed_out_of_position_order_are_never_skipped) {
   BOOST_TEST(watermark() <= early_position, "the watermark passed a position still in flight");
   early.commit(); // now the lower position appears behind the relay's progress
   BOOST_TEST(await_published(before + 2), "the event that committed late was skipped");
-  for (int i = 0; i < 200 && watermark() <= late_position; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{25});
-  BOOST_TEST(watermark() > late_position);
+  BOOST_TEST(settles([&] { return watermark() > late_position; }));
   BOOST_TEST(customers_outbox()["pending"] == 0);
 }
 
@@ -294,12 +283,10 @@ BOOST_AUTO_TEST_CASE(
   // order.confirmed is tried, fails the same way and dies too.
   auto expected_letters = on_broker() ? 2u : 1u;
   json letters;
-  for (int i = 0; i < 200; ++i) {
+  settles([&] {
     letters = get("/admin/dead-letters")["data"];
-    if (letters.size() >= expected_letters)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds{25});
-  }
+    return letters.size() >= expected_letters;
+  });
   BOOST_REQUIRE_EQUAL(letters.size(), expected_letters);
   auto& letter = letters[0];
   BOOST_TEST(letter["consumer"] == "notifications.order-events");
@@ -331,9 +318,7 @@ BOOST_AUTO_TEST_CASE(
     BOOST_TEST(json::parse(replay->body)["data"]["status"] == "REPLAYING");
   }
   BOOST_TEST(templates_of(id, 2) == (std::vector<std::string>{"order-created", "order-confirmed"}));
-  for (int i = 0; i < 200 && !get("/admin/dead-letters")["data"].empty(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{25});
-  BOOST_TEST(get("/admin/dead-letters")["data"].empty());
+  BOOST_TEST(settles([&] { return get("/admin/dead-letters")["data"].empty(); }));
   auto unknown = http->Post("/admin/dead-letters/3f2504e0-4f89-41d3-9a0c-0305e82c3301/replay", "",
                             "application/json");
   BOOST_REQUIRE(unknown);
@@ -349,12 +334,10 @@ BOOST_AUTO_TEST_CASE(discarding_a_dead_letter_releases_the_later_events_of_its_a
   auto id = post("/orders", order_body(c, p, 1))["data"]["id"].get<std::string>();
   await_order(id, "CONFIRMED");
   json letters;
-  for (int i = 0; i < 200; ++i) {
+  settles([&] {
     letters = get("/admin/dead-letters")["data"];
-    if (!letters.empty())
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds{25});
-  }
+    return !letters.empty();
+  });
   BOOST_REQUIRE(!letters.empty());
   // order.created is dead for notifications: order.confirmed waits behind it.
   json created_letter;
@@ -402,8 +385,7 @@ BOOST_AUTO_TEST_CASE(metrics_count_what_happens) {
   auto id = post("/orders", order_body(customer(), product(5), 1))["data"]["id"].get<std::string>();
   await_order(id, "CONFIRMED");
   templates_of(id, 2);
-  for (int i = 0; i < 200 && sample(notified) < before[notified] + 2; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{25});
+  settles([&] { return sample(notified) >= before[notified] + 2; });
   BOOST_TEST(sample(placed) == before[placed] + 1);
   BOOST_TEST(sample(requests) == before[requests] + 1);
   BOOST_TEST(sample(appended) == before[appended] + 2); // order.created, order.confirmed
@@ -418,7 +400,7 @@ BOOST_AUTO_TEST_CASE(metrics_count_what_happens) {
              std::string::npos);
   BOOST_TEST(text.find(R"(outbox_pending_events{module="orders"})") != std::string::npos);
   if (on_broker()) // each reader reports the backlog of the streams it leads, drained by now
-    BOOST_TEST(eventually_true([&] {
+    BOOST_TEST(settles([&] {
                  auto body = http->Get("/metrics")->body;
                  auto at = body.find("broker_backlog_entries{stream=\"" + db.name());
                  return at != std::string::npos &&

@@ -21,19 +21,6 @@ using namespace std::chrono_literals;
 
 } // namespace
 
-// Polls `condition` every `step` until it holds or `limit` passes; bounded by construction.
-bool eventually(std::chrono::milliseconds limit, const std::function<bool()>& condition,
-                std::chrono::milliseconds step) {
-  auto deadline = steady::now() + limit;
-  for (;;) {
-    if (condition())
-      return true;
-    if (steady::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(step);
-  }
-}
-
 httplib::Result get_answered(httplib::Client& client, const std::string& path,
                              std::chrono::milliseconds within) {
   httplib::Result result{nullptr, httplib::Error::Unknown};

@@ -1,8 +1,9 @@
-// Probes shared by the fault tests (tests/fault/): bounded polling, looks into the
+// Probes shared by the fault tests (tests/fault/): looks into the
 // database through a fresh superuser connection per call (so they survive outages), the
 // node's readiness and log, and a catalogue of customers and products to order from.
 #pragma once
 
+#include "eventually.hpp"
 #include "node_process.hpp"
 
 #include <chrono>
@@ -12,9 +13,6 @@
 
 namespace testing_support {
 
-// Polls `condition` every `step` until it holds or `limit` passes; bounded by construction.
-bool eventually(std::chrono::milliseconds limit, const std::function<bool()>& condition,
-                std::chrono::milliseconds step = std::chrono::milliseconds{50});
 // GET that asks again while the node answers 503 (a dependency busy or starting: the
 // contract's "try again") or not at all, for up to `within`; returns the last result.
 // For checks of what a node holds after a fault, on a machine that may be loaded.

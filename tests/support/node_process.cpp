@@ -1,6 +1,8 @@
 // See node_process.hpp.
 #include "node_process.hpp"
 
+#include "eventually.hpp"
+
 #include "response_recorder.hpp"
 
 #include <arpa/inet.h>
@@ -199,8 +201,7 @@ void node_process::start_edge() {
   edge_pid_ =
       spawn({"nginx", "-p", prefix + "/", "-c", "nginx.conf", "-e", "stderr", "-g", "daemon off;"},
             dir_ + "/edge.log", dir_ + "/edge.log");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-  while (std::chrono::steady_clock::now() < deadline) {
+  bool answered = eventually(std::chrono::seconds{10}, [&] {
     if (::waitpid(edge_pid_, &status, WNOHANG) == edge_pid_) {
       edge_pid_ = -1;
       std::ifstream in{dir_ + "/edge.log"};
@@ -208,11 +209,10 @@ void node_process::start_edge() {
       text << in.rdbuf();
       throw std::runtime_error("nginx exited during start:\n" + text.str());
     }
-    if (answers_health(edge_port_))
-      return;
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  }
-  throw std::runtime_error("the edge did not answer /health within 10 s");
+    return answers_health(edge_port_);
+  });
+  if (!answered)
+    throw std::runtime_error("the edge did not answer /health within 10 s");
 }
 
 void node_process::stop_edge() {
@@ -220,8 +220,9 @@ void node_process::stop_edge() {
     return;
   ::kill(edge_pid_, SIGTERM);
   int status = 0;
-  for (int i = 0; i < 250 && ::waitpid(edge_pid_, &status, WNOHANG) != edge_pid_; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  eventually(
+      std::chrono::seconds{5}, [&] { return ::waitpid(edge_pid_, &status, WNOHANG) == edge_pid_; },
+      std::chrono::milliseconds{20});
   ::kill(edge_pid_, SIGKILL); // no-op once it has gone
   ::waitpid(edge_pid_, &status, WNOHANG);
   edge_pid_ = -1;
@@ -234,24 +235,16 @@ void node_process::launch() {
 
 void node_process::start() {
   launch();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
-  while (std::chrono::steady_clock::now() < deadline) {
+  bool up = eventually(std::chrono::seconds{20}, [&] {
     if (!running())
       throw std::runtime_error("monolith exited during start:\n" + log());
-    if (http_port_ == 0) {
-      if (log().find("node started") != std::string::npos)
-        return;
-      std::this_thread::sleep_for(std::chrono::milliseconds{50});
-      continue;
-    }
-    if (answers_health(http_port_)) {
-      if (edge_port_ != 0)
-        start_edge();
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{50});
-  }
-  throw std::runtime_error("monolith did not answer /health within 20 s:\n" + log());
+    return http_port_ == 0 ? log().find("node started") != std::string::npos
+                           : answers_health(http_port_);
+  });
+  if (!up)
+    throw std::runtime_error("monolith did not answer /health within 20 s:\n" + log());
+  if (http_port_ != 0 && edge_port_ != 0)
+    start_edge();
 }
 
 void node_process::signal(int sig) {
@@ -260,12 +253,9 @@ void node_process::signal(int sig) {
 }
 
 int node_process::wait_exit(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (running()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds{20});
-  }
+  if (!eventually(
+          timeout, [&] { return !running(); }, std::chrono::milliseconds{20}))
+    return -1;
   return exit_status_;
 }
 

@@ -5,9 +5,13 @@
 
 #include <caf/all.hpp>
 
+#include "eventually.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <thread>
+
+using testing_support::eventually;
 
 namespace {
 
@@ -49,16 +53,20 @@ BOOST_FIXTURE_TEST_CASE(a_killed_directory_comes_back_with_its_registrations, fi
   BOOST_REQUIRE(first);
   caf::anon_send_exit(first, caf::exit_reason::kill);
   caf::actor second;
-  for (int i = 0; i < 500 && (!second || second == first); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    second = inner(directory);
-  }
+  eventually(
+      std::chrono::seconds{3},
+      [&] {
+        second = inner(directory);
+        return second && second != first;
+      },
+      std::chrono::milliseconds{5});
   BOOST_REQUIRE((second && second != first));
   BOOST_TEST((lookup(directory, "orders") == module), "the registration survived the restart");
 
   caf::anon_send_exit(module, caf::exit_reason::user_shutdown);
-  for (int i = 0; i < 500 && lookup(directory, "orders"); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-  BOOST_TEST(!static_cast<bool>(lookup(directory, "orders")), "a module that died is forgotten");
+  BOOST_TEST(eventually(
+                 std::chrono::seconds{3}, [&] { return !lookup(directory, "orders"); },
+                 std::chrono::milliseconds{5}),
+             "a module that died is forgotten");
   caf::anon_send_exit(directory, caf::exit_reason::user_shutdown);
 }

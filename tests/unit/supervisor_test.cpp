@@ -5,11 +5,15 @@
 
 #include <caf/all.hpp>
 
+#include "eventually.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
 #include <memory>
 #include <thread>
+
+using testing_support::eventually;
 
 namespace {
 
@@ -63,12 +67,9 @@ struct fixture {
   // forwarded to the dead child and answered with an error (never left hanging); tests
   // that need the replacement wait until the supervisor has made it.
   bool await_restarts(const caf::actor& sup, int64_t n) {
-    for (int i = 0; i < 500; ++i) {
-      if (restarts_of(sup) >= n)
-        return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds{2});
-    }
-    return false;
+    return eventually(
+        std::chrono::seconds{3}, [&] { return restarts_of(sup) >= n; },
+        std::chrono::milliseconds{2});
   }
 
   caf::actor child_of(const caf::actor& sup) {
@@ -145,11 +146,14 @@ BOOST_AUTO_TEST_CASE(a_child_that_exits_normally_is_not_restarted) {
   auto sup = start();
   self->send(sup, quit_atom::value);
   caf::error answer;
-  for (int attempt = 0; attempt < 50 && !answer; ++attempt) {
-    self->request(sup, std::chrono::seconds{5}, which_child_atom::value, std::string{"echo"})
-        .receive([](caf::actor&) {}, [&](caf::error& e) { answer = e; });
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  }
+  eventually(
+      std::chrono::seconds{2},
+      [&] {
+        self->request(sup, std::chrono::seconds{5}, which_child_atom::value, std::string{"echo"})
+            .receive([](caf::actor&) {}, [&](caf::error& e) { answer = e; });
+        return static_cast<bool>(answer);
+      },
+      std::chrono::milliseconds{10});
   BOOST_TEST((describe(answer).kind == app_error::not_found));
   self->send_exit(sup, caf::exit_reason::user_shutdown);
 }
