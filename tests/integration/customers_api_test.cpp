@@ -1,5 +1,6 @@
 // The customers endpoints of docs/openapi.yaml over real HTTP: POST /customers, GET
 // /customers/{id}, POST /customers/{id}/deactivate.
+#include "contract_suite.hpp"
 #include "json_checks.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
@@ -25,65 +26,11 @@ using json = nlohmann::json;
 
 namespace {
 
-// One node and one database for the whole file; every test uses its own e-mail addresses.
-struct shared_node {
-  shared_node() {
-    instance = this;
-    node.start();
-  }
-  ~shared_node() { instance = nullptr; }
-  shared_node(const shared_node&) = delete;
-  shared_node& operator=(const shared_node&) = delete;
-
-  test_database db{"cust"};
-  node_process node{node_options{db.dsn()}};
-  static inline shared_node* instance = nullptr;
-};
-
 const std::string e_acute = "\xC3\xA9";      // U+00E9, 2 bytes
 const std::string euro = "\xE2\x82\xAC";     // U+20AC, 3 bytes
 const std::string grin = "\xF0\x9F\x98\x80"; // U+1F600, 4 bytes
 
-std::string repeat(const std::string& s, std::size_t n) {
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i)
-    out += s;
-  return out;
-}
-
-std::string id_of(const json& data) {
-  return data.at("id").get<std::string>();
-}
-
-json parse_or_null(const httplib::Result& res) {
-  if (!res)
-    return nullptr;
-  auto parsed = json::parse(res->body, nullptr, false);
-  return parsed.is_discarded() ? json(nullptr) : parsed;
-}
-
-// Seconds between an RFC 3339 UTC timestamp (as the server writes them) and now.
-long seconds_from_now(const std::string& stamp) {
-  std::tm tm{};
-  if (!strptime(stamp.c_str(), "%Y-%m-%dT%H:%M:%S", &tm))
-    return 1000000;
-  auto then = timegm(&tm);
-  return long(std::time(nullptr) - then);
-}
-
-struct customers_api {
-  customers_api() {
-    auto& node = shared_node::instance->node;
-    if (!node.running()) {
-      BOOST_TEST_MESSAGE("the node had stopped; starting it again");
-      node.start();
-    }
-    http = node.client();
-  }
-  ~customers_api() {
-    auto& node = shared_node::instance->node;
-    BOOST_TEST(node.running(), "the node must survive every request:\n" << node.log());
-  }
+struct customers_api : api_client {
 
   static std::string unique_email(const std::string& domain = "example.com") {
     static std::atomic<int> counter{0};
@@ -162,13 +109,11 @@ struct customers_api {
     auto body = expect_error(res, 400, "VALIDATION_FAILED");
     BOOST_TEST(detail_fields(body) == fields, body.dump());
   }
-
-  std::unique_ptr<httplib::Client> http;
 };
 
 } // namespace
 
-BOOST_TEST_GLOBAL_FIXTURE(shared_node);
+BOOST_TEST_GLOBAL_FIXTURE(suite_node);
 
 BOOST_FIXTURE_TEST_SUITE(customers_api_suite, customers_api)
 
@@ -444,7 +389,7 @@ BOOST_AUTO_TEST_CASE(validation_failure_wins_over_a_duplicate_email) {
 
 BOOST_AUTO_TEST_CASE(ten_parallel_registrations_of_one_email_give_exactly_one_201) {
   auto email = unique_email();
-  int port = shared_node::instance->node.http_port();
+  int port = api_client::port();
   std::atomic<bool> go{false};
   std::vector<int> statuses(10, 0);
   std::vector<std::string> codes(10);
@@ -479,7 +424,7 @@ BOOST_AUTO_TEST_CASE(ten_parallel_registrations_of_one_email_give_exactly_one_20
 
 BOOST_AUTO_TEST_CASE(ten_parallel_registrations_differing_only_in_case_give_exactly_one_201) {
   auto base = unique_email();
-  int port = shared_node::instance->node.http_port();
+  int port = api_client::port();
   std::atomic<bool> go{false};
   std::vector<int> statuses(10, 0);
   std::vector<std::thread> threads;
@@ -544,7 +489,7 @@ BOOST_AUTO_TEST_CASE(parallel_gets_each_answer_with_their_own_customer) {
     customers.push_back(registered("Par" + std::to_string(i), unique_email()));
   expect_customer(deactivate(id_of(customers[0])), 200);
   customers[0]["status"] = "INACTIVE";
-  int port = shared_node::instance->node.http_port();
+  int port = api_client::port();
   std::atomic<bool> go{false};
   std::atomic<int> wrong{0}, done{0};
   std::vector<std::string> problems(16);
@@ -615,7 +560,7 @@ BOOST_AUTO_TEST_CASE(deactivating_twice_records_one_deactivation_event) {
   expect_customer(deactivate(id_of(created)), 200);
   expect_customer(deactivate(id_of(created)), 200);
   expect_customer(deactivate(id_of(created)), 200);
-  persistence::pg_connection admin{shared_node::instance->db.dsn()};
+  persistence::pg_connection admin{dsn()};
   auto rows =
       admin.exec("SELECT event_name, count(*) FROM customers.outbox WHERE aggregate_id = $1::uuid "
                  "GROUP BY event_name ORDER BY event_name",
@@ -630,7 +575,7 @@ BOOST_AUTO_TEST_CASE(deactivating_twice_records_one_deactivation_event) {
 
 BOOST_AUTO_TEST_CASE(parallel_deactivations_all_answer_inactive_and_record_one_event) {
   auto created = registered("Race", unique_email());
-  int port = shared_node::instance->node.http_port();
+  int port = api_client::port();
   std::atomic<bool> go{false};
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
@@ -650,7 +595,7 @@ BOOST_AUTO_TEST_CASE(parallel_deactivations_all_answer_inactive_and_record_one_e
   for (auto& t : threads)
     t.join();
   BOOST_TEST(ok == 10);
-  persistence::pg_connection admin{shared_node::instance->db.dsn()};
+  persistence::pg_connection admin{dsn()};
   auto rows = admin.exec("SELECT count(*) FROM customers.outbox WHERE aggregate_id = $1::uuid "
                          "AND event_name = 'customer.deactivated'",
                          {id_of(created)});
@@ -662,7 +607,7 @@ BOOST_AUTO_TEST_CASE(failed_registrations_record_no_event) {
   expect_invalid(register_customer("", email), {"name"});
   registered("Once", email);
   expect_error(register_customer("Again", email), 409, "EMAIL_TAKEN");
-  persistence::pg_connection admin{shared_node::instance->db.dsn()};
+  persistence::pg_connection admin{dsn()};
   auto rows =
       admin.exec("SELECT count(*) FROM customers.outbox WHERE event_name = 'customer.registered' "
                  "AND lower(payload->>'email') = lower($1)",
@@ -723,7 +668,7 @@ BOOST_AUTO_TEST_CASE(events_carry_the_correlation_id_of_the_request_that_caused_
   expect_customer(off, 200);
   auto generated = off->get_header_value("X-Correlation-Id");
   BOOST_TEST(std::regex_match(generated, uuid_pattern), generated);
-  persistence::pg_connection admin{shared_node::instance->db.dsn()};
+  persistence::pg_connection admin{dsn()};
   auto rows = admin.exec(
       "SELECT event_name, correlation_id FROM customers.outbox WHERE aggregate_id = $1::uuid "
       "ORDER BY sequence",

@@ -1,5 +1,6 @@
 // The gateway conventions of docs/openapi.yaml over real HTTP: routing errors, body limits, media
 // type, JSON strictness, correlation ids, envelopes and error precedence.
+#include "contract_suite.hpp"
 #include "eventually.hpp"
 #include "json_checks.hpp"
 #include "node_process.hpp"
@@ -26,24 +27,6 @@ using namespace testing_support;
 using json = nlohmann::json;
 
 namespace {
-
-// One node and one database for the whole file.
-struct shared_node {
-  shared_node() {
-    // A refused upload can close the socket under a writing client: see it as an error,
-    // not as a signal that ends the test run.
-    ::signal(SIGPIPE, SIG_IGN);
-    instance = this;
-    node.start();
-  }
-  ~shared_node() { instance = nullptr; }
-  shared_node(const shared_node&) = delete;
-  shared_node& operator=(const shared_node&) = delete;
-
-  test_database db{"gw"};
-  node_process node{node_options{db.dsn()}};
-  static inline shared_node* instance = nullptr;
-};
 
 constexpr std::size_t mib = 1024 * 1024;
 const std::string a_uuid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"; // never created
@@ -82,19 +65,7 @@ std::string nested_arrays(int levels) {
   return std::string(std::size_t(levels), '[') + std::string(std::size_t(levels), ']');
 }
 
-struct gateway_api {
-  gateway_api() {
-    auto& node = shared_node::instance->node;
-    if (!node.running()) {
-      BOOST_TEST_MESSAGE("the node had stopped; starting it again");
-      node.start();
-    }
-    http = node.client();
-  }
-  ~gateway_api() {
-    auto& node = shared_node::instance->node;
-    BOOST_TEST(node.running(), "the node must survive every request:\n" << node.log());
-  }
+struct gateway_api : api_client {
 
   static std::string unique_email() {
     static std::atomic<int> counter{0};
@@ -104,7 +75,6 @@ struct gateway_api {
     static std::atomic<int> counter{0};
     return "GW-" + std::to_string(++counter);
   }
-  static int port() { return shared_node::instance->node.http_port(); }
 
   httplib::Result post(const std::string& path, const std::string& body,
                        const std::string& content_type = "application/json",
@@ -191,13 +161,11 @@ struct gateway_api {
     return check_error(res.status, res.body, res.has_header("x-correlation-id"),
                        res.has_header("exception_what"), status, code);
   }
-
-  std::unique_ptr<httplib::Client> http;
 };
 
 } // namespace
 
-BOOST_TEST_GLOBAL_FIXTURE(shared_node);
+BOOST_TEST_GLOBAL_FIXTURE(suite_node);
 
 BOOST_FIXTURE_TEST_SUITE(gateway_conventions_suite, gateway_api)
 
@@ -568,8 +536,7 @@ BOOST_AUTO_TEST_CASE(the_correlation_id_appears_in_the_request_log_line) {
   auto res = http->Get(("/customers/" + a_uuid).c_str(), {{"X-Correlation-Id", id}});
   BOOST_REQUIRE(res);
   BOOST_TEST(eventually(std::chrono::seconds{3}, [&] {
-    return shared_node::instance->node.log().find("\"correlationId\":\"" + id + "\"") !=
-           std::string::npos;
+    return node().log().find("\"correlationId\":\"" + id + "\"") != std::string::npos;
   }));
 }
 

@@ -1,5 +1,6 @@
 // The inventory endpoints of docs/openapi.yaml over real HTTP: POST /products, GET /products/{id},
 // POST /products/{id}/restock.
+#include "contract_suite.hpp"
 #include "json_checks.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
@@ -22,57 +23,12 @@ using json = nlohmann::json;
 
 namespace {
 
-// One node and one database for the whole file; every test uses its own SKUs.
-struct shared_node {
-  shared_node() {
-    instance = this;
-    node.start();
-  }
-  ~shared_node() { instance = nullptr; }
-  shared_node(const shared_node&) = delete;
-  shared_node& operator=(const shared_node&) = delete;
-
-  test_database db{"inv"};
-  node_process node{node_options{db.dsn()}};
-  static inline shared_node* instance = nullptr;
-};
-
 constexpr int64_t max_safe_integer = 9007199254740991; // 2^53 - 1
 
 const std::string e_acute = "\xC3\xA9";      // U+00E9, 2 bytes
 const std::string grin = "\xF0\x9F\x98\x80"; // U+1F600, 4 bytes
 
-std::string repeat(const std::string& s, std::size_t n) {
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i)
-    out += s;
-  return out;
-}
-
-std::string id_of(const json& data) {
-  return data.at("id").get<std::string>();
-}
-
-json parse_or_null(const httplib::Result& res) {
-  if (!res)
-    return nullptr;
-  auto parsed = json::parse(res->body, nullptr, false);
-  return parsed.is_discarded() ? json(nullptr) : parsed;
-}
-
-struct inventory_api {
-  inventory_api() {
-    auto& node = shared_node::instance->node;
-    if (!node.running()) {
-      BOOST_TEST_MESSAGE("the node had stopped; starting it again");
-      node.start();
-    }
-    http = node.client();
-  }
-  ~inventory_api() {
-    auto& node = shared_node::instance->node;
-    BOOST_TEST(node.running(), "the node must survive every request:\n" << node.log());
-  }
+struct inventory_api : api_client {
 
   static std::string unique_sku() {
     static std::atomic<int> counter{0};
@@ -170,16 +126,12 @@ struct inventory_api {
 
   json current(const std::string& id) { return expect_product(get(id), 200); }
 
-  static persistence::pg_connection admin() {
-    return persistence::pg_connection{shared_node::instance->db.dsn()};
-  }
-
-  std::unique_ptr<httplib::Client> http;
+  static persistence::pg_connection admin() { return persistence::pg_connection{dsn()}; }
 };
 
 } // namespace
 
-BOOST_TEST_GLOBAL_FIXTURE(shared_node);
+BOOST_TEST_GLOBAL_FIXTURE(suite_node);
 
 BOOST_FIXTURE_TEST_SUITE(inventory_api_suite, inventory_api)
 
@@ -421,7 +373,7 @@ BOOST_AUTO_TEST_CASE(validation_failure_wins_over_a_duplicate_sku) {
 
 BOOST_AUTO_TEST_CASE(ten_parallel_creations_of_one_sku_give_exactly_one_201) {
   auto sku = unique_sku();
-  int port = shared_node::instance->node.http_port();
+  int port = api_client::port();
   std::atomic<bool> go{false};
   std::vector<int> statuses(10, 0);
   std::vector<std::string> codes(10);
@@ -484,7 +436,7 @@ BOOST_AUTO_TEST_CASE(parallel_gets_each_answer_with_their_own_product) {
   for (int i = 0; i < 6; ++i)
     products.push_back(created(unique_sku(), "Par" + std::to_string(i), std::to_string(i) + ".25",
                                std::to_string(i)));
-  int port = shared_node::instance->node.http_port();
+  int port = api_client::port();
   std::atomic<bool> go{false};
   std::atomic<int> wrong{0}, done{0};
   std::vector<std::string> problems(16);
@@ -642,7 +594,7 @@ BOOST_AUTO_TEST_CASE(restock_past_2_pow_53_minus_1_is_400_and_changes_nothing) {
 
 BOOST_AUTO_TEST_CASE(parallel_restocks_are_all_counted) {
   auto made = created(unique_sku(), "Busy", "1", "0");
-  int port = shared_node::instance->node.http_port();
+  int port = api_client::port();
   std::atomic<bool> go{false};
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
@@ -669,7 +621,7 @@ BOOST_AUTO_TEST_CASE(parallel_restocks_near_the_limit_never_pass_2_pow_53_minus_
   auto made = created(unique_sku(), "Edge", "1", "0");
   admin().exec("UPDATE inventory.products SET stock = $2 WHERE id = $1::uuid",
                {id_of(made), int64_t{max_safe_integer - 5}});
-  int port = shared_node::instance->node.http_port();
+  int port = api_client::port();
   std::atomic<bool> go{false};
   std::atomic<int> ok{0}, refused{0};
   std::vector<std::thread> threads;

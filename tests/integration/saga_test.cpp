@@ -3,6 +3,7 @@
 // notifications exactly once per (event, template), no oversell under concurrency, no
 // event skipped when transactions commit out of position order, and a failing consumer
 // retried, dead-lettered, replayed, without holding up the others.
+#include "contract_suite.hpp"
 #include "eventually.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
@@ -51,12 +52,8 @@ struct saga {
       node_options{db.dsn(),
                    {"--app.delivery.max-attempts=3", "--app.delivery.backoff-initial=20ms",
                     "--app.delivery.backoff-max=100ms", "--app.relay.poll-interval=100ms"}}};
-  std::unique_ptr<httplib::Client> http;
-
-  saga() {
-    node.start();
-    http = node.client();
-  }
+  api_client api{node}; // starts the node
+  httplib::Client* http = api.http.get();
 
   json post(const std::string& path, const json& body = json::object()) {
     auto res = http->Post(path.c_str(), body.dump(), "application/json");
@@ -70,19 +67,8 @@ struct saga {
     return json::parse(res->body);
   }
 
-  std::string customer() {
-    static int n = 0;
-    return post("/customers",
-                {{"name", "C"}, {"email", "c" + std::to_string(++n) + "@saga.io"}})["data"]["id"];
-  }
-
-  std::string product(int64_t stock) {
-    static int n = 0;
-    return post("/products", {{"sku", "SKU-" + std::to_string(++n)},
-                              {"name", "P"},
-                              {"price", 2.5},
-                              {"stock", stock}})["data"]["id"];
-  }
+  std::string customer() { return api.customer(); }
+  std::string product(int64_t stock) { return api.product(stock, "2.5"); }
 
   json order_body(const std::string& customer_id, const std::string& product_id, int quantity) {
     return {{"customerId", customer_id},

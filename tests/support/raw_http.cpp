@@ -94,31 +94,24 @@ bool raw_connection::send(const std::string& bytes, std::chrono::milliseconds ti
 }
 
 std::string raw_connection::read_for(std::chrono::milliseconds quiet) {
-  std::string in;
-  while (fd_ >= 0) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, int(quiet.count())) <= 0)
-      break;
-    char buffer[65536];
-    auto n = ::recv(fd_, buffer, sizeof buffer, 0);
-    if (n <= 0) {
-      closed_ = true;
-      break;
-    }
-    in.append(buffer, std::size_t(n));
-  }
-  return in;
+  return read(quiet, steady::time_point::max());
 }
 
 std::string raw_connection::read_all(std::chrono::milliseconds timeout) {
+  return read(timeout, steady::now() + timeout);
+}
+
+std::string raw_connection::read(std::chrono::milliseconds quiet, steady::time_point until) {
   std::string in;
-  auto until = steady::now() + timeout;
   while (fd_ >= 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - steady::now());
-    if (left.count() <= 0)
+    auto wait = quiet;
+    if (until != steady::time_point::max())
+      wait = std::min(wait,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(until - steady::now()));
+    if (wait.count() <= 0)
       break;
     pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, int(left.count())) <= 0)
+    if (::poll(&p, 1, int(wait.count())) <= 0)
       break;
     char buffer[65536];
     auto n = ::recv(fd_, buffer, sizeof buffer, 0);

@@ -47,6 +47,9 @@ public:
   bool closed() const { return closed_; }
 
 private:
+  // Reads until the peer closes, nothing arrives for `quiet`, or `until` passes.
+  std::string read(std::chrono::milliseconds quiet, std::chrono::steady_clock::time_point until);
+
   int fd_;
   bool closed_ = false;
 };

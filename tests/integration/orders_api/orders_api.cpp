@@ -3,8 +3,6 @@
 
 #include "persistence/pg.hpp"
 
-#include <signal.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -38,10 +36,6 @@ std::set<std::string> allow_list(const std::string& header) {
   return methods;
 }
 
-std::string id_of(const json& data) {
-  return data.at("id").get<std::string>();
-}
-
 // Money as the contract writes it: "59.97", "0.3", "10".
 std::string cents_text(int64_t cents) {
   auto magnitude = cents < 0 ? -cents : cents;
@@ -66,14 +60,6 @@ bool is_money(const json& value, int64_t cents) {
 
 int64_t cents_of(const json& value) {
   return std::llround(value.get<double>() * 100);
-}
-
-// Seconds between an RFC 3339 UTC timestamp and now.
-long seconds_from_now(const std::string& stamp) {
-  std::tm tm{};
-  if (!strptime(stamp.c_str(), "%Y-%m-%dT%H:%M:%S", &tm))
-    return 1000000;
-  return long(std::time(nullptr) - timegm(&tm));
 }
 
 // One order line; quantity and price are raw JSON text so that ill-typed values fit.
@@ -202,7 +188,7 @@ json expect_order(const httplib::Result& res, int status) {
 // ---------------------------------------------------------------- outbox (superuser view)
 
 std::vector<event_row> events_of(const std::string& order_id) {
-  persistence::pg_connection admin{shared_node::instance->db.dsn()};
+  persistence::pg_connection admin{api_client::dsn()};
   auto rows =
       admin.exec("SELECT event_name, sequence, correlation_id, payload::text FROM orders.outbox "
                  "WHERE aggregate_id = $1::uuid ORDER BY sequence",
@@ -215,11 +201,11 @@ std::vector<event_row> events_of(const std::string& order_id) {
 }
 
 int64_t count_events(const std::string& event_name) {
-  persistence::pg_connection admin{shared_node::instance->db.dsn()};
+  persistence::pg_connection admin{api_client::dsn()};
   return admin.exec("SELECT count(*) FROM orders.outbox WHERE event_name = $1", {event_name})
       .integer(0, 0);
 }
 
-BOOST_TEST_GLOBAL_FIXTURE(shared_node);
+BOOST_TEST_GLOBAL_FIXTURE(suite_node);
 
 } // namespace orders_api_tests

@@ -6,6 +6,7 @@
 // part of the contract.
 #pragma once
 
+#include "contract_suite.hpp"
 #include "json_checks.hpp"
 #include "node_process.hpp"
 #include "raw_http.hpp"
@@ -27,24 +28,6 @@ namespace orders_api_tests {
 using namespace testing_support;
 using json = nlohmann::json;
 
-// One node and one database for the whole file; every test makes its own customers.
-struct shared_node {
-  shared_node() {
-    // A refused upload can close the socket under a writing client: an error, not a signal.
-    ::signal(SIGPIPE, SIG_IGN);
-    instance = this;
-    node.start();
-  }
-  ~shared_node() { instance = nullptr; }
-  shared_node(const shared_node&) = delete;
-  shared_node& operator=(const shared_node&) = delete;
-
-  test_database db{"ord"};
-  node_process node{node_options{db.dsn()}};
-  std::vector<std::string> product_pool; // well-stocked products, made on first use
-  static inline shared_node* instance = nullptr;
-};
-
 extern const std::string unknown_uuid;
 extern const std::set<std::string> statuses;
 
@@ -52,8 +35,6 @@ extern const std::set<std::string> statuses;
 std::string fake_uuid(int n);
 
 std::set<std::string> allow_list(const std::string& header);
-
-std::string id_of(const json& data);
 
 // Money as the contract writes it: "59.97", "0.3", "10".
 std::string cents_text(int64_t cents);
@@ -63,9 +44,6 @@ std::string cents_text(int64_t cents);
 bool is_money(const json& value, int64_t cents);
 
 int64_t cents_of(const json& value);
-
-// Seconds between an RFC 3339 UTC timestamp and now.
-long seconds_from_now(const std::string& stamp);
 
 // One order line; quantity and price are raw JSON text so that ill-typed values fit.
 std::string item(const std::string& product_id, const std::string& quantity = "1",
@@ -121,59 +99,19 @@ int64_t count_events(const std::string& event_name);
 
 // ---------------------------------------------------------------- fixture
 
-struct orders_api {
-  orders_api() {
-    auto& node = shared_node::instance->node;
-    if (!node.running()) {
-      BOOST_TEST_MESSAGE("the node had stopped; starting it again");
-      node.start();
-    }
-    http = node.client();
-  }
-  ~orders_api() {
-    auto& node = shared_node::instance->node;
-    BOOST_TEST(node.running(), "the node must survive every request:\n" << node.log());
-  }
-
-  static int port() { return shared_node::instance->node.http_port(); }
-
-  static std::string unique(const std::string& prefix) {
-    static std::atomic<int> counter{0};
-    return prefix + std::to_string(++counter);
-  }
-
-  // A new ACTIVE customer's id.
-  std::string customer() {
-    auto res = http->Post(
-        "/customers", json{{"name", "Buyer"}, {"email", unique("buyer") + "@example.com"}}.dump(),
-        "application/json");
-    BOOST_REQUIRE(res);
-    BOOST_TEST_REQUIRE(res->status == 201, res->body);
-    return id_of(body_of(res)["data"]);
-  }
-
+// Every test makes its own customers; products with ample stock are shared.
+struct orders_api : api_client {
   void deactivate(const std::string& customer_id) {
     auto res = http->Post(("/customers/" + customer_id + "/deactivate").c_str());
     BOOST_REQUIRE(res);
     BOOST_TEST_REQUIRE(res->status == 200, res->body);
   }
 
-  // A new product with plenty of stock, so that orders for it are never REJECTED.
-  std::string product() {
-    auto res = http->Post("/products",
-                          "{\"sku\":\"" + unique("ORD-SKU-") +
-                              "\",\"name\":\"Thing\",\"price\":19.99,\"stock\":1000000000}",
-                          "application/json");
-    BOOST_REQUIRE(res);
-    BOOST_TEST_REQUIRE(res->status == 201, res->body);
-    return id_of(body_of(res)["data"]);
-  }
-
   // `n` distinct well-stocked products, shared by the tests.
   std::vector<std::string> products(std::size_t n) {
-    auto& pool = shared_node::instance->product_pool;
+    static std::vector<std::string> pool; // made on first use, for the whole program
     while (pool.size() < n)
-      pool.push_back(product());
+      pool.push_back(product()); // stock enough that orders for it are never REJECTED
     return {pool.begin(), pool.begin() + long(n)};
   }
 
@@ -224,8 +162,6 @@ struct orders_api {
       ids.push_back(id_of(o));
     return ids;
   }
-
-  std::unique_ptr<httplib::Client> http;
 };
 
 } // namespace orders_api_tests

@@ -1,0 +1,105 @@
+// See contract_suite.hpp.
+#include "contract_suite.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+
+namespace testing_support {
+
+namespace {
+
+suite_node* the_suite_node = nullptr;
+
+// The database's label: the program's name, so that a leftover database says whose it is.
+std::string program_label() {
+  // A refused upload can close the socket under a writing client: an error for that
+  // test, not a signal that ends the program. Set before anything connects.
+  std::signal(SIGPIPE, SIG_IGN);
+  return program_invocation_short_name;
+}
+
+} // namespace
+
+suite_node::suite_node() : db(program_label()), node(node_options{db.dsn()}) {
+  the_suite_node = this;
+  node.start();
+}
+
+suite_node::~suite_node() {
+  the_suite_node = nullptr;
+}
+
+suite_node& suite_node::get() {
+  if (!the_suite_node)
+    throw std::logic_error("no suite_node: declare BOOST_TEST_GLOBAL_FIXTURE(suite_node)");
+  return *the_suite_node;
+}
+
+api_client::api_client(node_process& node) : node_(node) {
+  if (!node_.running()) {
+    BOOST_TEST_MESSAGE("the node is not running; starting it");
+    node_.start();
+  }
+  http = node_.client();
+}
+
+api_client::~api_client() {
+  BOOST_TEST(node_.running(), "the node must survive every request:\n" << node_.log());
+}
+
+std::string api_client::customer() {
+  auto res = http->Post(
+      "/customers",
+      nlohmann::json{{"name", "Buyer"}, {"email", unique("buyer") + "@example.com"}}.dump(),
+      "application/json");
+  BOOST_REQUIRE(res);
+  BOOST_TEST_REQUIRE(res->status == 201, res->body);
+  return id_of(body_of(res)["data"]);
+}
+
+std::string api_client::product(int64_t stock, const std::string& price) {
+  auto res =
+      http->Post("/products",
+                 "{\"sku\":\"" + unique("SKU-") + "\",\"name\":\"Thing\",\"price\":" + price +
+                     ",\"stock\":" + std::to_string(stock) + "}",
+                 "application/json");
+  BOOST_REQUIRE(res);
+  BOOST_TEST_REQUIRE(res->status == 201, res->body);
+  return id_of(body_of(res)["data"]);
+}
+
+std::string unique(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  return prefix + std::to_string(++counter);
+}
+
+std::string id_of(const nlohmann::json& data) {
+  return data.at("id").get<std::string>();
+}
+
+nlohmann::json parse_or_null(const httplib::Result& result) {
+  if (!result)
+    return nullptr;
+  auto parsed = nlohmann::json::parse(result->body, nullptr, false);
+  return parsed.is_discarded() ? nlohmann::json(nullptr) : parsed;
+}
+
+long seconds_from_now(const std::string& stamp) {
+  std::tm tm{};
+  if (!strptime(stamp.c_str(), "%Y-%m-%dT%H:%M:%S", &tm))
+    return 1000000;
+  return long(std::time(nullptr) - timegm(&tm));
+}
+
+std::string repeat(const std::string& text, std::size_t times) {
+  std::string out;
+  for (std::size_t i = 0; i < times; ++i)
+    out += text;
+  return out;
+}
+
+} // namespace testing_support

@@ -1,0 +1,70 @@
+// The HTTP contract's suites (customers, inventory, orders, gateway conventions): one node
+// and one database for a whole test program, and the fixture each of their tests starts
+// from. A program declares `BOOST_TEST_GLOBAL_FIXTURE(suite_node);` once, and its suites'
+// fixtures derive from api_client.
+#pragma once
+
+#include "node_process.hpp"
+#include "test_database.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace testing_support {
+
+class suite_node {
+public:
+  // A database named after the test program, and the node on it, started.
+  suite_node();
+  ~suite_node();
+  suite_node(const suite_node&) = delete;
+  suite_node& operator=(const suite_node&) = delete;
+
+  // The program's one (while the global fixture lives).
+  static suite_node& get();
+
+  test_database db;
+  node_process node;
+};
+
+// A client of a node: the suite's (or the one given), started first if it is not running
+// (an earlier test may have stopped it); when the test ends, the check that the node
+// survived whatever the test sent it.
+class api_client {
+public:
+  api_client() : api_client(suite_node::get().node) {}
+  explicit api_client(node_process& node);
+  ~api_client();
+  api_client(const api_client&) = delete;
+  api_client& operator=(const api_client&) = delete;
+
+  node_process& node() const { return node_; }
+  int port() const { return node_.http_port(); }
+  // The suite's database's bootstrap DSN (superuser), to look behind the API.
+  static std::string dsn() { return suite_node::get().db.dsn(); }
+
+  // What a test needs in place, each required to succeed: a new ACTIVE customer's id; a
+  // new product's id.
+  std::string customer();
+  std::string product(int64_t stock = 1000000000, const std::string& price = "19.99");
+
+  std::unique_ptr<httplib::Client> http;
+
+private:
+  node_process& node_;
+};
+
+// `prefix` and a number no earlier call in this program returned.
+std::string unique(const std::string& prefix);
+std::string id_of(const nlohmann::json& data);
+// The body as JSON, or null when there was no response or it is not JSON.
+nlohmann::json parse_or_null(const httplib::Result& result);
+// Seconds between an RFC 3339 UTC timestamp (as the server writes them) and now.
+long seconds_from_now(const std::string& stamp);
+std::string repeat(const std::string& text, std::size_t times);
+
+} // namespace testing_support
