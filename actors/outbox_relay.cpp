@@ -3,7 +3,7 @@
 
 #include "actors/app_error.hpp"
 #include "actors/brokers/broker.hpp"
-#include "actors/delivery_backoff.hpp"
+#include "actors/delivery_retry.hpp"
 #include "actors/directory.hpp"
 #include "actors/log.hpp"
 #include "persistence/pg_listener.hpp"
@@ -121,9 +121,8 @@ void queue_tick(self_pointer self) {
   self->send(self, tick_atom::value);
 }
 
-persistence::retry_policy policy_of(const relay_state& st) {
-  return {st.cfg.delivery.backoff_initial, st.cfg.delivery.backoff_max,
-          st.cfg.delivery.max_attempts};
+delivery_retry retry_of(const relay_state& st) {
+  return {st.cfg.delivery, st.cfg.metrics};
 }
 
 void answered(self_pointer self, std::uint64_t id, const delivery_ack* ack, const caf::error* err);
@@ -208,17 +207,12 @@ void delivered(self_pointer self, const persistence::due_delivery& d) {
 // A failed delivery becomes (or stays) a row with its backoff.
 void failed(self_pointer self, persistence::due_delivery d, std::string error) {
   auto& st = self->state;
-  auto attempts = d.attempts + 1;
-  if (auto m = st.cfg.metrics) {
-    auto& family =
-        attempts >= st.cfg.delivery.max_attempts ? m->events_dead_lettered : m->deliveries_retried;
-    family.labels({st.cfg.module, d.consumer}).inc();
-  }
+  auto verdict = retry_of(st).failed(d.attempts, st.cfg.module, d.consumer);
   if (d.row.empty())
     settle(self, d.position);
   st.outcomes.failed.emplace_back(std::move(d), std::move(error));
-  if (attempts < st.cfg.delivery.max_attempts)
-    self->delayed_send(self, delivery_backoff(st.cfg.delivery, attempts - 1), due_atom::value);
+  if (!verdict.dead)
+    self->delayed_send(self, verdict.wait, due_atom::value);
 }
 
 // A delivery behind a failure of its key goes to a row, in order behind it; a row stays
@@ -330,7 +324,8 @@ bool publish_to_broker(self_pointer self) {
   auto limit = st.cfg.relay.batch_size;
   // (Rows replayed from dead letters go out through the actor bus: their outcomes are
   // written here too.)
-  auto claimed = st.store->publish(db, *st.fencing, limit, nullptr, st.outcomes, policy_of(st));
+  auto claimed =
+      st.store->publish(db, *st.fencing, limit, nullptr, st.outcomes, retry_of(st).store_policy());
   if (!claimed) {
     lost_lease(self);
     return false;
@@ -386,7 +381,7 @@ bool work(self_pointer self) {
     if (st.bus && in_memory < max_in_memory)
       limit = std::min<int>(st.cfg.relay.batch_size, int(max_in_memory - in_memory));
     auto claimed = st.store->publish(db, *st.fencing, limit, &st.cfg.subscriptions, st.outcomes,
-                                     policy_of(st));
+                                     retry_of(st).store_policy());
     if (!claimed) {
       lost_lease(self);
       return false;

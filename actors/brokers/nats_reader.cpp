@@ -4,7 +4,7 @@
 #include "actors/app_error.hpp"
 #include "actors/brokers/nats_jetstream.hpp"
 #include "actors/brokers/reader_support.hpp"
-#include "actors/delivery_backoff.hpp"
+#include "actors/delivery_retry.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/log.hpp"
@@ -276,14 +276,11 @@ void deliver(self_pointer self, std::size_t slot, uint64_t seq) {
         if (auto found = messages.find(seq); found != messages.end()) {
           auto& m = found->second;
           m.in_flight = false;
-          ++m.attempts;
-          bool dead = m.attempts >= st.cfg.delivery.max_attempts;
-          if (auto metrics = st.cfg.metrics)
-            (dead ? metrics->events_dead_lettered : metrics->deliveries_retried)
-                .labels({st.slots[slot].publisher, st.cfg.consumer})
-                .inc();
-          m.next_at = clock::now() + delivery_backoff(st.cfg.delivery, m.attempts - 1);
-          if (dead)
+          auto verdict = delivery_retry{st.cfg.delivery, st.cfg.metrics}.failed(
+              m.attempts, st.slots[slot].publisher, st.cfg.consumer);
+          m.attempts = verdict.attempts;
+          m.next_at = clock::now() + verdict.wait;
+          if (verdict.dead)
             bury(self, slot, seq, m.attempts, operator_text(err, self->system()));
         }
         if (err.category() != caf::atom("app"))

@@ -5,7 +5,7 @@
 #include "actors/brokers/event_json.hpp"
 #include "actors/brokers/rabbitmq_exchange.hpp"
 #include "actors/brokers/reader_support.hpp"
-#include "actors/delivery_backoff.hpp"
+#include "actors/delivery_retry.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/log.hpp"
@@ -382,22 +382,19 @@ void deliver(self_pointer self, std::uint64_t tag, message& m) {
         auto& m = found->second;
         --st.in_flight;
         m.in_flight = false;
-        ++m.attempts;
-        bool dead = m.attempts >= st.cfg.delivery.max_attempts;
-        if (auto metrics = st.cfg.metrics)
-          (dead ? metrics->events_dead_lettered : metrics->deliveries_retried)
-              .labels({m.publisher, st.cfg.consumer})
-              .inc();
+        auto verdict = delivery_retry{st.cfg.delivery, st.cfg.metrics}.failed(
+            m.attempts, m.publisher, st.cfg.consumer);
+        m.attempts = verdict.attempts;
         if (err.category() != caf::atom("app"))
           st.bus = nullptr; // the bus itself may be gone: find it again
-        if (dead) {
+        if (verdict.dead) {
           if (st.gave_up.size() >= reasons_kept)
             st.gave_up.erase(st.gave_up.begin());
           st.gave_up[m.event.id] = {m.attempts, operator_text(err, self->system())};
           st.messages.erase(found);
           settle(self, tag, false); // to the dead-letter exchange, then our dead queue
         } else {
-          m.next_at = clock::now() + delivery_backoff(st.cfg.delivery, m.attempts - 1);
+          m.next_at = clock::now() + verdict.wait;
         }
         wake(self);
       });

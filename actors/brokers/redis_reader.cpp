@@ -4,7 +4,7 @@
 #include "actors/app_error.hpp"
 #include "actors/brokers/reader_support.hpp"
 #include "actors/brokers/redis_streams.hpp"
-#include "actors/delivery_backoff.hpp"
+#include "actors/delivery_retry.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_delivery.hpp"
 #include "actors/log.hpp"
@@ -290,16 +290,13 @@ void deliver(self_pointer self, std::size_t stream, std::string entry_id, event_
         }
         auto& st = self->state;
         auto& retry = st.retries[entry_id];
-        ++retry.attempts;
-        bool dead = retry.attempts >= st.cfg.delivery.max_attempts;
-        if (auto m = st.cfg.metrics)
-          (dead ? m->events_dead_lettered : m->deliveries_retried)
-              .labels({st.streams[stream].publisher, st.cfg.consumer})
-              .inc();
-        retry.next_at = clock::now() + delivery_backoff(st.cfg.delivery, retry.attempts - 1);
+        auto verdict = delivery_retry{st.cfg.delivery, st.cfg.metrics}.failed(
+            retry.attempts, st.streams[stream].publisher, st.cfg.consumer);
+        retry.attempts = verdict.attempts;
+        retry.next_at = clock::now() + verdict.wait;
         if (err.category() != caf::atom("app"))
           st.bus = nullptr; // the bus itself may be gone: find it again
-        if (dead)
+        if (verdict.dead)
           bury(self, stream, entry_id, event, retry.attempts, operator_text(err, self->system()));
         if (--st.in_flight == 0)
           finish_round(self);
