@@ -389,69 +389,27 @@ BOOST_AUTO_TEST_CASE(validation_failure_wins_over_a_duplicate_email) {
 
 BOOST_AUTO_TEST_CASE(ten_parallel_registrations_of_one_email_give_exactly_one_201) {
   auto email = unique_email();
-  int port = api_client::port();
-  std::atomic<bool> go{false};
-  std::vector<int> statuses(10, 0);
-  std::vector<std::string> codes(10);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 10; ++i)
-    threads.emplace_back([&, i] {
-      httplib::Client client{"127.0.0.1", port};
-      client.set_read_timeout(std::chrono::seconds{15});
-      while (!go.load())
-        std::this_thread::yield();
-      auto res = client.Post("/customers",
-                             json{{"name", "P" + std::to_string(i)}, {"email", email}}.dump(),
-                             "application/json");
-      if (res) {
-        statuses[i] = res->status;
-        auto body = json::parse(res->body, nullptr, false);
-        if (body.is_object() && body.contains("error"))
-          codes[i] = body["error"].value("code", "");
-      }
-    });
-  go = true;
-  for (auto& t : threads)
-    t.join();
-  int created = 0, taken = 0;
-  for (int i = 0; i < 10; ++i) {
-    created += statuses[i] == 201;
-    taken += statuses[i] == 409 && codes[i] == "EMAIL_TAKEN";
-  }
-  BOOST_TEST(created == 1);
-  BOOST_TEST(taken == 9);
+  auto answers = race(port(), 10, [&](httplib::Client& client, int i) {
+    return client.Post("/customers",
+                       json{{"name", "P" + std::to_string(i)}, {"email", email}}.dump(),
+                       "application/json");
+  });
+  BOOST_TEST(count_of(answers, 201) == 1);
+  BOOST_TEST(count_of(answers, 409, "EMAIL_TAKEN") == 9);
 }
 
 BOOST_AUTO_TEST_CASE(ten_parallel_registrations_differing_only_in_case_give_exactly_one_201) {
   auto base = unique_email();
-  int port = api_client::port();
-  std::atomic<bool> go{false};
-  std::vector<int> statuses(10, 0);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 10; ++i)
-    threads.emplace_back([&, i] {
-      std::string email = base;
-      for (std::size_t k = 0; k < email.size(); ++k)
-        if ((i >> (k % 4)) & 1)
-          email[k] = char(std::toupper(static_cast<unsigned char>(email[k])));
-      httplib::Client client{"127.0.0.1", port};
-      client.set_read_timeout(std::chrono::seconds{15});
-      while (!go.load())
-        std::this_thread::yield();
-      auto res = client.Post("/customers", json{{"name", "C"}, {"email", email}}.dump(),
-                             "application/json");
-      statuses[i] = res ? res->status : 0;
-    });
-  go = true;
-  for (auto& t : threads)
-    t.join();
-  int created = 0, taken = 0;
-  for (auto s : statuses) {
-    created += s == 201;
-    taken += s == 409;
-  }
-  BOOST_TEST(created == 1);
-  BOOST_TEST(taken == 9);
+  auto answers = race(port(), 10, [&](httplib::Client& client, int i) {
+    std::string email = base;
+    for (std::size_t k = 0; k < email.size(); ++k)
+      if ((i >> (k % 4)) & 1)
+        email[k] = char(std::toupper(static_cast<unsigned char>(email[k])));
+    return client.Post("/customers", json{{"name", "C"}, {"email", email}}.dump(),
+                       "application/json");
+  });
+  BOOST_TEST(count_of(answers, 201) == 1);
+  BOOST_TEST(count_of(answers, 409) == 9);
 }
 
 // ---------------------------------------------------------------- GET /customers/{id}

@@ -31,19 +31,6 @@ namespace {
 constexpr std::size_t mib = 1024 * 1024;
 const std::string a_uuid = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"; // never created
 
-std::set<std::string> allow_list(const std::string& header) {
-  std::set<std::string> methods;
-  std::stringstream in{header};
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty())
-      methods.insert(item);
-  }
-  return methods;
-}
-
 // A JSON object of exactly `size` bytes registering a customer (padded with an extra field).
 std::string customer_body_of_size(std::size_t size, const std::string& email) {
   std::string head = R"({"name":"Pad","email":")" + email + R"(","pad":")";

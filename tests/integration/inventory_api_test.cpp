@@ -373,36 +373,12 @@ BOOST_AUTO_TEST_CASE(validation_failure_wins_over_a_duplicate_sku) {
 
 BOOST_AUTO_TEST_CASE(ten_parallel_creations_of_one_sku_give_exactly_one_201) {
   auto sku = unique_sku();
-  int port = api_client::port();
-  std::atomic<bool> go{false};
-  std::vector<int> statuses(10, 0);
-  std::vector<std::string> codes(10);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 10; ++i)
-    threads.emplace_back([&, i] {
-      httplib::Client client{"127.0.0.1", port};
-      client.set_read_timeout(std::chrono::seconds{15});
-      while (!go.load())
-        std::this_thread::yield();
-      auto res = client.Post("/products", product_json(sku, "P" + std::to_string(i), "1", "1"),
-                             "application/json");
-      if (res) {
-        statuses[i] = res->status;
-        auto body = json::parse(res->body, nullptr, false);
-        if (body.is_object() && body.contains("error"))
-          codes[i] = body["error"].value("code", "");
-      }
-    });
-  go = true;
-  for (auto& t : threads)
-    t.join();
-  int made = 0, taken = 0;
-  for (int i = 0; i < 10; ++i) {
-    made += statuses[i] == 201;
-    taken += statuses[i] == 409 && codes[i] == "SKU_TAKEN";
-  }
-  BOOST_TEST(made == 1);
-  BOOST_TEST(taken == 9);
+  auto answers = race(port(), 10, [&](httplib::Client& client, int i) {
+    return client.Post("/products", product_json(sku, "P" + std::to_string(i), "1", "1"),
+                       "application/json");
+  });
+  BOOST_TEST(count_of(answers, 201) == 1);
+  BOOST_TEST(count_of(answers, 409, "SKU_TAKEN") == 9);
 }
 
 // ---------------------------------------------------------------- GET /products/{id}

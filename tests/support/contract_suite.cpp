@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <csignal>
 #include <ctime>
+#include <sstream>
+#include <thread>
 
 namespace testing_support {
 
@@ -100,6 +102,52 @@ std::string repeat(const std::string& text, std::size_t times) {
   for (std::size_t i = 0; i < times; ++i)
     out += text;
   return out;
+}
+
+std::set<std::string> allow_list(const std::string& header) {
+  std::set<std::string> methods;
+  std::stringstream in{header};
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty())
+      methods.insert(item);
+  }
+  return methods;
+}
+
+std::vector<raced_answer> race(int port, int n,
+                               const std::function<httplib::Result(httplib::Client&, int)>& send) {
+  std::atomic<bool> go{false};
+  std::vector<raced_answer> answers(static_cast<std::size_t>(n));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&, i] {
+      httplib::Client client{"127.0.0.1", port};
+      client.set_read_timeout(std::chrono::seconds{15});
+      while (!go.load())
+        std::this_thread::yield();
+      auto res = send(client, i);
+      if (!res)
+        return;
+      auto& answer = answers[std::size_t(i)];
+      answer.status = res->status;
+      auto body = nlohmann::json::parse(res->body, nullptr, false);
+      if (body.is_object() && body.contains("error") && body["error"].is_object())
+        answer.code = body["error"].value("code", "");
+    });
+  go = true;
+  for (auto& t : threads)
+    t.join();
+  return answers;
+}
+
+int count_of(const std::vector<raced_answer>& answers, int status, const std::string& code) {
+  int n = 0;
+  for (auto& a : answers)
+    n += a.status == status && (code.empty() || a.code == code);
+  return n;
 }
 
 } // namespace testing_support

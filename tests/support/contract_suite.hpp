@@ -11,8 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace testing_support {
 
@@ -66,5 +69,20 @@ nlohmann::json parse_or_null(const httplib::Result& result);
 // Seconds between an RFC 3339 UTC timestamp (as the server writes them) and now.
 long seconds_from_now(const std::string& stamp);
 std::string repeat(const std::string& text, std::size_t times);
+// The methods an Allow header lists.
+std::set<std::string> allow_list(const std::string& header);
+
+// What one of several racing requests got: its status (0: no answer) and its error code
+// ("" when the body carries none).
+struct raced_answer {
+  int status = 0;
+  std::string code;
+};
+// Sends `n` requests at the same moment, each from its own connection (`send(client, i)`
+// makes the i-th), and returns their answers in that order.
+std::vector<raced_answer> race(int port, int n,
+                               const std::function<httplib::Result(httplib::Client&, int)>& send);
+// How many of `answers` had `status` and, when `code` is given, that error code.
+int count_of(const std::vector<raced_answer>& answers, int status, const std::string& code = "");
 
 } // namespace testing_support

@@ -70,34 +70,11 @@ BOOST_AUTO_TEST_CASE(cancel_with_a_body_that_is_not_json_is_refused_before_anyth
 BOOST_AUTO_TEST_CASE(ten_parallel_cancels_give_one_200_and_nine_409) {
   auto order = simple_order(customer());
   auto id = id_of(order);
-  std::atomic<bool> go{false};
-  std::vector<int> status(10, 0);
-  std::vector<std::string> codes(10);
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < 10; ++i)
-    threads.emplace_back([&, i] {
-      httplib::Client client{"127.0.0.1", port()};
-      client.set_read_timeout(std::chrono::seconds{15});
-      while (!go.load())
-        std::this_thread::yield();
-      auto res = client.Post(("/orders/" + id + "/cancel").c_str());
-      if (res) {
-        status[i] = res->status;
-        auto body = json::parse(res->body, nullptr, false);
-        if (body.is_object() && body.contains("error"))
-          codes[i] = body["error"].value("code", "");
-      }
-    });
-  go = true;
-  for (auto& t : threads)
-    t.join();
-  int ok = 0, conflict = 0;
-  for (std::size_t i = 0; i < 10; ++i) {
-    ok += status[i] == 200;
-    conflict += status[i] == 409 && codes[i] == "INVALID_STATE";
-  }
-  BOOST_TEST(ok == 1);
-  BOOST_TEST(conflict == 9);
+  auto answers = race(port(), 10, [&](httplib::Client& client, int) {
+    return client.Post(("/orders/" + id + "/cancel").c_str());
+  });
+  BOOST_TEST(count_of(answers, 200) == 1);
+  BOOST_TEST(count_of(answers, 409, "INVALID_STATE") == 9);
   int cancelled_events = 0;
   for (auto& e : events_of(id))
     cancelled_events += e.name == "order.cancelled";

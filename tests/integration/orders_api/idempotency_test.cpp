@@ -295,35 +295,15 @@ BOOST_AUTO_TEST_CASE(
   auto c = customer();
   auto key = unique("parallel-diff-");
   auto p = products(1)[0];
-  std::atomic<bool> go{false};
-  std::vector<int> status(10, 0);
-  std::vector<std::string> codes(10);
-  std::vector<std::thread> threads;
-  for (std::size_t i = 0; i < 10; ++i)
-    threads.emplace_back([&, i] {
-      httplib::Client client{"127.0.0.1", port()};
-      client.set_read_timeout(std::chrono::seconds{15});
-      auto body = order_body(c, {item(p, std::to_string(i + 1))});
-      while (!go.load())
-        std::this_thread::yield();
-      auto res = client.Post("/orders", {{"Idempotency-Key", key}}, body, "application/json");
-      if (res) {
-        status[i] = res->status;
-        auto parsed = json::parse(res->body, nullptr, false);
-        if (parsed.is_object() && parsed.contains("error"))
-          codes[i] = parsed["error"].value("code", "");
-      }
-    });
-  go = true;
-  for (auto& t : threads)
-    t.join();
-  int created = 0, reused = 0;
-  for (std::size_t i = 0; i < 10; ++i) {
-    created += status[i] == 201;
-    reused += status[i] == 422 && codes[i] == "IDEMPOTENCY_KEY_REUSED";
-  }
-  BOOST_TEST(created == 1);
-  BOOST_TEST(reused == 9);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 10; ++i)
+    bodies.push_back(order_body(c, {item(p, std::to_string(i + 1))}));
+  auto answers = race(port(), 10, [&](httplib::Client& client, int i) {
+    return client.Post("/orders", {{"Idempotency-Key", key}}, bodies[std::size_t(i)],
+                       "application/json");
+  });
+  BOOST_TEST(count_of(answers, 201) == 1);
+  BOOST_TEST(count_of(answers, 422, "IDEMPOTENCY_KEY_REUSED") == 9);
   BOOST_TEST(listed(c).size() == 1u);
 }
 

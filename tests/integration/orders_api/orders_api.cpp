@@ -23,19 +23,6 @@ std::string fake_uuid(int n) {
   return text;
 }
 
-std::set<std::string> allow_list(const std::string& header) {
-  std::set<std::string> methods;
-  std::stringstream in{header};
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty())
-      methods.insert(item);
-  }
-  return methods;
-}
-
 // Money as the contract writes it: "59.97", "0.3", "10".
 std::string cents_text(int64_t cents) {
   auto magnitude = cents < 0 ? -cents : cents;

@@ -34,8 +34,6 @@ extern const std::set<std::string> statuses;
 // A syntactically valid UUID that names nothing (for validation-only requests).
 std::string fake_uuid(int n);
 
-std::set<std::string> allow_list(const std::string& header);
-
 // Money as the contract writes it: "59.97", "0.3", "10".
 std::string cents_text(int64_t cents);
 
