@@ -55,7 +55,8 @@ struct partition_slot {
   bool held = false;
   uint64_t lease_revision = 0;
   clock::time_point fetch_from; // after a takeover: once the old reader's messages are due
-  bool settling = false;        // newly ours: messages of the old reader may still be outstanding
+  bool settling = false;        // messages of another reader may still be outstanding
+  uint64_t next_delivery = 0;   // once settled: the consumer's delivery number due to reach us next
   clock::time_point pull_ends;  // a waiting pull request of ours may live at the server until then
   std::unique_ptr<natsSubscription, void (*)(natsSubscription*)> sub{nullptr,
                                                                      natsSubscription_Destroy};
@@ -225,6 +226,11 @@ void keep_alive(self_pointer self) {
 void finish_round(self_pointer self);
 
 void acknowledge(self_pointer self, std::size_t slot, uint64_t seq) {
+  // A reader that lost the partition (frozen, say) must not ack a message that was since
+  // redelivered to the new reader: that would throw off its count of what is outstanding
+  // elsewhere. Confirming the lease gives such messages back instead (hold_leases).
+  if (!leases_fresh(self, [self] { hold_leases(self, false); }))
+    return;
   auto& s = self->state.slots[slot];
   auto found = s.messages.find(seq);
   if (found == s.messages.end())
@@ -313,8 +319,30 @@ void dispatch(self_pointer self) {
     for (auto seq : skip)
       acknowledge(self, i, seq);
     for (auto seq : send)
-      deliver(self, i, seq);
+      if (s.messages.count(seq)) // acknowledging may have found the partition lost
+        deliver(self, i, seq);
   }
+}
+
+// The consumer numbers its deliveries (redeliveries too) one by one. Once settled, every
+// delivery should come to us, so a number skipped means that another reader took a
+// message after we settled: one that lost the partition and pulled once more before it
+// knew (a freeze between its lease check and its pull). That message may be older than
+// ones we hold, so the partition settles again until it is back in our hands.
+void note_delivery(const reader_state& st, partition_slot& s, uint64_t delivery) {
+  if (s.settling || s.next_delivery == 0 || delivery < s.next_delivery) {
+    s.next_delivery = std::max(s.next_delivery, delivery + 1);
+    return;
+  }
+  if (delivery > s.next_delivery) {
+    logging::warn("reader: a message of its partition went to another reader; settling again",
+                  {{"consumer", st.cfg.consumer},
+                   {"subject", s.subject},
+                   {"expected", s.next_delivery},
+                   {"delivered", delivery}});
+    s.settling = true;
+  }
+  s.next_delivery = delivery + 1;
 }
 
 // One fetch request on one partition; what comes is kept, in stream order, beside what
@@ -334,10 +362,13 @@ int fetch_into(self_pointer self, partition_slot& s, jsFetchRequest& request) {
     list.Msgs[i] = nullptr;
     jsMsgMetaData* meta = nullptr;
     uint64_t seq = 0;
+    uint64_t delivery = 0;
     if (natsMsg_GetMetaData(&meta, m.msg.get()) == NATS_OK) {
       seq = meta->Sequence.Stream;
+      delivery = meta->Sequence.Consumer;
       jsMsgMetaData_Destroy(meta);
     }
+    note_delivery(st, s, delivery);
     try {
       m.event = envelope_from_json(std::string{natsMsg_GetData(m.msg.get()),
                                                std::size_t(natsMsg_GetDataLength(m.msg.get()))});
@@ -378,8 +409,11 @@ bool fetch(self_pointer self) {
       auto stream = st.nats->stream_name();
       if (js_GetConsumerInfo(&info, st.nats->jetstream(), stream.c_str(), s.durable.c_str(),
                              nullptr, &code) == NATS_OK &&
-          info->NumAckPending <= int64_t(s.messages.size()))
-        s.settling = false; // nothing outstanding elsewhere
+          info->NumAckPending <= int64_t(s.messages.size())) {
+        // Nothing outstanding elsewhere: from here on, every delivery should be ours.
+        s.settling = false;
+        s.next_delivery = info->Delivered.Consumer + 1;
+      }
       if (info)
         jsConsumerInfo_Destroy(info);
     }

@@ -11,9 +11,12 @@
 //   JetStream promises no order among redeliveries, so a partition newly taken over
 //   settles first: the new reader fetches but hands nothing out until every message
 //   outstanding on the consumer is in its hands, kept by stream sequence; per aggregate,
-//   the order holds. Pulls and in-progress acks go out only on a lease just confirmed (a
-//   reader that was frozen must not take messages from its successor), and a reader that
-//   loses a partition gives its messages back at once (nak).
+//   the order holds. Pulls, acks and in-progress acks go out only on a lease just
+//   confirmed (a reader that was frozen must not take messages from its successor), and a
+//   reader that loses a partition gives its messages back at once (nak). JetStream cannot
+//   fence a pull by the lease, so a reader frozen between confirming and pulling may still
+//   take messages once: the consumer numbers its deliveries, the partition's reader sees
+//   the gap and settles again until those messages are back in its hands.
 // - Per aggregate, messages reach the consumer in stream order: a failed message holds
 //   back the later ones of its aggregate in that partition; it is retried with the
 //   delivery backoff and after app.delivery.max-attempts handed to its publisher's relay

@@ -41,6 +41,39 @@ constexpr const char* renew_script =
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
     "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
+// Reads for the group (XREADGROUP, KEYS: the leases, then their streams; ARGV: holder,
+// group, count, id) only while every one of those leases is still ours, checked in the
+// same atomic step. A reader frozen between confirming its leases and reading would
+// otherwise take entries of a stream another reader leads now, and they would reach the
+// consumer after later entries of their aggregate. Returns {entries, tails}: when reading
+// new entries (">") finds none, tails holds each stream's last entry id, from which a
+// wait (XREAD BLOCK, which takes nothing from the group) can start without a gap.
+constexpr const char* fenced_read_script = R"lua(
+local n = #KEYS / 2
+for i = 1, n do
+  if redis.call('get', KEYS[i]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+end
+local read = {'XREADGROUP', 'GROUP', ARGV[2], ARGV[1], 'COUNT', ARGV[3], 'STREAMS'}
+for i = n + 1, 2 * n do read[#read + 1] = KEYS[i] end
+for i = 1, n do read[#read + 1] = ARGV[4] end
+local entries = redis.call(unpack(read))
+local tails = {}
+if not entries and ARGV[4] == '>' then
+  for i = n + 1, 2 * n do
+    local last = redis.call('XREVRANGE', KEYS[i], '+', '-', 'COUNT', 1)
+    tails[#tails + 1] = last[1] and last[1][1] or '0-0'
+  end
+end
+return {entries or {}, tails}
+)lua";
+
+// Claims (XAUTOCLAIM, KEYS: the lease, the stream; ARGV: holder, group, min-idle, cursor,
+// count) only while the lease is ours, for the same reason.
+constexpr const char* fenced_claim_script = R"lua(
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED') end
+return redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[1], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
+)lua";
+
 struct stream_slot {
   std::string key;
   std::string publisher;
@@ -58,7 +91,6 @@ struct retry_state {
 
 struct reader_state {
   reader_config cfg;
-  std::string me; // this reader's name inside the consumer group
   std::unique_ptr<redis_connection> redis;
   caf::actor bus;
   std::vector<stream_slot> streams;
@@ -185,8 +217,15 @@ void claim_abandoned(self_pointer self) {
     auto min_idle = s.taken_over ? std::string{"0"} : std::to_string(st.cfg.bus.claim_idle.count());
     std::string cursor = "0-0";
     for (int pages = 0; s.taken_over || pages < 10; ++pages) {
-      auto r = st.redis->command({"XAUTOCLAIM", s.key, st.cfg.consumer, st.me, min_idle, cursor,
-                                  "COUNT", std::to_string(batch_size)});
+      redis_value r;
+      try {
+        r = st.redis->command({"EVAL", fenced_claim_script, "2", s.lease_key, s.key, st.cfg.holder,
+                               st.cfg.consumer, min_idle, cursor, std::to_string(batch_size)});
+      } catch (const redis_error& e) {
+        if (std::string{e.what()}.find("FENCED") == std::string::npos)
+          throw;
+        return hold_leases(self, false); // the lease went: find out which
+      }
       cursor = r[0].str();
       if (cursor == "0-0")
         break;
@@ -196,37 +235,60 @@ void claim_abandoned(self_pointer self) {
   }
 }
 
-// XREADGROUP over the held streams from `from` ("0": our pending entries, ">": new ones);
-// appends (stream index, entry) in stream order.
-void read_from(self_pointer self, const std::string& from, std::chrono::milliseconds block,
-               std::vector<std::pair<std::size_t, redis_value>>& out) {
+// Reads for the group from the held streams, fenced by their leases (fenced_read_script):
+// from "0" (our pending entries) or ">" (new ones); appends (stream index, entry) in stream
+// order. Returns false when some lease is no longer ours (nothing was read then). When
+// ">" finds nothing, `tails` gets each held stream's last entry id.
+bool read_from(self_pointer self, const std::string& from,
+               std::vector<std::pair<std::size_t, redis_value>>& out,
+               std::vector<std::pair<std::size_t, std::string>>* tails = nullptr) {
   auto& st = self->state;
-  std::vector<std::string> args{"XREADGROUP", "GROUP", st.cfg.consumer,
-                                st.me,        "COUNT", std::to_string(batch_size)};
-  if (block.count() > 0) {
-    args.push_back("BLOCK");
-    args.push_back(std::to_string(block.count()));
-  }
-  args.push_back("STREAMS");
   std::vector<std::size_t> held;
   for (std::size_t i = 0; i < st.streams.size(); ++i)
-    if (st.streams[i].held && st.streams[i].group_ready) {
-      args.push_back(st.streams[i].key);
+    if (st.streams[i].held && st.streams[i].group_ready)
       held.push_back(i);
-    }
   if (held.empty())
-    return;
-  for (std::size_t n = 0; n < held.size(); ++n)
-    args.push_back(from);
-  auto reply = st.redis->command(args);
-  if (reply.is_nil())
-    return;
+    return true;
+  std::vector<std::string> args{"EVAL", fenced_read_script, std::to_string(2 * held.size())};
+  for (auto i : held)
+    args.push_back(st.streams[i].lease_key);
+  for (auto i : held)
+    args.push_back(st.streams[i].key);
+  for (auto& arg : {st.cfg.holder, st.cfg.consumer, std::to_string(batch_size), from})
+    args.push_back(arg);
+  redis_value reply;
+  try {
+    reply = st.redis->command(args);
+  } catch (const redis_error& e) {
+    if (std::string{e.what()}.find("FENCED") == std::string::npos)
+      throw;
+    return false;
+  }
   std::map<std::string, std::size_t> index;
   for (auto i : held)
     index[st.streams[i].key] = i;
-  for (auto& stream : reply.elements())
+  for (auto& stream : reply[0].elements())
     for (auto& entry : stream[1].elements())
       out.emplace_back(index.at(stream[0].str()), entry);
+  if (tails)
+    for (std::size_t n = 0; n < reply[1].elements().size() && n < held.size(); ++n)
+      tails->emplace_back(held[n], reply[1][n].str());
+  return true;
+}
+
+// Waits up to `block` for an entry after each stream's tail. XREAD takes nothing from the
+// group, so this needs no lease: the next round reads what came, fenced.
+void wait_for_entries(self_pointer self,
+                      const std::vector<std::pair<std::size_t, std::string>>& tails,
+                      std::chrono::milliseconds block) {
+  auto& st = self->state;
+  std::vector<std::string> args{"XREAD",  "COUNT", "1", "BLOCK", std::to_string(block.count()),
+                                "STREAMS"};
+  for (auto& [i, id] : tails)
+    args.push_back(st.streams[i].key);
+  for (auto& [i, id] : tails)
+    args.push_back(id);
+  st.redis->command(args);
 }
 
 void finish_round(self_pointer self);
@@ -433,11 +495,14 @@ void round(self_pointer self) {
     hold_leases(self, true);
     claim_abandoned(self);
     report_backlog(self);
-    read_from(self, "0", {}, entries);
-    if (int(entries.size()) < batch_size)
-      read_from(self, ">", {}, entries);
-    if (entries.empty() && st.retries.empty())
-      read_from(self, ">", block_time(st), entries);
+    std::vector<std::pair<std::size_t, std::string>> tails;
+    bool ours = read_from(self, "0", entries);
+    if (ours && int(entries.size()) < batch_size)
+      ours = read_from(self, ">", entries, &tails);
+    if (!ours)
+      hold_leases(self, false); // find out which lease went: those streams are read no more
+    else if (entries.empty() && st.retries.empty() && !tails.empty())
+      wait_for_entries(self, tails, block_time(st));
     if (st.redis_down) {
       st.redis_down = false;
       st.down_backoff = std::chrono::milliseconds{100};
@@ -471,7 +536,6 @@ void round(self_pointer self) {
 caf::behavior redis_reader(caf::stateful_actor<reader_state>* self, reader_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
-  st.me = st.cfg.holder;
   st.redis = std::make_unique<redis_connection>(
       redis_endpoint{st.cfg.bus.redis_host, st.cfg.bus.redis_port},
       block_time(st) + std::chrono::seconds{2});

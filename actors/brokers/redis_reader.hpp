@@ -6,9 +6,12 @@
 // committed (the consumer's inbox makes a redelivery harmless).
 //
 // - One active reader per (consumer, partition stream) across all nodes: a lease key in
-//   Redis (SET NX PX, renewed while held). A reader that takes a stream over claims the
-//   entries its predecessor left pending once they have been idle app.bus.claim-idle
-//   (XAUTOCLAIM).
+//   Redis (SET NX PX, renewed while held). Every read and claim for the group runs in a
+//   script that first checks the lease, so a reader that lost it (frozen, say) takes
+//   nothing more from the stream; waiting for new entries uses XREAD, which takes nothing.
+//   A reader that takes a stream over claims the entries its predecessor left pending at
+//   once, and later sweeps those idle for app.bus.claim-idle (XAUTOCLAIM). Its name in
+//   the consumer group is its lease holder name.
 // - Per aggregate, entries reach the consumer in stream order: an entry that failed holds
 //   back the later entries of its aggregate in that stream, and only those. A failed
 //   entry is retried with the delivery backoff and, after app.delivery.max-attempts,
@@ -18,7 +21,7 @@
 // - Redis down: the reader drops its leases, retries with backoff, and carries on where
 //   the consumer group left off.
 //
-// Runs detached: it blocks on Redis (XREADGROUP ... BLOCK).
+// Runs detached: it blocks on Redis (XREAD ... BLOCK).
 #pragma once
 
 #include "actors/brokers/broker.hpp"

@@ -1,4 +1,4 @@
-// Where notifications leave the system (the article's Email/SMS service). A sender
+// Where notifications leave the system (an email or SMS service, say). A sender
 // cannot join a database transaction, so delivery is at least once: every message
 // carries its notification id, and a receiver recognises a repeat by it.
 #pragma once

@@ -374,8 +374,8 @@ BOOST_AUTO_TEST_CASE(orders_replicated_on_two_nodes_survive_the_lease_holder_bei
   alive.expect_confirmed_once(accepted, product);
 }
 
-// Every module on two nodes, both on one broker (the article's "multiple instances behind
-// a load balancer"): each consumer's readers on the two nodes split its streams or
+// Every module on two nodes, both on one broker (several instances behind a load
+// balancer): each consumer's readers on the two nodes split its streams or
 // partitions between them (one consumer group / durable per consumer), and every event is
 // handled once.
 void two_nodes_share_one_broker(const std::string& backend, const std::string& leads_what) {

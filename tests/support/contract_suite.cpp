@@ -16,17 +16,14 @@ namespace {
 
 suite_node* the_suite_node = nullptr;
 
-// The database's label: the program's name, so that a leftover database says whose it is.
-std::string program_label() {
-  // A refused upload can close the socket under a writing client: an error for that
-  // test, not a signal that ends the program. Set before anything connects.
-  std::signal(SIGPIPE, SIG_IGN);
-  return program_invocation_short_name;
-}
-
 } // namespace
 
-suite_node::suite_node() : db(program_label()), node(node_options{db.dsn()}) {
+suite_node::sigpipe_ignored::sigpipe_ignored() {
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+// The database is named after the program, so that a leftover one says whose it is.
+suite_node::suite_node() : db(program_invocation_short_name), node(node_options{db.dsn()}) {
   the_suite_node = this;
   node.start();
 }

@@ -30,6 +30,14 @@ public:
   // The program's one (while the global fixture lives).
   static suite_node& get();
 
+private:
+  // A refused upload can close the socket under a writing client: an error for that test,
+  // not a signal that ends the program. Set first, before anything connects.
+  struct sigpipe_ignored {
+    sigpipe_ignored();
+  } sigpipe_ignored_;
+
+public:
   test_database db;
   node_process node;
 };
