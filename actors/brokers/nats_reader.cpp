@@ -229,12 +229,15 @@ void acknowledge(self_pointer self, std::size_t slot, uint64_t seq) {
   // A reader that lost the partition (frozen, say) must not ack a message that was since
   // redelivered to the new reader: that would throw off its count of what is outstanding
   // elsewhere. Confirming the lease gives such messages back instead (hold_leases).
-  if (!leases_fresh(self, [self] { hold_leases(self, false); }))
-    return;
+  bool confirmed = leases_fresh(self, [self] { hold_leases(self, false); });
   auto& s = self->state.slots[slot];
   auto found = s.messages.find(seq);
   if (found == s.messages.end())
     return;
+  if (!confirmed) { // the broker did not answer: hand it out again later (the inbox drops it)
+    found->second.in_flight = false;
+    return;
+  }
   natsMsg_Ack(found->second.msg.get(), nullptr); // a lost ack means one redelivery: harmless
   s.messages.erase(found);
 }
