@@ -145,9 +145,9 @@ void redis_publisher::keep_streams() {
   kept_at_ = t;
 }
 
-void redis_publisher::refuse_if_full(const std::set<std::size_t>& partitions) const {
-  for (auto s : partitions)
-    if (lengths_[s] >= bus_.stream_maxlen)
+void redis_publisher::refuse_if_full(const std::map<std::size_t, int64_t>& adding) const {
+  for (auto [s, n] : adding)
+    if (lengths_[s] > 0 && lengths_[s] + n > bus_.stream_maxlen)
       throw broker_refused("stream " + keys_[s] + " is full (" + std::to_string(lengths_[s]) +
                            " entries, app.bus.stream-maxlen): consumer " +
                            (laggards_[s].empty() ? std::string{"?"} : laggards_[s]) +
@@ -166,7 +166,10 @@ void redis_publisher::publish(const std::vector<persistence::stored_event>& even
     args.insert(args.end(), fields.begin(), fields.end());
     commands.push_back(std::move(args));
   }
-  refuse_if_full({partitions.begin(), partitions.end()});
+  std::map<std::size_t, int64_t> adding;
+  for (auto p : partitions)
+    ++adding[p];
+  refuse_if_full(adding);
   for (auto& outcome : redis_.pipeline(commands))
     if (!outcome.error.empty())
       throw redis_error(outcome.error);

@@ -11,6 +11,7 @@
 #include "persistence/relay_store.hpp"
 
 #include <chrono>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,9 +46,10 @@ public:
 private:
   // Creates the groups, trims every stream and records its length, when a second passed.
   void keep_streams();
-  // Throws broker_refused, naming the stream and the group holding it, if one of these
-  // partitions' streams is full.
-  void refuse_if_full(const std::set<std::size_t>& partitions) const;
+  // Throws broker_refused, naming the stream and the group holding it, if adding this many
+  // entries (by partition) would take a stream past app.bus.stream-maxlen. An empty stream
+  // takes any batch, so that a batch bigger than the limit still goes through.
+  void refuse_if_full(const std::map<std::size_t, int64_t>& adding) const;
 
   config::bus_settings bus_;
   std::string module_;
