@@ -482,6 +482,12 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
   if (s.bus.backend != "actors" && s.bus.backend != "redis" && s.bus.backend != "nats" &&
       s.bus.backend != "rabbitmq")
     out.push_back("app.bus.backend: must be \"actors\", \"redis\", \"nats\" or \"rabbitmq\"");
+  // A broker refuses a batch that would take a partition past stream-maxlen; a relay batch
+  // larger than the limit could then never be published, not even to an empty partition.
+  if (s.bus.backend != "actors" && s.bus.stream_maxlen < s.relay.batch_size)
+    out.push_back("app.bus.stream-maxlen: must be at least app.relay.batch-size (" +
+                  std::to_string(s.relay.batch_size) +
+                  "), or a full batch could never be published");
   if (s.bus.key_prefix.empty() || s.bus.key_prefix.find(':') != std::string::npos)
     out.push_back("app.bus.key-prefix: must be non-empty, without ':'");
   if (s.notifications_outbox_file.empty())

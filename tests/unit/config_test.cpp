@@ -207,6 +207,8 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
       {"[app.bus]\npartitions = 0\n", "app.bus.partitions"},
       {"[app.bus]\nrabbitmq-port = 70000\n", "app.bus.rabbitmq-port"},
       {"[app.bus]\nkey-prefix = \"a:b\"\n", "app.bus.key-prefix"},
+      {"[app.bus]\nbackend = \"redis\"\nstream-maxlen = 1000\n[app.relay]\nbatch-size = 5000\n",
+       "app.bus.stream-maxlen"},
       {"[app.remote]\nrequest-timeout = true\n", "app.remote.request-timeout"},
       {"[app.tls]\ncafile = \"/etc/hosts\"\n", "app.tls"},
       {"[app.http]\nthread = 4\n", "app.http.thread"}, // a typo is an unknown key
