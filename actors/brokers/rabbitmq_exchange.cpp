@@ -148,7 +148,7 @@ void rabbitmq_publisher::publish(const std::vector<persistence::stored_event>& e
     unknown |= depths_.emplace(queue, 0).second;
   measure_queues(unknown);
   for (auto& [queue, n] : adding)
-    if (depths_[queue] > 0 && depths_[queue] + n > bus_.stream_maxlen)
+    if (depths_[queue] + n > bus_.stream_maxlen)
       throw broker_refused("queue " + queue + " is full (" + std::to_string(depths_[queue]) +
                            " messages, app.bus.stream-maxlen): its consumer has not taken them");
   auto exchange = events_exchange(bus_);

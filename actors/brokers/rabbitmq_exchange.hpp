@@ -44,10 +44,10 @@ void declare_consumer_queues(rabbitmq_connection& amqp, const config::bus_settin
 // Retention without loss: a partition queue holds at most app.bus.stream-maxlen ready
 // messages. The publisher measures the depth of the queues its events go to about once a
 // second and refuses a batch that would take one past it (broker_refused, naming the
-// queue; an empty queue takes any batch, which app.bus.stream-maxlen >= app.relay.batch-size
-// keeps within the limit): the events stay pending in the outbox, in order. RabbitMQ itself refuses
-// (x-overflow = reject-publish, a nack) only a tenth beyond, as a backstop for depths
-// measured too long ago; it never drops a message a consumer has not taken.
+// queue): the events stay pending in the outbox, in order. The configuration keeps
+// app.bus.stream-maxlen >= app.relay.batch-size, so an empty queue takes any batch.
+// RabbitMQ itself refuses (x-overflow = reject-publish, a nack) only a tenth beyond, as a backstop
+// for depths measured too long ago; it never drops a message a consumer has not taken.
 class rabbitmq_publisher : public event_publisher {
 public:
   rabbitmq_publisher(const config::bus_settings& bus, std::string module,

@@ -147,7 +147,7 @@ void redis_publisher::keep_streams() {
 
 void redis_publisher::refuse_if_full(const std::map<std::size_t, int64_t>& adding) const {
   for (auto [s, n] : adding)
-    if (lengths_[s] > 0 && lengths_[s] + n > bus_.stream_maxlen)
+    if (lengths_[s] + n > bus_.stream_maxlen)
       throw broker_refused("stream " + keys_[s] + " is full (" + std::to_string(lengths_[s]) +
                            " entries, app.bus.stream-maxlen): consumer " +
                            (laggards_[s].empty() ? std::string{"?"} : laggards_[s]) +

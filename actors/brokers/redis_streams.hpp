@@ -47,8 +47,8 @@ private:
   // Creates the groups, trims every stream and records its length, when a second passed.
   void keep_streams();
   // Throws broker_refused, naming the stream and the group holding it, if adding this many
-  // entries (by partition) would take a stream past app.bus.stream-maxlen. An empty stream
-  // takes any batch, so that a batch bigger than the limit still goes through.
+  // entries (by partition) would take a stream past app.bus.stream-maxlen. The configuration
+  // keeps the limit at least app.relay.batch-size, so an empty stream takes any batch.
   void refuse_if_full(const std::map<std::size_t, int64_t>& adding) const;
 
   config::bus_settings bus_;
