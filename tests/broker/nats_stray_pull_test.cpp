@@ -105,8 +105,10 @@ BOOST_AUTO_TEST_CASE(a_message_a_stray_pull_took_still_reaches_the_consumer_befo
 
   // A first saga makes the publisher create the durable consumers.
   auto first = place_order(node, c);
-  BOOST_REQUIRE(
-      eventually(15s, [&] { return handled_by_notifications(db.dsn(), first).size() == 2; }));
+  BOOST_REQUIRE_MESSAGE(
+      eventually(15s, [&] { return handled_by_notifications(db.dsn(), first).size() == 2; }),
+      "the first saga's events did not reach notifications; the node's log ends:\n"
+          << tail_of(node.log(), 60));
 
   config::bus_settings bus;
   bus.nats_port = std::stoi(port);
@@ -144,7 +146,10 @@ BOOST_AUTO_TEST_CASE(a_message_a_stray_pull_took_still_reaches_the_consumer_befo
       eventually(
           15s,
           [&] { return (handled = handled_by_notifications(db.dsn(), stolen_order)).size() == 2; }),
-      "the notifications consumer handled " << handled.size() << " of the order's 2 events");
+      "the notifications consumer handled " << handled.size()
+                                            << " of the order's 2 events; "
+                                               "the node's log ends:\n"
+                                            << tail_of(node.log(), 60));
   BOOST_TEST((handled == std::vector<std::string>{"order.created", "order.confirmed"}),
              "handled in this order: " << (handled.empty() ? "" : handled[0]) << ", "
                                        << (handled.size() > 1 ? handled[1] : ""));
