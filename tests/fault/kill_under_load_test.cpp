@@ -330,11 +330,14 @@ int run(const std::string& command) {
 struct private_cluster {
   std::string dir = "/tmp/monolith-killload-" + std::to_string(::getpid());
   int port = free_port();
+  // The name is also the node's bus key prefix: a fixed one would share streams, consumers
+  // and leases with every other run on the same broker server.
+  std::string database = "killload_" + std::to_string(::getpid());
   std::string script = std::string{MONOLITH_SOURCE_DIR} + "/scripts/pg-cluster";
 
   private_cluster() {
     BOOST_REQUIRE(start());
-    BOOST_REQUIRE(run(script + " createdb " + std::to_string(port) + " killload") == 0);
+    BOOST_REQUIRE(run(script + " createdb " + std::to_string(port) + " " + database) == 0);
   }
   ~private_cluster() {
     stop();
@@ -346,7 +349,7 @@ struct private_cluster {
   }
   void stop() { run(script + " stop " + dir); }
   std::string dsn() const {
-    return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=killload";
+    return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=" + database;
   }
 };
 
