@@ -135,10 +135,16 @@ void nats_session::ensure_stream() {
     cfg.DiscardNewPerSubject = true;
     cfg.Duplicates = int64_t(120) * 1000 * 1000 * 1000; // MsgId dedupe window: 2 min (ns)
     auto added = js_AddStream(&info, js, &cfg, nullptr, &code);
-    if (added == NATS_OK)
+    if (added == NATS_OK) {
       jsStreamInfo_Destroy(info);
-    else if (code != 10058) // JSStreamNameExistErr: another node was first
-      nats_check(added, "cannot create the stream " + name);
+    } else if (code != 10058) { // JSStreamNameExistErr: another node was first
+      // Another reader or relay creating it at the same moment can make the server refuse
+      // ours with a less specific error: what counts is that the stream exists now.
+      info = nullptr;
+      if (js_GetStreamInfo(&info, js, name.c_str(), nullptr, &code) != NATS_OK)
+        nats_check(added, "cannot create the stream " + name);
+      jsStreamInfo_Destroy(info);
+    }
   } else {
     nats_check(found, "stream " + name);
   }

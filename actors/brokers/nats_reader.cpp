@@ -61,6 +61,11 @@ struct partition_slot {
   std::unique_ptr<natsSubscription, void (*)(natsSubscription*)> sub{nullptr,
                                                                      natsSubscription_Destroy};
   std::map<uint64_t, held_message> messages; // by stream sequence
+  std::string take_error; // why taking its lease failed last, for the stall report
+  // What the stall report saw last of the consumer (delivered, acknowledged), and since when.
+  std::pair<uint64_t, uint64_t> progress_mark;
+  clock::time_point still_since;
+  bool stall_reported = false;
 };
 
 struct reader_state {
@@ -78,6 +83,8 @@ struct reader_state {
   clock::time_point backlog_due;
   bool down = false;
   std::chrono::milliseconds down_backoff{100};
+  std::size_t readers = 1; // of our consumer, as last counted (fair_share)
+  clock::time_point progress_due;
   static inline const char* name = "nats_reader";
 };
 
@@ -87,12 +94,16 @@ int64_t nanos(std::chrono::milliseconds ms) {
   return int64_t(ms.count()) * 1000 * 1000;
 }
 
+std::string lease_bucket_name(const reader_state& st) {
+  return nats_name(st.cfg.bus.key_prefix) + "_leases";
+}
+
 kvStore* lease_bucket(self_pointer self) {
   auto& st = self->state;
   if (st.leases)
     return st.leases.get();
   auto* js = st.nats->jetstream();
-  auto bucket = nats_name(st.cfg.bus.key_prefix) + "_leases";
+  auto bucket = lease_bucket_name(st);
   kvStore* kv = nullptr;
   auto found = js_KeyValue(&kv, js, bucket.c_str());
   if (found == NATS_NOT_FOUND) {
@@ -110,27 +121,35 @@ kvStore* lease_bucket(self_pointer self) {
   return kv;
 }
 
-// Keeps the leases we hold, takes free ones; a partition newly ours gets its pull
-// subscription, and fetching waits one AckWait so that the old reader's messages are due.
 // How many partitions this reader should lead: its fair share among the readers of the
 // same consumer that announced themselves in the bucket within the lease time (entries
-// expire with the bucket's TTL), as the Redis readers do with a sorted set.
+// expire with the bucket's TTL), as the Redis readers do with a sorted set. They are
+// counted from the bucket's stream, by subject, in one bounded request: kvStore_Keys
+// would start a watcher that waits, without end, for a count of entries that may expire
+// before they are delivered (nats.go added a timeout for that case, nats.c 3.4 has none),
+// and a reader stuck there would hold its partitions' events back for good.
 std::size_t fair_share(self_pointer self, kvStore* kv) {
   auto& st = self->state;
   auto prefix = "presence." + nats_name(st.cfg.consumer) + ".";
-  auto me = prefix + nats_name(st.cfg.holder);
   uint64_t revision = 0;
-  kvStore_PutString(&revision, kv, me.c_str(), "1");
-  kvKeysList keys{nullptr, 0};
-  std::size_t readers = 1;
-  if (kvStore_Keys(&keys, kv, nullptr) == NATS_OK) {
-    readers = 0;
-    for (int i = 0; i < keys.Count; ++i)
-      readers += std::string{keys.Keys[i]}.rfind(prefix, 0) == 0;
-    kvKeysList_Destroy(&keys);
-  }
-  readers = std::max<std::size_t>(readers, 1);
-  return (st.slots.size() + readers - 1) / readers;
+  kvStore_PutString(&revision, kv, (prefix + nats_name(st.cfg.holder)).c_str(), "1");
+  auto bucket = lease_bucket_name(st);
+  auto filter = "$KV." + bucket + "." + prefix + "*";
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Stream.Info.SubjectsFilter = filter.c_str();
+  jsStreamInfo* info = nullptr;
+  jsErrCode code = jsErrCode(0);
+  if (js_GetStreamInfo(&info, st.nats->jetstream(), ("KV_" + bucket).c_str(), &options, &code) ==
+      NATS_OK) {
+    std::size_t readers = 0;
+    if (auto* subjects = info->State.Subjects)
+      for (int i = 0; i < subjects->Count; ++i)
+        readers += subjects->List[i].Msgs > 0;
+    jsStreamInfo_Destroy(info);
+    st.readers = std::max<std::size_t>(readers, 1); // ours may not show yet
+  }                                                 // else: as last counted
+  return (st.slots.size() + st.readers - 1) / st.readers;
 }
 
 // Keeps the leases we hold and, in a round, takes free ones up to our fair share or gives
@@ -166,6 +185,10 @@ void hold_leases(self_pointer self, bool take_new) {
     } else if (take_new && held < share) {
       ours = kvStore_CreateString(&revision, kv, s.lease_key.c_str(), st.cfg.holder.c_str()) ==
              NATS_OK;
+      if (!ours) {
+        auto* text = nats_GetLastError(nullptr);
+        s.take_error = text ? text : "";
+      }
       held += ours;
     } else {
       continue;
@@ -478,6 +501,70 @@ void report_backlog(self_pointer self) {
   }
 }
 
+// Every few seconds, each partition's consumer as the broker sees it: one that has events
+// waiting, yet has neither delivered nor had anything acknowledged for several lease times,
+// is reported once (until it moves again) with what this reader knows of it. Every reader
+// of the consumer looks, so a partition nobody leads is reported too.
+void watch_progress(self_pointer self) {
+  auto& st = self->state;
+  auto now = clock::now();
+  if (now < st.progress_due)
+    return;
+  st.progress_due = now + std::chrono::seconds{5};
+  auto stall_after = std::max<std::chrono::milliseconds>(std::chrono::seconds{10},
+                                                         st.cfg.bus.reader_lease_ttl * 5);
+  auto stream = st.nats->stream_name();
+  for (auto& s : st.slots) {
+    jsConsumerInfo* info = nullptr;
+    jsErrCode code = jsErrCode(0);
+    if (js_GetConsumerInfo(&info, st.nats->jetstream(), stream.c_str(), s.durable.c_str(), nullptr,
+                           &code) != NATS_OK)
+      continue;
+    auto waiting = info->NumPending + uint64_t(info->NumAckPending);
+    std::pair<uint64_t, uint64_t> mark{info->Delivered.Consumer, info->AckFloor.Consumer};
+    if (waiting == 0 || mark != s.progress_mark || s.still_since == clock::time_point{}) {
+      s.progress_mark = mark;
+      s.still_since = now;
+      s.stall_reported = false;
+    } else if (!s.stall_reported && now - s.still_since >= stall_after) {
+      s.stall_reported = true;
+      std::string lease = "none";
+      kvEntry* entry = nullptr;
+      if (kvStore_Get(&entry, lease_bucket(self), s.lease_key.c_str()) == NATS_OK && entry) {
+        auto age = std::chrono::system_clock::now().time_since_epoch() -
+                   std::chrono::nanoseconds{kvEntry_Created(entry)};
+        lease = std::string{kvEntry_ValueString(entry)} + ", written " +
+                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(age).count()) +
+                " ms ago";
+      }
+      if (entry)
+        kvEntry_Destroy(entry);
+      int in_flight = 0;
+      for (auto& [seq, m] : s.messages)
+        in_flight += m.in_flight;
+      logging::warn(
+          "reader: a partition has events waiting and none moved",
+          {{"consumer", st.cfg.consumer},
+           {"subject", s.subject},
+           {"seconds",
+            std::chrono::duration_cast<std::chrono::seconds>(now - s.still_since).count()},
+           {"pending", info->NumPending},
+           {"ackPending", info->NumAckPending},
+           {"waitingPulls", info->NumWaiting},
+           {"delivered", info->Delivered.Consumer},
+           {"ackFloor", info->AckFloor.Consumer},
+           {"held", s.held},
+           {"settling", s.settling},
+           {"heldMessages", s.messages.size()},
+           {"inFlight", in_flight},
+           {"share", st.readers},
+           {"lease", lease},
+           {"takeError", s.take_error}});
+    }
+    jsConsumerInfo_Destroy(info);
+  }
+}
+
 void round(self_pointer self) {
   auto& st = self->state;
   st.delivered_any = false;
@@ -492,6 +579,7 @@ void round(self_pointer self) {
       st.leases_due = clock::now() + st.cfg.bus.reader_lease_ttl / 3;
     }
     report_backlog(self);
+    watch_progress(self);
     // Pulling on a lease that may have lapsed (we were frozen, say) would take messages
     // away from the partition's new reader: they come back to it only after AckWait,
     // behind later ones of their aggregate. So confirm the leases first.

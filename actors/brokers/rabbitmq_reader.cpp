@@ -39,8 +39,9 @@ constexpr std::uint16_t prefetch = 256;
 constexpr int batch_size = 500;
 // How long an idle round waits on the socket for the first delivery.
 constexpr std::chrono::milliseconds idle_wait{200};
-// A partition is handed over only after this long without a delivery: nothing of it can
-// still be on the way to us, so its next reader starts where we stopped.
+// A partition is handed over only after this long without a delivery, and only right after
+// the socket was read empty: nothing of it can still be on the way to us, so its next
+// reader starts where we stopped.
 constexpr std::chrono::seconds idle_before_hand_over{1};
 // Reasons remembered for messages we gave up on, until their dead letter is recorded.
 constexpr std::size_t reasons_kept = 10000;
@@ -458,9 +459,14 @@ void round(self_pointer self) {
   bool waited = false;
   try {
     subscribe(self);
-    housekeeping(self);
     waited = idle(st);
     taken = take_deliveries(self, waited ? idle_wait : std::chrono::milliseconds{0});
+    // Only once the socket is drained: a reader that was frozen (or starved) finds
+    // deliveries waiting there, and its partitions only look idle by the clock. Handing
+    // one over then would let the next reader start on later messages while these are
+    // still ours.
+    if (taken < batch_size)
+      housekeeping(self);
     if (st.down) {
       st.down = false;
       st.down_backoff = std::chrono::milliseconds{100};

@@ -8,7 +8,9 @@
 //   single-active-consumer, so RabbitMQ itself hands a partition to the next reader when
 //   its reader's connection goes, with the unacknowledged messages back in queue order.
 //   Readers that know they hold more than their share of partitions (partitions over the
-//   queue's consumer count) hand idle ones over by subscribing again at the back.
+//   queue's consumer count) hand idle ones over by subscribing again at the back (idle:
+//   nothing delivered for a second, judged right after the socket was read empty, so a
+//   reader that was frozen first takes in what reached it meanwhile).
 // - Per aggregate, messages reach the consumer in queue order: a message that failed holds
 //   back the later ones of its aggregate in that partition, and only those. It is retried
 //   with the delivery backoff and, after app.delivery.max-attempts, rejected: RabbitMQ
