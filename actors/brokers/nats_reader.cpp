@@ -121,6 +121,35 @@ kvStore* lease_bucket(self_pointer self) {
   return kv;
 }
 
+using consumer_info_ptr = std::unique_ptr<jsConsumerInfo, void (*)(jsConsumerInfo*)>;
+
+// The partition's consumer as the broker sees it; null when the broker does not answer.
+// Asked by name: after a fetch, nats.c refuses consumer info through the subscription, and
+// a subscription bound to a consumer the publisher created never answers it.
+consumer_info_ptr consumer_info(self_pointer self, const partition_slot& s) {
+  auto& st = self->state;
+  jsConsumerInfo* info = nullptr;
+  jsErrCode code = jsErrCode(0);
+  auto stream = st.nats->stream_name();
+  if (js_GetConsumerInfo(&info, st.nats->jetstream(), stream.c_str(), s.durable.c_str(), nullptr,
+                         &code) != NATS_OK)
+    info = nullptr;
+  return {info, jsConsumerInfo_Destroy};
+}
+
+// Who holds the partition's lease, and how long ago it was written, for the stall report.
+std::string describe_lease(self_pointer self, const partition_slot& s) {
+  kvEntry* entry = nullptr;
+  if (kvStore_Get(&entry, lease_bucket(self), s.lease_key.c_str()) != NATS_OK || !entry)
+    return "none";
+  std::unique_ptr<kvEntry, void (*)(kvEntry*)> owned{entry, kvEntry_Destroy};
+  auto age = std::chrono::system_clock::now().time_since_epoch() -
+             std::chrono::nanoseconds{kvEntry_Created(entry)};
+  return std::string{kvEntry_ValueString(entry)} + ", written " +
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(age).count()) +
+         " ms ago";
+}
+
 // How many partitions this reader should lead: its fair share among the readers of the
 // same consumer that announced themselves in the bucket within the lease time (entries
 // expire with the bucket's TTL), as the Redis readers do with a sorted set. They are
@@ -429,19 +458,12 @@ bool fetch(self_pointer self) {
     request.NoWait = true; // without Expires: the server answers at once, with what it has
     fetched += fetch_into(self, s, request);
     if (s.settling) {
-      jsConsumerInfo* info = nullptr;
-      jsErrCode code = jsErrCode(0);
-      // By name: after a fetch, nats.c refuses consumer info through the subscription.
-      auto stream = st.nats->stream_name();
-      if (js_GetConsumerInfo(&info, st.nats->jetstream(), stream.c_str(), s.durable.c_str(),
-                             nullptr, &code) == NATS_OK &&
-          info->NumAckPending <= int64_t(s.messages.size())) {
+      auto info = consumer_info(self, s);
+      if (info && info->NumAckPending <= int64_t(s.messages.size())) {
         // Nothing outstanding elsewhere: from here on, every delivery should be ours.
         s.settling = false;
         s.next_delivery = info->Delivered.Consumer + 1;
       }
-      if (info)
-        jsConsumerInfo_Destroy(info);
     }
   }
   if (fetched > 0 || holding || !wait_on)
@@ -487,17 +509,9 @@ void report_backlog(self_pointer self) {
   for (auto& s : st.slots) {
     if (!s.held || !s.sub)
       continue;
-    // Asked by name: a subscription bound to a consumer the publisher created does not
-    // answer natsSubscription_GetConsumerInfo.
-    jsConsumerInfo* info = nullptr;
-    jsErrCode code = jsErrCode(0);
-    auto stream = st.nats->stream_name();
-    if (js_GetConsumerInfo(&info, st.nats->jetstream(), stream.c_str(), s.durable.c_str(), nullptr,
-                           &code) != NATS_OK)
-      continue;
-    st.cfg.metrics->broker_backlog.labels({s.subject, st.cfg.consumer})
-        .set(double(info->NumPending) + double(info->NumAckPending));
-    jsConsumerInfo_Destroy(info);
+    if (auto info = consumer_info(self, s))
+      st.cfg.metrics->broker_backlog.labels({s.subject, st.cfg.consumer})
+          .set(double(info->NumPending) + double(info->NumAckPending));
   }
 }
 
@@ -513,12 +527,9 @@ void watch_progress(self_pointer self) {
   st.progress_due = now + std::chrono::seconds{5};
   auto stall_after = std::max<std::chrono::milliseconds>(std::chrono::seconds{10},
                                                          st.cfg.bus.reader_lease_ttl * 5);
-  auto stream = st.nats->stream_name();
   for (auto& s : st.slots) {
-    jsConsumerInfo* info = nullptr;
-    jsErrCode code = jsErrCode(0);
-    if (js_GetConsumerInfo(&info, st.nats->jetstream(), stream.c_str(), s.durable.c_str(), nullptr,
-                           &code) != NATS_OK)
+    auto info = consumer_info(self, s);
+    if (!info)
       continue;
     auto waiting = info->NumPending + uint64_t(info->NumAckPending);
     std::pair<uint64_t, uint64_t> mark{info->Delivered.Consumer, info->AckFloor.Consumer};
@@ -528,17 +539,6 @@ void watch_progress(self_pointer self) {
       s.stall_reported = false;
     } else if (!s.stall_reported && now - s.still_since >= stall_after) {
       s.stall_reported = true;
-      std::string lease = "none";
-      kvEntry* entry = nullptr;
-      if (kvStore_Get(&entry, lease_bucket(self), s.lease_key.c_str()) == NATS_OK && entry) {
-        auto age = std::chrono::system_clock::now().time_since_epoch() -
-                   std::chrono::nanoseconds{kvEntry_Created(entry)};
-        lease = std::string{kvEntry_ValueString(entry)} + ", written " +
-                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(age).count()) +
-                " ms ago";
-      }
-      if (entry)
-        kvEntry_Destroy(entry);
       int in_flight = 0;
       for (auto& [seq, m] : s.messages)
         in_flight += m.in_flight;
@@ -558,10 +558,9 @@ void watch_progress(self_pointer self) {
            {"heldMessages", s.messages.size()},
            {"inFlight", in_flight},
            {"share", st.readers},
-           {"lease", lease},
+           {"lease", describe_lease(self, s)},
            {"takeError", s.take_error}});
     }
-    jsConsumerInfo_Destroy(info);
   }
 }
 

@@ -274,8 +274,11 @@ int take_deliveries(self_pointer self, std::chrono::milliseconds wait) {
 // Every half lease period: the backlog of the partitions we lead, for /metrics, and our
 // fair share of partitions among the readers of this consumer (the queues' consumer
 // count). Beyond it, idle partitions are handed over: subscribing again puts us at the
-// back of the queue's line, and RabbitMQ activates the next reader.
-void housekeeping(self_pointer self) {
+// back of the queue's line, and RabbitMQ activates the next reader. That only once the
+// socket was `drained`: a reader that was frozen (or starved) finds deliveries waiting
+// there, and its partitions only look idle by the clock; handing one over then would let
+// the next reader start on later messages while these are still ours.
+void housekeeping(self_pointer self, bool drained) {
   auto& st = self->state;
   auto now = clock::now();
   if (now < st.housekeeping_due)
@@ -299,7 +302,7 @@ void housekeeping(self_pointer self) {
           .set(double(ready + held[i]));
   }
   auto share = (st.partitions.size() + readers - 1) / readers;
-  for (std::size_t i = 0; i < st.partitions.size() && active > share; ++i) {
+  for (std::size_t i = 0; drained && i < st.partitions.size() && active > share; ++i) {
     auto& p = st.partitions[i];
     if (!p.active || held[i] > 0 || now - p.last_delivery < idle_before_hand_over)
       continue;
@@ -461,12 +464,7 @@ void round(self_pointer self) {
     subscribe(self);
     waited = idle(st);
     taken = take_deliveries(self, waited ? idle_wait : std::chrono::milliseconds{0});
-    // Only once the socket is drained: a reader that was frozen (or starved) finds
-    // deliveries waiting there, and its partitions only look idle by the clock. Handing
-    // one over then would let the next reader start on later messages while these are
-    // still ours.
-    if (taken < batch_size)
-      housekeeping(self);
+    housekeeping(self, taken < batch_size);
     if (st.down) {
       st.down = false;
       st.down_backoff = std::chrono::milliseconds{100};

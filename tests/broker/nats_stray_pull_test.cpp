@@ -5,12 +5,14 @@
 // consumer, holds it a while and gives it back; meanwhile the order's order.confirmed
 // reaches the partition's reader. The reader must see the gap in the consumer's delivery
 // numbers and wait for the stray message: the consumer still handles order.created first.
+// Also: the report a reader logs when a partition's events stop moving.
 #include "fault_probes.hpp"
 #include "node_process.hpp"
 #include "test_database.hpp"
 
 #include "actors/brokers/event_json.hpp"
 #include "actors/brokers/nats_jetstream.hpp"
+#include "persistence/pg.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <nats/nats.h>
@@ -157,4 +159,48 @@ BOOST_AUTO_TEST_CASE(a_message_a_stray_pull_took_still_reaches_the_consumer_befo
              "the reader did not report the gap");
   BOOST_TEST(problems_in(node.log()).find("\"level\":\"error\"") == std::string::npos,
              problems_in(node.log()));
+}
+
+// A partition whose events stop moving is reported with what its reader knows: here the
+// notifications consumer fails on every attempt (its insert privilege revoked), so
+// order.created stays unacknowledged on its partition; once the privilege is back, the
+// event goes through.
+BOOST_AUTO_TEST_CASE(a_partition_whose_events_do_not_move_is_reported) {
+  const char* bus_name = std::getenv("MONOLITH_TEST_BUS");
+  BOOST_REQUIRE_MESSAGE(bus_name && std::string{bus_name} == "nats",
+                        "MONOLITH_TEST_BUS=nats: run with scripts/test");
+  test_database db{"nats_stall"};
+  node_process node{
+      node_options{db.dsn(),
+                   {"--app.bus.partitions=1", "--app.delivery.max-attempts=1000",
+                    "--app.delivery.backoff-initial=50ms", "--app.delivery.backoff-max=200ms"}}};
+  node.start();
+  auto c = make_catalog(node, 1, 1, 1000);
+  persistence::pg_connection admin{db.dsn()};
+  auto role = admin.quote_identifier(db.name() + "_notifications");
+  admin.exec("REVOKE INSERT ON notifications.notifications FROM " + role);
+  auto order = place_order(node, c);
+
+  auto reported = [&] {
+    auto log = node.log();
+    auto at = log.find("has events waiting and none moved");
+    if (at == std::string::npos)
+      return std::string{};
+    auto begin = log.rfind('\n', at) + 1;
+    return log.substr(begin, log.find('\n', at) - begin);
+  };
+  BOOST_REQUIRE_MESSAGE(eventually(30s, [&] { return !reported().empty(); }),
+                        "no stall report; the node's log ends:\n"
+                            << tail_of(node.log(), 30));
+  auto line = json::parse(reported());
+  BOOST_TEST(line["consumer"] == "notifications.order-events");
+  BOOST_TEST(line["held"] == true);
+  BOOST_TEST(line["settling"] == false);
+  BOOST_TEST(line["ackPending"].get<int64_t>() >= 1);
+  BOOST_TEST(line["heldMessages"].get<int64_t>() >= 1);
+  BOOST_TEST(line["lease"].get<std::string>().find("ms ago") != std::string::npos);
+
+  admin.exec("GRANT INSERT ON notifications.notifications TO " + role);
+  BOOST_TEST(
+      eventually(15s, [&] { return handled_by_notifications(db.dsn(), order).size() == 2; }));
 }
