@@ -1,6 +1,6 @@
 // The customers module's public face: its typed interface and message structs. Other
 // modules and the gateway see only this file and events.hpp (docs/architecture.md "Rules"). Queries
-// (get_customer) may come from other modules; commands only from the gateway.
+// (get_customer, get_customers) may come from other modules; commands only from the gateway.
 #pragma once
 
 #include "actors/app_error.hpp"
@@ -11,7 +11,9 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include <cstddef>
 #include <string>
+#include <vector>
 
 namespace customers {
 
@@ -35,6 +37,20 @@ struct get_customer {
   std::string id;
 };
 
+// Several customers in one request (the orders module checks a whole group of new orders
+// at once). At most max_customers_per_query ids; an id that is not a UUID, or names no
+// customer, is left out of the answer.
+struct get_customers {
+  std::vector<std::string> ids;
+};
+
+// The customers found for a get_customers, in no particular order.
+struct customers_found {
+  std::vector<customer> customers;
+};
+
+constexpr std::size_t max_customers_per_query = 1000;
+
 struct deactivate_customer {
   std::string id;
   std::string correlation_id;
@@ -56,6 +72,15 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("customers.get_customer"), x.id);
 }
 
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, get_customers& x) {
+  return f(caf::meta::type_name("customers.get_customers"), x.ids);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, customers_found& x) {
+  return f(caf::meta::type_name("customers.customers_found"), x.customers);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deactivate_customer& x) {
   return f(caf::meta::type_name("customers.deactivate_customer"), x.id, x.correlation_id,
@@ -65,6 +90,7 @@ typename Inspector::result_type inspect(Inspector& f, deactivate_customer& x) {
 // Errors: VALIDATION_FAILED (400), NOT_FOUND (404), EMAIL_TAKEN (409), UNAVAILABLE (503).
 using service = caf::typed_actor<caf::replies_to<register_customer>::with<customer>,
                                  caf::replies_to<get_customer>::with<customer>,
+                                 caf::replies_to<get_customers>::with<customers_found>,
                                  caf::replies_to<deactivate_customer>::with<customer>,
                                  caf::replies_to<health_probe>::with<std::string>>;
 

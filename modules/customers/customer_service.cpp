@@ -36,6 +36,11 @@ service::behavior_type customer_service(service::stateful_pointer<service_state>
           return not_found_error("customer");
         return self->delegate(self->state.workers.reader(), std::move(request));
       },
+      [=](get_customers& request) -> caf::result<customers_found> {
+        if (request.ids.size() > max_customers_per_query)
+          return validation_error({{"ids", "at most 1000 ids"}});
+        return self->delegate(self->state.workers.reader(), std::move(request));
+      },
       [=](deactivate_customer& request) -> caf::result<customer> {
         request.deadline.start();
         if (!is_uuid(request.id))

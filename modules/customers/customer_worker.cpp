@@ -40,6 +40,20 @@ worker::behavior_type customer_worker(worker::pointer self, std::string dsn,
           self->send(self, flush_lookups_atom::value);
         return promise;
       },
+      [s](get_customers& query) -> caf::result<customers_found> {
+        std::vector<std::string> ids;
+        for (auto& id : query.ids)
+          if (is_uuid(id))
+            ids.push_back(lower_case(id));
+        auto found = with_database<std::map<std::string, customer>>(
+            s->session, [&](auto& db) { return s->store.find_many(db, ids); });
+        if (!found)
+          return found.error();
+        customers_found answer;
+        for (auto& row : *found)
+          answer.customers.push_back(std::move(row.second));
+        return answer;
+      },
       [s](flush_lookups_atom) {
         flush_lookups(
             s->lookups, s->session,

@@ -18,6 +18,8 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<customer>("customers.customer");
   cfg.add_message_type<register_customer>("customers.register_customer");
   cfg.add_message_type<get_customer>("customers.get_customer");
+  cfg.add_message_type<get_customers>("customers.get_customers");
+  cfg.add_message_type<customers_found>("customers.customers_found");
   cfg.add_message_type<deactivate_customer>("customers.deactivate_customer");
 }
 

@@ -13,60 +13,116 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <utility>
+#include <vector>
+
 namespace orders {
 
 namespace {
+
+using check_customers_atom = caf::atom_constant<caf::atom("chkcust")>;
+
+// The interface plus the service's own "check the customers of the orders queued so far".
+using service_impl = service::extend<caf::reacts_to<check_customers_atom>>;
+
+// An order waiting for the answer about its customer.
+struct awaiting_customer {
+  place_order request;
+  caf::typed_response_promise<placed_order> promise;
+};
+
+using awaiting_batch = std::vector<awaiting_customer>;
 
 struct service_state {
   worker_pool<worker> workers;
   caf::actor directory;
   customers::service customers; // cached; looked up again after an error
   std::chrono::milliseconds timeout{800};
+  awaiting_batch awaiting; // orders for the next customer check
   static inline const char* name = "orders.service";
 };
 
-using self_pointer = service::stateful_pointer<service_state>;
+using self_pointer = service_impl::stateful_pointer<service_state>;
 
 caf::error unknown_customer() {
   return make_app_error(app_error::unprocessable, "UNKNOWN_CUSTOMER", "the customer does not exist",
                         {{"customerId", "no such customer"}});
 }
 
-// Asks the customers module about `request.customer_id`, then places the order.
-void check_customer_then_place(self_pointer self, place_order request,
-                               caf::typed_response_promise<placed_order> promise) {
-  auto place = [self, request, promise](const customers::customer& c) mutable {
-    if (c.status != "ACTIVE")
-      promise.deliver(make_app_error(app_error::unprocessable, "CUSTOMER_INACTIVE",
-                                     "the customer is inactive",
-                                     {{"customerId", "customer is inactive"}}));
+caf::error inactive_customer() {
+  return make_app_error(app_error::unprocessable, "CUSTOMER_INACTIVE", "the customer is inactive",
+                        {{"customerId", "customer is inactive"}});
+}
+
+// Places each order of `batch` whose customer is in `found` and ACTIVE; answers the
+// others with why not.
+void place_checked(self_pointer self, awaiting_batch& batch, customers::customers_found& found) {
+  std::map<std::string, const customers::customer*> by_id;
+  for (auto& c : found.customers)
+    by_id.emplace(c.id, &c);
+  for (auto& order : batch) {
+    auto c = by_id.find(lower_case(order.request.customer_id));
+    if (c == by_id.end())
+      order.promise.deliver(unknown_customer());
+    else if (c->second->status != "ACTIVE")
+      order.promise.deliver(inactive_customer());
     else
-      promise.delegate(self->state.workers.grouped(), std::move(request));
+      order.promise.delegate(self->state.workers.grouped(), std::move(order.request));
+  }
+}
+
+// Asks the customers module about the customers of every order in `batch` with one
+// request (and one timeout), then places those that may be placed. Under load the orders
+// that arrive in one pass over the mailbox share it: a request, a reply and a timer per
+// order were most of this actor's work.
+void check_customers(self_pointer self, awaiting_batch orders) {
+  auto batch = std::make_shared<awaiting_batch>(std::move(orders));
+  auto fail = [batch](const caf::error& err) {
+    for (auto& order : *batch)
+      order.promise.deliver(err);
   };
-  auto ask = [self, request, promise, place](const customers::service& customers) mutable {
-    self->request(customers, self->state.timeout, customers::get_customer{request.customer_id})
-        .then(place, [self, promise](caf::error& err) mutable {
-          if (describe(err).kind == app_error::not_found) {
-            promise.deliver(unknown_customer());
-            return;
-          }
-          self->state.customers = nullptr; // maybe restarted: look it up again next time
-          promise.deliver(unavailable_error());
-        });
+  auto ask = [self, batch, fail](const customers::service& customers) {
+    customers::get_customers query;
+    for (auto& order : *batch)
+      query.ids.push_back(lower_case(order.request.customer_id));
+    std::sort(query.ids.begin(), query.ids.end());
+    query.ids.erase(std::unique(query.ids.begin(), query.ids.end()), query.ids.end());
+    self->request(customers, self->state.timeout, std::move(query))
+        .then([self,
+               batch](customers::customers_found& found) { place_checked(self, *batch, found); },
+              [self, fail](caf::error&) {
+                self->state.customers = nullptr; // maybe restarted: look it up again next time
+                fail(unavailable_error());
+              });
   };
   if (self->state.customers)
     return ask(self->state.customers);
   self->request(self->state.directory, self->state.timeout, directory_get_atom::value,
                 std::string{"customers"})
       .then(
-          [self, ask](const caf::actor& handle) mutable {
+          [self, ask](const caf::actor& handle) {
             self->state.customers = caf::actor_cast<customers::service>(handle);
             ask(self->state.customers);
           },
-          [promise](caf::error&) mutable { promise.deliver(unavailable_error()); });
+          [fail](caf::error&) { fail(unavailable_error()); });
 }
 
-service::behavior_type order_service(self_pointer self, module_context ctx) {
+// Queues `request` for the next customer check. The first order of a batch sends the
+// check to this actor's own mailbox, behind every order already waiting there.
+void check_customer_then_place(self_pointer self, place_order request,
+                               caf::typed_response_promise<placed_order> promise) {
+  auto& awaiting = self->state.awaiting;
+  awaiting.push_back({std::move(request), std::move(promise)});
+  if (awaiting.size() == 1)
+    self->send(self, check_customers_atom::value);
+  else if (awaiting.size() >= customers::max_customers_per_query)
+    check_customers(self, std::exchange(awaiting, {}));
+}
+
+service_impl::behavior_type order_service(self_pointer self, module_context ctx) {
   self->state.workers.start(self, ctx.settings.database.pool_size, order_worker, ctx.dsn,
                             ctx.outbox_hooks());
   self->state.directory = ctx.directory;
@@ -113,6 +169,10 @@ service::behavior_type order_service(self_pointer self, module_context ctx) {
       },
       [self](delivery& d) -> caf::result<delivery_ack> {
         return self->delegate(self->state.workers.consumer(), std::move(d));
+      },
+      [self](check_customers_atom) {
+        if (!self->state.awaiting.empty())
+          check_customers(self, std::exchange(self->state.awaiting, {}));
       },
   };
 }

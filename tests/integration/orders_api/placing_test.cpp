@@ -2,6 +2,9 @@
 // order names (422).
 #include "orders_api.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 using namespace orders_api_tests;
 
 BOOST_FIXTURE_TEST_SUITE(placing, orders_api)
@@ -199,6 +202,41 @@ BOOST_AUTO_TEST_CASE(an_inactive_customer_is_422_customer_inactive_and_creates_n
   expect_error(place(order_body(c, {item(products(1)[0], "1")})), 422, "CUSTOMER_INACTIVE");
   BOOST_TEST(count_events("order.created") == before);
   BOOST_TEST(ids_in(listed(c)) == std::vector<std::string>{id_of(earlier)});
+}
+
+BOOST_AUTO_TEST_CASE(orders_placed_at_the_same_moment_each_get_the_answer_for_their_own_customer) {
+  // The service asks about the customers of orders that arrive together in one request:
+  // each order still gets the answer for its own customer, whatever the case of its id.
+  auto active = customer();
+  auto inactive = customer();
+  deactivate(inactive);
+  auto shouting = active;
+  std::transform(shouting.begin(), shouting.end(), shouting.begin(),
+                 [](unsigned char c) { return char(std::toupper(c)); });
+  auto p = products(1)[0];
+  const std::vector<std::string> customers{active, inactive, unknown_uuid, shouting};
+  auto before = count_events("order.created");
+  const int n = 40;
+  auto answers = race(port(), n, [&](httplib::Client& client, int i) {
+    return client.Post("/orders", order_body(customers[std::size_t(i) % 4], {item(p, "1")}),
+                       "application/json");
+  });
+  for (int i = 0; i < n; ++i) {
+    auto& a = answers[std::size_t(i)];
+    switch (i % 4) {
+    case 1:
+      BOOST_TEST((a.status == 422 && a.code == "CUSTOMER_INACTIVE"), "order " << i);
+      break;
+    case 2:
+      BOOST_TEST((a.status == 422 && a.code == "UNKNOWN_CUSTOMER"), "order " << i);
+      break;
+    default:
+      BOOST_TEST(a.status == 201, "order " << i << ": " << a.status << " " << a.code);
+    }
+  }
+  BOOST_TEST(count_events("order.created") == before + n / 2);
+  BOOST_TEST(listed(active, "limit=100").size() == std::size_t(n / 2));
+  BOOST_TEST(listed(inactive).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
