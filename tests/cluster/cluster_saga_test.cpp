@@ -129,8 +129,9 @@ struct api {
       BOOST_TEST(await_final(id, 30s) == "CONFIRMED", "order " << id);
     for (auto& id : accepted) {
       auto seen = templates(id, 2);
-      BOOST_TEST(seen.count("order-created") == 1u, "order " << id);
-      BOOST_TEST(seen.count("order-confirmed") == 1u, "order " << id);
+      BOOST_TEST((seen.count("order-created") == 1u && seen.count("order-confirmed") == 1u),
+                 "order " << id << ": " << seen.count("order-created") << " order-created and "
+                          << seen.count("order-confirmed") << " order-confirmed notifications");
     }
     auto res = http->Get(("/products/" + product).c_str());
     BOOST_REQUIRE(res && res->status == 200);

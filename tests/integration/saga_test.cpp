@@ -75,16 +75,28 @@ struct saga {
             {"items", {{{"productId", product_id}, {"quantity", quantity}, {"price", 2.5}}}}};
   }
 
-  // Polls until the order leaves PENDING (or `want` is reached); returns the last order.
+  // Places an order (201 required; otherwise the answer is shown); returns its id.
+  std::string place(const json& body) {
+    auto answer = post("/orders", body);
+    BOOST_REQUIRE_MESSAGE(answer["data"]["id"].is_string(), "POST /orders answered " << answer);
+    return answer["data"]["id"].get<std::string>();
+  }
+
+  // Polls until the order leaves PENDING (or `want` is reached); returns the last order. An
+  // answer without the order (a 503 of a loaded moment) is one more poll.
   json await_order(const std::string& id, const std::string& want = "") {
     json order;
+    json last;
     if (settles([&] {
-          order = get("/orders/" + id)["data"];
+          last = get("/orders/" + id);
+          if (!last["data"]["status"].is_string())
+            return false;
+          order = last["data"];
           auto status = order["status"].get<std::string>();
           return want.empty() ? status != "PENDING" : status == want;
         }))
       return order;
-    BOOST_FAIL("order " << id << " stayed " << order["status"] << " for 5 s");
+    BOOST_FAIL("order " << id << " stayed " << order["status"] << " for 5 s; last answer " << last);
     return order;
   }
 
@@ -113,6 +125,7 @@ BOOST_AUTO_TEST_CASE(an_order_with_stock_is_confirmed_reserved_and_notified_once
   auto c = customer();
   auto p = product(10);
   auto created = post("/orders", order_body(c, p, 3));
+  BOOST_REQUIRE_MESSAGE(created["data"]["id"].is_string(), "POST /orders answered " << created);
   BOOST_TEST(created["data"]["status"] == "PENDING");
   auto id = created["data"]["id"].get<std::string>();
   auto order = await_order(id);
@@ -127,7 +140,7 @@ BOOST_AUTO_TEST_CASE(an_order_with_stock_is_confirmed_reserved_and_notified_once
 BOOST_AUTO_TEST_CASE(an_order_beyond_stock_is_rejected_with_insufficient_stock) {
   auto c = customer();
   auto p = product(2);
-  auto id = post("/orders", order_body(c, p, 3))["data"]["id"].get<std::string>();
+  auto id = place(order_body(c, p, 3));
   auto order = await_order(id);
   BOOST_TEST(order["status"] == "REJECTED");
   BOOST_TEST(order["rejectionReason"] == "INSUFFICIENT_STOCK");
@@ -143,7 +156,7 @@ BOOST_AUTO_TEST_CASE(an_order_of_an_unknown_product_is_rejected_with_unknown_pro
       {"items",
        {{{"productId", p}, {"quantity", 1}, {"price", 2.5}},
         {{"productId", "3f2504e0-4f89-41d3-9a0c-0305e82c3301"}, {"quantity", 1}, {"price", 1}}}}};
-  auto id = post("/orders", body)["data"]["id"].get<std::string>();
+  auto id = place(body);
   auto order = await_order(id);
   BOOST_TEST(order["status"] == "REJECTED");
   BOOST_TEST(order["rejectionReason"] == "UNKNOWN_PRODUCT");
@@ -153,7 +166,7 @@ BOOST_AUTO_TEST_CASE(an_order_of_an_unknown_product_is_rejected_with_unknown_pro
 BOOST_AUTO_TEST_CASE(cancelling_releases_exactly_the_reserved_stock_once) {
   auto c = customer();
   auto p = product(10);
-  auto id = post("/orders", order_body(c, p, 4))["data"]["id"].get<std::string>();
+  auto id = place(order_body(c, p, 4));
   await_order(id, "CONFIRMED");
   BOOST_TEST(reserved(p) == 4);
   auto cancelled = post("/orders/" + id + "/cancel");
@@ -260,7 +273,7 @@ BOOST_AUTO_TEST_CASE(
   admin.exec("REVOKE INSERT ON notifications.notifications FROM " + admin.quote_identifier(role));
   auto c = customer();
   auto p = product(10);
-  auto id = post("/orders", order_body(c, p, 1))["data"]["id"].get<std::string>();
+  auto id = place(order_body(c, p, 1));
   // Other consumers flow on meanwhile: inventory reserves and the order is confirmed.
   BOOST_TEST(await_order(id)["status"] == "CONFIRMED");
   // order.created dies for notifications after 3 attempts. On the actors bus,
@@ -317,7 +330,7 @@ BOOST_AUTO_TEST_CASE(discarding_a_dead_letter_releases_the_later_events_of_its_a
   admin.exec("REVOKE INSERT ON notifications.notifications FROM " + admin.quote_identifier(role));
   auto c = customer();
   auto p = product(10);
-  auto id = post("/orders", order_body(c, p, 1))["data"]["id"].get<std::string>();
+  auto id = place(order_body(c, p, 1));
   await_order(id, "CONFIRMED");
   json letters;
   settles([&] {
@@ -379,7 +392,7 @@ BOOST_AUTO_TEST_CASE(metrics_count_what_happens) {
   std::map<std::string, double> before;
   for (auto& s : {placed, requests, appended, relayed, delivered, notified})
     before[s] = sample(s);
-  auto id = post("/orders", order_body(customer(), product(5), 1))["data"]["id"].get<std::string>();
+  auto id = place(order_body(customer(), product(5), 1));
   await_order(id, "CONFIRMED");
   templates_of(id, 2);
   settles([&] { return sample(notified) >= before[notified] + 2; });
