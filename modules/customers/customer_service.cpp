@@ -38,7 +38,8 @@ service::behavior_type customer_service(service::stateful_pointer<service_state>
       },
       [=](get_customers& request) -> caf::result<customers_found> {
         if (request.ids.size() > max_customers_per_query)
-          return validation_error({{"ids", "at most 1000 ids"}});
+          return validation_error(
+              {{"ids", "at most " + std::to_string(max_customers_per_query) + " ids"}});
         return self->delegate(self->state.workers.reader(), std::move(request));
       },
       [=](deactivate_customer& request) -> caf::result<customer> {

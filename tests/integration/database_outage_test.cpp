@@ -61,6 +61,14 @@ BOOST_AUTO_TEST_CASE(database_outage_gives_503_then_recovers_without_a_restart) 
   auto refused = http->Post("/customers", R"({"name":"B","email":"b@x.io"})", "application/json");
   BOOST_REQUIRE(refused);
   BOOST_TEST(refused->status == 503);
+  // An order's customer check fails with the database: 503, and nothing is placed.
+  const std::string order = R"({"customerId":")" + id +
+                            R"(","items":[{"productId":"00000000-0000-4000-8000-000000000001",)"
+                            R"("quantity":1,"price":2.5}]})";
+  auto unplaced = http->Post("/orders", order, "application/json");
+  BOOST_REQUIRE(unplaced);
+  BOOST_TEST(unplaced->status == 503, unplaced->body);
+  BOOST_TEST(body_of(unplaced)["error"]["code"] == "UNAVAILABLE");
   auto ready = http->Get("/ready");
   BOOST_REQUIRE(ready);
   BOOST_TEST(ready->status == 503);
@@ -78,6 +86,12 @@ BOOST_AUTO_TEST_CASE(database_outage_gives_503_then_recovers_without_a_restart) 
   auto retried = http->Post("/customers", R"({"name":"B","email":"b@x.io"})", "application/json");
   BOOST_REQUIRE(retried);
   BOOST_TEST(retried->status == 201, retried->body);
+  auto placed = http->Post("/orders", order, "application/json");
+  BOOST_REQUIRE(placed);
+  BOOST_TEST(placed->status == 201, placed->body);
+  auto listed = body_of(http->Get(("/orders?customerId=" + id).c_str()));
+  BOOST_TEST(listed["data"].size() == 1u,
+             "the order refused during the outage was placed: " << listed.dump());
   auto ready_again = http->Get("/ready");
   BOOST_REQUIRE(ready_again);
   BOOST_TEST(ready_again->status == 200, ready_again->body);
