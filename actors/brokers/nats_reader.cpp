@@ -18,6 +18,7 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -315,40 +316,57 @@ void bury(self_pointer self, std::size_t slot, uint64_t seq, int attempts, std::
           [done](caf::error&) { done(); });
 }
 
-void deliver(self_pointer self, std::size_t slot, uint64_t seq) {
+// What became of one message the consumer was handed: acknowledged once handled; on a
+// failure, retried after its backoff or, out of attempts, buried as a dead letter.
+void delivered(self_pointer self, std::size_t slot, uint64_t seq, caf::error err) {
   auto& st = self->state;
-  auto& m = st.slots[slot].messages.at(seq);
-  m.in_flight = true;
-  ++st.in_flight;
+  if (!err) {
+    if (auto m = st.cfg.metrics)
+      m->events_delivered.labels({st.slots[slot].publisher, st.cfg.consumer}).inc();
+    acknowledge(self, slot, seq);
+  } else {
+    auto& messages = st.slots[slot].messages;
+    if (auto found = messages.find(seq); found != messages.end()) {
+      auto& m = found->second;
+      m.in_flight = false;
+      auto verdict = delivery_retry{st.cfg.delivery, st.cfg.metrics}.failed(
+          m.attempts, st.slots[slot].publisher, st.cfg.consumer);
+      m.attempts = verdict.attempts;
+      m.next_at = clock::now() + verdict.wait;
+      if (verdict.dead)
+        bury(self, slot, seq, m.attempts, operator_text(err, self->system()));
+    }
+    if (err.category() != caf::atom("app"))
+      st.bus = nullptr;
+  }
+  if (--st.in_flight == 0)
+    finish_round(self);
+}
+
+// Hands the (slot, sequence) messages to the consumer, in as few deliveries as
+// app.delivery.batch-size allows.
+void deliver(self_pointer self, std::vector<std::pair<std::size_t, uint64_t>> picks) {
+  auto& st = self->state;
+  // Acknowledging a later partition's skipped messages may have found an earlier one lost.
+  picks.erase(
+      std::remove_if(picks.begin(), picks.end(),
+                     [&st](auto& p) { return !st.slots[p.first].messages.count(p.second); }),
+      picks.end());
+  if (picks.empty())
+    return;
+  std::vector<event_envelope> events;
+  events.reserve(picks.size());
+  for (auto& [slot, seq] : picks) {
+    auto& m = st.slots[slot].messages.at(seq);
+    m.in_flight = true;
+    events.push_back(m.event);
+  }
+  st.in_flight += int(picks.size());
   st.delivered_any = true;
-  brokers::deliver_one(
-      self, st.cfg.consumer, m.event, delivery_timeout, [self, slot, seq](caf::error err) {
-        if (!err) {
-          auto& st = self->state;
-          if (auto m = st.cfg.metrics)
-            m->events_delivered.labels({st.slots[slot].publisher, st.cfg.consumer}).inc();
-          acknowledge(self, slot, seq);
-          if (--st.in_flight == 0)
-            finish_round(self);
-          return;
-        }
-        auto& st = self->state;
-        auto& messages = st.slots[slot].messages;
-        if (auto found = messages.find(seq); found != messages.end()) {
-          auto& m = found->second;
-          m.in_flight = false;
-          auto verdict = delivery_retry{st.cfg.delivery, st.cfg.metrics}.failed(
-              m.attempts, st.slots[slot].publisher, st.cfg.consumer);
-          m.attempts = verdict.attempts;
-          m.next_at = clock::now() + verdict.wait;
-          if (verdict.dead)
-            bury(self, slot, seq, m.attempts, operator_text(err, self->system()));
-        }
-        if (err.category() != caf::atom("app"))
-          st.bus = nullptr;
-        if (--st.in_flight == 0)
-          finish_round(self);
-      });
+  deliver_all(self, st.cfg.consumer, std::move(events), st.cfg.delivery.batch_size,
+              delivery_timeout, [self, picks](std::size_t i, caf::error err) {
+                delivered(self, picks[i].first, picks[i].second, std::move(err));
+              });
 }
 
 // Per partition and aggregate, only the oldest message not done yet goes out, and none
@@ -356,6 +374,7 @@ void deliver(self_pointer self, std::size_t slot, uint64_t seq) {
 void dispatch(self_pointer self) {
   auto& st = self->state;
   auto now = clock::now();
+  std::vector<std::pair<std::size_t, uint64_t>> picks;
   for (std::size_t i = 0; i < st.slots.size(); ++i) {
     auto& s = st.slots[i];
     if (s.settling)
@@ -375,8 +394,9 @@ void dispatch(self_pointer self) {
       acknowledge(self, i, seq);
     for (auto seq : send)
       if (s.messages.count(seq)) // acknowledging may have found the partition lost
-        deliver(self, i, seq);
+        picks.emplace_back(i, seq);
   }
+  deliver(self, std::move(picks));
 }
 
 // The consumer numbers its deliveries (redeliveries too) one by one. Once settled, every

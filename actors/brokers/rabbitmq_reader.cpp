@@ -359,49 +359,61 @@ void bury(self_pointer self, std::uint64_t tag, message& m) {
       .then(request, failed);
 }
 
-void deliver(self_pointer self, std::uint64_t tag, message& m) {
+// What became of one message the consumer was handed (unless the connection it came on
+// is gone since): acknowledged once handled; on a failure, retried after its backoff or,
+// out of attempts, sent to the dead-letter queue.
+void delivered(self_pointer self, std::uint64_t tag, std::uint64_t generation, caf::error err) {
   auto& st = self->state;
-  m.in_flight = true;
-  ++st.in_flight;
-  auto generation = st.generation;
-  brokers::deliver_one(
-      self, st.cfg.consumer, m.event, delivery_timeout, [self, tag, generation](caf::error err) {
-        if (!err) {
-          auto& st = self->state;
-          auto found = st.messages.find(tag);
-          if (generation != st.generation || found == st.messages.end())
-            return;
-          if (auto metrics = st.cfg.metrics)
-            metrics->events_delivered.labels({found->second.publisher, st.cfg.consumer}).inc();
-          st.messages.erase(found);
-          --st.in_flight;
-          settle(self, tag, true);
-          wake(self);
-          return;
-        }
-        auto& st = self->state;
-        auto found = st.messages.find(tag);
-        if (generation != st.generation || found == st.messages.end())
-          return;
-        auto& m = found->second;
-        --st.in_flight;
-        m.in_flight = false;
-        auto verdict = delivery_retry{st.cfg.delivery, st.cfg.metrics}.failed(
-            m.attempts, m.publisher, st.cfg.consumer);
-        m.attempts = verdict.attempts;
-        if (err.category() != caf::atom("app"))
-          st.bus = nullptr; // the bus itself may be gone: find it again
-        if (verdict.dead) {
-          if (st.gave_up.size() >= reasons_kept)
-            st.gave_up.erase(st.gave_up.begin());
-          st.gave_up[m.event.id] = {m.attempts, operator_text(err, self->system())};
-          st.messages.erase(found);
-          settle(self, tag, false); // to the dead-letter exchange, then our dead queue
-        } else {
-          m.next_at = clock::now() + verdict.wait;
-        }
-        wake(self);
-      });
+  auto found = st.messages.find(tag);
+  if (generation != st.generation || found == st.messages.end())
+    return;
+  auto& m = found->second;
+  --st.in_flight;
+  if (!err) {
+    if (auto metrics = st.cfg.metrics)
+      metrics->events_delivered.labels({m.publisher, st.cfg.consumer}).inc();
+    st.messages.erase(found);
+    settle(self, tag, true);
+    wake(self);
+    return;
+  }
+  m.in_flight = false;
+  auto verdict = delivery_retry{st.cfg.delivery, st.cfg.metrics}.failed(m.attempts, m.publisher,
+                                                                        st.cfg.consumer);
+  m.attempts = verdict.attempts;
+  if (err.category() != caf::atom("app"))
+    st.bus = nullptr; // the bus itself may be gone: find it again
+  if (verdict.dead) {
+    if (st.gave_up.size() >= reasons_kept)
+      st.gave_up.erase(st.gave_up.begin());
+    st.gave_up[m.event.id] = {m.attempts, operator_text(err, self->system())};
+    st.messages.erase(found);
+    settle(self, tag, false); // to the dead-letter exchange, then our dead queue
+  } else {
+    m.next_at = clock::now() + verdict.wait;
+  }
+  wake(self);
+}
+
+// Hands the messages (by delivery tag) to the consumer, in as few deliveries as
+// app.delivery.batch-size allows.
+void deliver(self_pointer self, std::vector<std::uint64_t> tags) {
+  auto& st = self->state;
+  if (tags.empty())
+    return;
+  std::vector<event_envelope> events;
+  events.reserve(tags.size());
+  for (auto tag : tags) {
+    auto& m = st.messages.at(tag);
+    m.in_flight = true;
+    events.push_back(m.event);
+  }
+  st.in_flight += int(tags.size());
+  deliver_all(self, st.cfg.consumer, std::move(events), st.cfg.delivery.batch_size,
+              delivery_timeout,
+              [self, tags, generation = st.generation](std::size_t i, caf::error err) {
+                delivered(self, tags[i], generation, std::move(err));
+              });
 }
 
 // Hands out what is due: per partition and aggregate, only the oldest message not done
@@ -410,6 +422,7 @@ void dispatch(self_pointer self) {
   auto& st = self->state;
   auto now = clock::now();
   std::set<std::pair<int, std::string>> taken; // (partition, aggregate)
+  std::vector<std::uint64_t> due;
   for (auto& [tag, m] : st.messages) {
     if (m.partition < 0) {
       if (!m.in_flight && m.next_at <= now)
@@ -419,8 +432,9 @@ void dispatch(self_pointer self) {
     if (!taken.emplace(m.partition, m.event.aggregate_id).second)
       continue; // behind an earlier message of its aggregate
     if (!m.in_flight && m.next_at <= now)
-      deliver(self, tag, m);
+      due.push_back(tag);
   }
+  deliver(self, std::move(due));
 }
 
 // Waiting for the first delivery is only worth it with nothing else to do: no message

@@ -1,5 +1,6 @@
-// What every broker reader (redis_reader.cpp, nats_reader.cpp) does the same way, over its
-// own state: finding the node's event bus, and not acting on a lease that may have lapsed.
+// What every broker reader (redis, nats and rabbitmq_reader.cpp) does the same way, over its
+// own state: finding the node's event bus, not acting on a lease that may have lapsed, and
+// handing a round's events to the consumer in deliveries.
 #pragma once
 
 #include "actors/app_error.hpp"
@@ -11,7 +12,11 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <iterator>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 namespace brokers {
 
@@ -38,24 +43,60 @@ template <class Self, class Renew> bool leases_fresh(Self self, Renew renew) {
   }
 }
 
-// What the consumer made of `event_id`: no error when it was handled.
-inline caf::error outcome_of(const delivery_ack& ack, const std::string& event_id) {
-  if (std::find(ack.handled.begin(), ack.handled.end(), event_id) != ack.handled.end())
-    return {};
+// What the consumer made of each of `event_ids` (one delivery's events): no error for
+// an event it handled. An event in neither list was not tried (it waited behind a failed
+// event of its aggregate): that counts as a failure too, to be retried.
+inline std::vector<caf::error> outcomes_of(const delivery_ack& ack,
+                                           const std::vector<std::string>& event_ids) {
+  std::unordered_set<std::string> handled{ack.handled.begin(), ack.handled.end()};
+  std::unordered_map<std::string, std::string> failed;
   for (std::size_t i = 0; i < ack.failed.size() && i < ack.errors.size(); ++i)
-    if (ack.failed[i] == event_id)
-      return make_app_error(app_error::internal, "CONSUMER_FAILED", ack.errors[i]);
-  return make_app_error(app_error::internal, "CONSUMER_FAILED", "not handled by the consumer");
+    failed.emplace(ack.failed[i], ack.errors[i]);
+  std::vector<caf::error> outcomes;
+  outcomes.reserve(event_ids.size());
+  for (auto& id : event_ids) {
+    if (handled.count(id))
+      outcomes.emplace_back();
+    else if (auto f = failed.find(id); f != failed.end())
+      outcomes.push_back(make_app_error(app_error::internal, "CONSUMER_FAILED", f->second));
+    else
+      outcomes.push_back(
+          make_app_error(app_error::internal, "CONSUMER_FAILED", "not handled by the consumer"));
+  }
+  return outcomes;
 }
 
-// Hands `event` to `consumer` through the node's bus (self->state.bus) and calls
-// done(error) once it is known: no error when the consumer handled it.
+// Hands `events` to `consumer` through the node's bus (self->state.bus) in deliveries of
+// up to `batch_size` events (app.delivery.batch-size), as the relay does on the `actors`
+// bus: the consumer applies each delivery in one transaction, and the reader pays one
+// message, one reply and one timer per delivery instead of per event. Calls
+// done(i, error) for each events[i] once its delivery is answered: no error when the
+// consumer handled it. The caller keeps each aggregate's events in order.
 template <class Self, class Done>
-void deliver_one(Self self, const std::string& consumer, const event_envelope& event,
-                 std::chrono::seconds timeout, Done done) {
-  self->request(self->state.bus, timeout, delivery{consumer, {event}})
-      .then([done, id = event.id](const delivery_ack& ack) mutable { done(outcome_of(ack, id)); },
-            [done](caf::error& err) mutable { done(err); });
+void deliver_all(Self self, const std::string& consumer, std::vector<event_envelope> events,
+                 int batch_size, std::chrono::seconds timeout, Done done) {
+  auto size = std::size_t(std::max(1, batch_size));
+  for (std::size_t from = 0; from < events.size(); from += size) {
+    auto to = std::min(events.size(), from + size);
+    delivery batch{consumer,
+                   {std::make_move_iterator(events.begin() + std::ptrdiff_t(from)),
+                    std::make_move_iterator(events.begin() + std::ptrdiff_t(to))}};
+    std::vector<std::string> ids;
+    ids.reserve(batch.events.size());
+    for (auto& event : batch.events)
+      ids.push_back(event.id);
+    self->request(self->state.bus, timeout, std::move(batch))
+        .then(
+            [done, from, ids](const delivery_ack& ack) mutable {
+              auto outcomes = outcomes_of(ack, ids);
+              for (std::size_t k = 0; k < outcomes.size(); ++k)
+                done(from + k, std::move(outcomes[k]));
+            },
+            [done, from, n = to - from](caf::error& err) mutable {
+              for (std::size_t k = 0; k < n; ++k)
+                done(from + k, err);
+            });
+  }
 }
 
 } // namespace brokers

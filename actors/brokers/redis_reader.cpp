@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 
 namespace brokers {
@@ -333,44 +334,64 @@ void bury(self_pointer self, std::size_t stream, std::string entry_id, const eve
       });
 }
 
-void deliver(self_pointer self, std::size_t stream, std::string entry_id, event_envelope event) {
+// What became of one entry the consumer was handed: acknowledged once handled; on a
+// failure, retried after its backoff or, out of attempts, buried as a dead letter.
+void delivered(self_pointer self, std::size_t stream, const std::string& entry_id,
+               const event_envelope& event, caf::error err) {
   auto& st = self->state;
-  ++st.in_flight;
+  if (!err) {
+    st.retries.erase(entry_id);
+    st.to_ack[stream].push_back(entry_id);
+    if (auto m = st.cfg.metrics)
+      m->events_delivered.labels({st.streams[stream].publisher, st.cfg.consumer}).inc();
+  } else {
+    auto& retry = st.retries[entry_id];
+    auto verdict = delivery_retry{st.cfg.delivery, st.cfg.metrics}.failed(
+        retry.attempts, st.streams[stream].publisher, st.cfg.consumer);
+    retry.attempts = verdict.attempts;
+    retry.next_at = clock::now() + verdict.wait;
+    if (err.category() != caf::atom("app"))
+      st.bus = nullptr; // the bus itself may be gone: find it again
+    if (verdict.dead)
+      bury(self, stream, entry_id, event, retry.attempts, operator_text(err, self->system()));
+  }
+  if (--st.in_flight == 0)
+    finish_round(self);
+}
+
+// One entry handed out in a round.
+struct pick {
+  std::size_t stream;
+  std::string entry_id;
+  event_envelope event;
+};
+
+void deliver(self_pointer self, std::vector<pick> picks) {
+  auto& st = self->state;
+  if (picks.empty())
+    return;
+  st.in_flight += int(picks.size());
   st.delivered_any = true;
-  auto consumer = st.cfg.consumer;
-  brokers::deliver_one(
-      self, consumer, event, delivery_timeout, [self, stream, entry_id, event](caf::error err) {
-        if (!err) {
-          auto& st = self->state;
-          st.retries.erase(entry_id);
-          st.to_ack[stream].push_back(entry_id);
-          if (auto m = st.cfg.metrics)
-            m->events_delivered.labels({st.streams[stream].publisher, st.cfg.consumer}).inc();
-          if (--st.in_flight == 0)
-            finish_round(self);
-          return;
-        }
-        auto& st = self->state;
-        auto& retry = st.retries[entry_id];
-        auto verdict = delivery_retry{st.cfg.delivery, st.cfg.metrics}.failed(
-            retry.attempts, st.streams[stream].publisher, st.cfg.consumer);
-        retry.attempts = verdict.attempts;
-        retry.next_at = clock::now() + verdict.wait;
-        if (err.category() != caf::atom("app"))
-          st.bus = nullptr; // the bus itself may be gone: find it again
-        if (verdict.dead)
-          bury(self, stream, entry_id, event, retry.attempts, operator_text(err, self->system()));
-        if (--st.in_flight == 0)
-          finish_round(self);
-      });
+  std::vector<event_envelope> events;
+  events.reserve(picks.size());
+  for (auto& p : picks)
+    events.push_back(p.event);
+  auto handed = std::make_shared<const std::vector<pick>>(std::move(picks));
+  deliver_all(self, st.cfg.consumer, std::move(events), st.cfg.delivery.batch_size,
+              delivery_timeout, [self, handed](std::size_t i, caf::error err) {
+                auto& p = (*handed)[i];
+                delivered(self, p.stream, p.entry_id, p.event, std::move(err));
+              });
 }
 
 // Hands out the round's entries: per stream and aggregate, only the oldest entry that is
-// not done yet, and none while that one waits for its backoff.
+// not done yet, and none while that one waits for its backoff; all in as few deliveries
+// as app.delivery.batch-size allows.
 void dispatch(self_pointer self, std::vector<std::pair<std::size_t, redis_value>>& entries) {
   auto& st = self->state;
   auto now = clock::now();
   std::set<std::pair<std::size_t, std::string>> taken; // (stream, aggregate)
+  std::vector<pick> picks;
   for (auto& [stream, entry] : entries) {
     auto id = entry[0].str();
     auto& fields = entry[1];
@@ -400,8 +421,9 @@ void dispatch(self_pointer self, std::vector<std::pair<std::size_t, redis_value>
       continue; // behind an earlier entry of its aggregate
     if (auto retry = st.retries.find(id); retry != st.retries.end() && retry->second.next_at > now)
       continue;
-    deliver(self, stream, id, std::move(event));
+    picks.push_back({stream, id, std::move(event)});
   }
+  deliver(self, std::move(picks));
 }
 
 void schedule_next(self_pointer self) {
