@@ -38,9 +38,11 @@
 
 namespace {
 
-std::string role_prefix(const config::app_settings& settings) {
+// Module roles are named after the database they live in, unless app.database.role-prefix
+// says otherwise (roles belong to a server, shared by its databases).
+std::string role_prefix(const config::app_settings& settings, const std::string& database) {
   return settings.database.role_prefix.empty()
-             ? persistence::default_role_prefix(settings.database.dsn)
+             ? persistence::default_role_prefix(settings.database.bootstrap_dsn(database))
              : settings.database.role_prefix;
 }
 
@@ -48,34 +50,65 @@ std::string module_dsn(const config::app_settings& settings, const std::string& 
   if (auto explicit_dsn = settings.database.module_dsn.find(module);
       explicit_dsn != settings.database.module_dsn.end())
     return explicit_dsn->second;
+  auto& database = settings.database.database_of(module);
   // application_name tells operators (and pg_stat_activity) which node's module a
   // connection belongs to; node and module names are plain [a-z0-9_-].
-  return persistence::dsn_for_role(settings.database.dsn, role_prefix(settings) + module) +
+  return persistence::dsn_for_role(settings.database.bootstrap_dsn(database),
+                                   role_prefix(settings, database) + module) +
          " application_name='monolith:" + settings.node + ":" + module + "'";
 }
 
-// Nodes may start before the database does: wait for it (up to 30 s), then migrate.
-// A stop signal while waiting ends the wait (false).
+// Every DSN the node may use parses, or the node refuses to start, naming its key.
+std::vector<std::string> dsn_problems(const config::database_settings& d) {
+  std::vector<std::string> problems;
+  auto check = [&problems](const std::string& key, const std::string& dsn) {
+    try {
+      persistence::database_name(dsn);
+    } catch (const persistence::pg_error& e) {
+      problems.push_back(key + ": " + e.what());
+    }
+  };
+  check("app.database.dsn", d.dsn);
+  for (auto& [name, dsn] : d.servers)
+    check("app.databases." + name, dsn);
+  for (auto& [module, dsn] : d.module_dsn)
+    check("app.database.module-dsn." + module, dsn);
+  return problems;
+}
+
+// Nodes may start before their databases do: wait for each (up to 30 s), then migrate the
+// local modules of each database on it. A stop signal while waiting ends the wait (false).
 bool migrate(const config::app_settings& settings, const std::vector<module_definition>& local,
              stop_signals& signals) {
-  std::vector<persistence::module_schema> schemas;
-  for (auto& m : local)
-    schemas.push_back({m.name, role_prefix(settings) + m.name, m.migrations()});
+  std::map<std::string, std::vector<persistence::module_schema>> by_database;
+  for (auto& m : local) {
+    auto& database = settings.database.database_of(m.name);
+    by_database[database].push_back(
+        {m.name, role_prefix(settings, database) + m.name, m.migrations()});
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
-  for (;;) {
-    try {
-      persistence::migrate(settings.database.dsn, schemas);
-      return true;
-    } catch (const persistence::pg_error& e) {
-      if (!e.connection_lost() || std::chrono::steady_clock::now() > deadline) {
-        logging::error("migrations failed", {{"error", e.what()}, {"sqlstate", e.sqlstate()}});
-        return false;
+  for (auto& [database, schemas] : by_database) {
+    auto& dsn = settings.database.bootstrap_dsn(database);
+    for (;;) {
+      try {
+        persistence::migrate(dsn, schemas);
+        break;
+      } catch (const persistence::pg_error& e) {
+        if (!e.connection_lost() || std::chrono::steady_clock::now() > deadline) {
+          logging::error("migrations failed", {{"database", database},
+                                               {"server", persistence::describe_server(dsn)},
+                                               {"error", e.what()},
+                                               {"sqlstate", e.sqlstate()}});
+          return false;
+        }
+        logging::warn("database not reachable yet, retrying",
+                      {{"database", database}, {"error", e.what()}});
+        if (signals.wait(std::chrono::milliseconds{500}))
+          return false;
       }
-      logging::warn("database not reachable yet, retrying", {{"error", e.what()}});
-      if (signals.wait(std::chrono::milliseconds{500}))
-        return false;
     }
   }
+  return true;
 }
 
 // Which consumers handle which event, from every module the binary knows (consumers may
@@ -253,6 +286,11 @@ int main(int argc, char** argv) {
   if (settings.database.dsn.empty()) {
     std::cerr << "monolith: configuration error: app.database.dsn: must name the bootstrap "
                  "database (scripts/run provisions one and passes it)\n";
+    return 2;
+  }
+  if (auto wrong = dsn_problems(settings.database); !wrong.empty()) {
+    for (auto& problem : wrong)
+      std::cerr << "monolith: configuration error: " << problem << "\n";
     return 2;
   }
   std::vector<module_definition> local;

@@ -47,11 +47,18 @@ caf::expected<T> command_in_transaction(persistence::pg_session& session,
   });
 }
 
-// The health probe every module worker answers: its connection reaches the database.
-inline caf::expected<std::string> database_health(persistence::pg_session& session) {
+// The health probe every module worker answers: its connection reaches the database and
+// its module's schema is there (a module pointed at a database it was never migrated on,
+// or whose data was moved away, is not up): "up", else UNAVAILABLE, with the code
+// SCHEMA_MISSING for a missing schema.
+inline caf::expected<std::string> database_health(persistence::pg_session& session,
+                                                  const std::string& schema) {
   return with_database<std::string>(
-      session, [](persistence::pg_connection& db) -> caf::expected<std::string> {
-        db.exec("SELECT 1");
+      session, [&schema](persistence::pg_connection& db) -> caf::expected<std::string> {
+        auto found = db.exec("SELECT to_regclass($1) IS NOT NULL", {schema + ".schema_migrations"});
+        if (!found.boolean(0, 0))
+          return make_app_error(app_error::unavailable, "SCHEMA_MISSING",
+                                "the module's schema is missing from its database");
         return std::string{"up"};
       });
 }

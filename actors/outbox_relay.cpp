@@ -38,12 +38,6 @@ constexpr std::size_t max_in_memory = 4096;
 // While the watermark trails the claims, the next round comes this soon at the latest.
 constexpr std::chrono::milliseconds catch_up_delay{5};
 
-// A wake-up starts a round no sooner than this after the last one started. Every commit
-// of a writer rings; a round costs a few statements whatever it finds, so under load
-// rounds that each took the events of one commit would cost more database time than the
-// events themselves. Waiting this long lets the commits of that time go in one round.
-constexpr std::chrono::microseconds round_spacing{3000};
-
 // Deliveries of one (consumer, aggregate) must go out in sequence order, and never in two
 // messages at once.
 using chain_key = std::pair<std::string, std::string>;
@@ -560,12 +554,16 @@ relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
       [self](relay_wake_atom) {
         auto& st = self->state;
         st.cfg.doorbell->heard();
+        // A round costs a few statements whatever it finds: under load, rounds that each
+        // took the events of one commit would cost more database time than the events
+        // themselves, so the commits of app.relay.round-spacing share one.
         auto since = std::chrono::steady_clock::now() - st.last_round;
-        if (since >= round_spacing) {
+        auto spacing = st.cfg.relay.round_spacing;
+        if (since >= spacing) {
           queue_tick(self);
         } else if (!st.tick_queued) {
           st.tick_queued = true;
-          self->delayed_send(self, round_spacing - since, tick_atom::value);
+          self->delayed_send(self, spacing - since, tick_atom::value);
         }
       },
       [self, period](timer_atom) {

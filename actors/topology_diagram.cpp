@@ -1,6 +1,9 @@
 // See topology_diagram.hpp.
 #include "actors/topology_diagram.hpp"
 
+#include "persistence/dsn.hpp"
+#include "persistence/pg.hpp"
+
 #include <map>
 #include <set>
 #include <sstream>
@@ -63,5 +66,25 @@ std::string describe_topology(const std::vector<module_definition>& modules,
             << ")\" --> " << id(to_node, to) << "\n";
       }
   }
+  // Where each module's data lives: one cylinder per database in use, linked to every
+  // instance of the modules it holds.
+  auto& databases = settings.database;
+  std::set<std::string> used;
+  for (auto& m : modules)
+    used.insert(databases.database_of(m.name));
+  for (auto& database : used) {
+    std::string server;
+    try {
+      server = persistence::describe_server(databases.bootstrap_dsn(database));
+    } catch (const persistence::pg_error&) {
+      server = "not a valid DSN";
+    }
+    out << "  " << id("database", database) << "[(\"database " << database << " (" << server
+        << ")\")]\n";
+  }
+  for (auto& m : modules)
+    for (auto& node : settings.placement.at(m.name))
+      out << "  " << id(node, m.name) << " -.- " << id("database", databases.database_of(m.name))
+          << "\n";
   return out.str();
 }

@@ -1,6 +1,7 @@
 // `monolith --describe-topology`: the module graph (which events flow from which module to
-// which consumer) and the placement of each module on the nodes, as a mermaid flowchart,
-// drawn from the module registry and the configuration, never written by hand.
+// which consumer), the placement of each module on the nodes and the database each module's
+// data lives in, as a mermaid flowchart drawn from the module registry and the
+// configuration, never written by hand.
 #pragma once
 
 #include "actors/module_definition.hpp"

@@ -45,11 +45,30 @@ struct edge_settings {
   bool enabled() const { return port != 0; }
 };
 
+// Where the modules' data lives. Every module's schema, role, outbox, inbox and lease live
+// in one database: the main one (`dsn`) unless app.module-database names another of
+// app.databases, each given by its own bootstrap DSN (on the same server or another).
 struct database_settings {
   std::string dsn;                               // bootstrap DSN: migrations and role creation only
   std::string role_prefix;                       // module roles are <role_prefix><module>
   std::map<std::string, std::string> module_dsn; // explicit per-module DSNs
   int pool_size = 4;                             // connections per module
+  std::map<std::string, std::string> servers;    // app.databases: name -> bootstrap DSN
+  std::map<std::string, std::string> module_database; // app.module-database: module -> name
+
+  static inline const std::string main = "main"; // the name of `dsn` among the databases
+
+  // The database `module`'s data lives in: its app.module-database entry, else main.
+  const std::string& database_of(const std::string& module) const {
+    auto placed = module_database.find(module);
+    return placed == module_database.end() ? main : placed->second;
+  }
+  // The bootstrap DSN of a database by name (checked by read_settings: every name used
+  // is main or one of `servers`).
+  const std::string& bootstrap_dsn(const std::string& database) const {
+    auto server = servers.find(database);
+    return server == servers.end() ? dsn : server->second;
+  }
 };
 
 struct supervisor_settings {
@@ -61,6 +80,9 @@ struct relay_settings {
   millis poll_interval{1000};
   int batch_size = 500;
   millis lease_ttl{2000};
+  // A writer's wake-up starts a round no sooner than this after the last one: the commits
+  // of that time share one round (its bookkeeping statements), at that much latency.
+  millis round_spacing{3};
 };
 
 struct delivery_settings {

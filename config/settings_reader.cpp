@@ -146,6 +146,10 @@ const std::map<std::string, key_spec>& fixed_keys() {
                                              }));
     k.emplace("app.relay.batch-size",
               integer(1, 100000, [](app_settings& s, int64_t v) { s.relay.batch_size = int(v); }));
+    k.emplace("app.relay.round-spacing",
+              timespan(
+                  millis{0}, millis{1000},
+                  [](app_settings & s) -> auto& { return s.relay.round_spacing; }));
     k.emplace("app.relay.lease-ttl",
               timespan(
                   millis{100}, millis{600000},
@@ -332,7 +336,8 @@ void read_tree(const std::string& prefix, const caf::config_value::dictionary& d
                const module_names& known, app_settings& s, problems& out) {
   for (auto& [name, value] : dict) {
     const std::string key = prefix + "." + name;
-    if (key == "app.nodes" || key == "app.modules" || key == "app.database.module-dsn") {
+    if (key == "app.nodes" || key == "app.modules" || key == "app.database.module-dsn" ||
+        key == "app.databases" || key == "app.module-database") {
       auto entries = caf::get_if<caf::config_value::dictionary>(&value);
       if (!entries) {
         out.push_back(key + ": must be a section of entries");
@@ -343,6 +348,18 @@ void read_tree(const std::string& prefix, const caf::config_value::dictionary& d
           read_node(entry, v, s, out);
         } else if (key == "app.modules") {
           read_placement(entry, v, known, s, out);
+        } else if (key == "app.databases") {
+          key_reader r{key + "." + entry, v, out};
+          std::string dsn;
+          if (r.string(dsn))
+            s.database.servers[entry] = dsn;
+        } else if (key == "app.module-database") {
+          key_reader r{key + "." + entry, v, out};
+          std::string database;
+          if (std::find(known.begin(), known.end(), entry) == known.end())
+            out.push_back(key + "." + entry + ": unknown module");
+          else if (r.string(database))
+            s.database.module_database[entry] = database;
         } else {
           std::string dsn;
           key_reader r{key + "." + entry, v, out};
@@ -425,6 +442,27 @@ void check_node_links(const app_settings& s, problems& out) {
     }
 }
 
+// The databases a module's data may live in: named plainly (the name shows in /ready and
+// in the topology), "main" being app.database.dsn itself, and every module placed on one
+// that exists.
+void check_databases(const database_settings& d, problems& out) {
+  static const std::regex name{"[a-z][a-z0-9_-]{0,62}"};
+  for (auto& [database, dsn] : d.servers) {
+    if (database == database_settings::main)
+      out.push_back("app.databases.main: reserved for app.database.dsn (name the other "
+                    "databases otherwise)");
+    else if (!std::regex_match(database, name))
+      out.push_back("app.databases." + database +
+                    ": a name must be 1..63 of [a-z0-9_-], starting with a letter");
+    if (dsn.empty())
+      out.push_back("app.databases." + database + ": must be a bootstrap DSN");
+  }
+  for (auto& [module, database] : d.module_database)
+    if (database != database_settings::main && !d.servers.count(database))
+      out.push_back("app.module-database." + module + ": unknown database \"" + database +
+                    "\" (name one of [app.databases], or main)");
+}
+
 void check_consistency(app_settings& s, const module_names& known, problems& out) {
   if (s.nodes.empty())
     s.nodes.push_back(node_endpoint{"main", "127.0.0.1", 4200, "127.0.0.1", 8080});
@@ -475,6 +513,7 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
                   "app.delivery.backoff-max (" +
                   std::to_string(retries.count()) +
                   " ms), or a retry could find its inbox entry gone and apply the event twice");
+  check_databases(s.database, out);
   if (!s.database.role_prefix.empty() &&
       !std::regex_match(s.database.role_prefix, std::regex{"[a-z_][a-z0-9_]{0,39}"}))
     out.push_back(
@@ -504,8 +543,9 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
 } // namespace
 
 bool is_string_key(const std::string& key) {
-  if (key.rfind("app.database.module-dsn.", 0) == 0)
-    return true;
+  for (auto* section : {"app.database.module-dsn.", "app.databases.", "app.module-database."})
+    if (key.rfind(section, 0) == 0)
+      return true;
   auto spec = fixed_keys().find(key);
   return spec != fixed_keys().end() && spec->second.takes_string;
 }

@@ -119,8 +119,11 @@ gateway::gateway(caf::actor_system& sys, const config::app_settings& settings, c
   for (auto& placed : settings.placement)
     every_module.push_back(placed.first);
   add_admin_routes(routes_, modules_, std::move(every_module), settings.admin_token);
+  std::map<std::string, std::string> local_databases;
+  for (auto& m : local_modules)
+    local_databases[m] = settings.database.database_of(m);
   add_operations_routes(
-      routes_, modules_, std::move(local_modules), [this] { return accepting_.load(); },
+      routes_, modules_, std::move(local_databases), [this] { return accepting_.load(); },
       metrics_.registry, settings.delivery.stale_after);
 
   // Measured: without TCP_NODELAY every response waits ~40 ms.

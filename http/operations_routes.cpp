@@ -1,6 +1,6 @@
-// GET /health (the process runs) and GET /ready (the database answers every local
-// module as its own role, and every local module's supervisor answers; other nodes are
-// listed as reachable or unreachable).
+// GET /health (the process runs) and GET /ready (every local module answers, and its
+// database answers it as its own role with its schema in place; other nodes are listed as
+// reachable or unreachable).
 #include "http/routes.hpp"
 
 #include "actors/health.hpp"
@@ -15,8 +15,9 @@ constexpr std::chrono::milliseconds probe_timeout{1000};
 } // namespace
 
 void add_operations_routes(router& routes, module_caller& modules,
-                           std::vector<std::string> local_modules, std::function<bool()> accepting,
-                           metrics::registry& metrics, std::chrono::milliseconds stale_after) {
+                           std::map<std::string, std::string> local_modules,
+                           std::function<bool()> accepting, metrics::registry& metrics,
+                           std::chrono::milliseconds stale_after) {
   routes.add("GET", "/metrics", false, [&metrics](exchange& ex) {
     ex.response.status = 200;
     ex.response.set_content(metrics.render(), "text/plain; version=0.0.4");
@@ -26,10 +27,13 @@ void add_operations_routes(router& routes, module_caller& modules,
       "GET", "/ready", false, [&modules, local_modules, accepting, stale_after](exchange& ex) {
         nlohmann::json checks = nlohmann::json::object();
         bool ready = accepting();
-        std::string database = "up";
         if (!ready)
           checks["gateway"] = "down: shutting down";
-        for (auto& module : local_modules) {
+        // Each module answers through its own database; "database" sums up every database
+        // this node's modules use, and with more than one, each has its own key.
+        std::map<std::string, std::string> databases;
+        for (auto& [module, database] : local_modules) {
+          auto& state = databases.emplace(database, "up").first->second;
           auto answer =
               modules.call_local<health_api, std::string>(module, probe_timeout, health_probe{});
           if (answer) {
@@ -38,15 +42,24 @@ void add_operations_routes(router& routes, module_caller& modules,
           }
           ready = false;
           auto view = describe(answer.error());
-          if (answer.error().category() == caf::atom("app") &&
-              view.kind == app_error::unavailable) {
-            checks[module] = "up";
-            database = "down: unreachable";
-          } else {
+          if (answer.error().category() != caf::atom("app") ||
+              view.kind != app_error::unavailable) {
             checks[module] = "down: not responding";
+          } else if (view.code == "SCHEMA_MISSING") {
+            checks[module] = "down: schema missing";
+          } else {
+            checks[module] = "down: database unreachable";
+            state = "down: unreachable";
           }
         }
+        std::string database = "up";
+        for (auto& [name, state] : databases)
+          if (state != "up")
+            database = state;
         checks["database"] = database;
+        if (databases.size() > 1 || (databases.size() == 1 && databases.begin()->first != "main"))
+          for (auto& [name, state] : databases)
+            checks["database:" + name] = state;
         // The bus: the node's event bus actor answers; outboxes: events waiting too long are
         // reported (they do not make the node unready: it still accepts work).
         bool bus_up = static_cast<bool>(modules.locate("@bus", probe_timeout));
@@ -56,7 +69,7 @@ void add_operations_routes(router& routes, module_caller& modules,
         // unready (it still serves its own modules, and calls to the peer's answer 503).
         for (auto& [node, reachable] : modules.peers(probe_timeout))
           checks["peer:" + node] = reachable ? "reachable" : "unreachable";
-        for (auto& module : local_modules) {
+        for (auto& [module, database] : local_modules) {
           auto status = modules.call_within<relay_api, outbox_status>(
               "relay:" + module, probe_timeout, outbox_status_atom::value);
           // On a broker backend the broker is the bus: its relays tell whether it answers

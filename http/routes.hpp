@@ -7,6 +7,7 @@
 #include "http/router.hpp"
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,10 +22,11 @@ void add_notifications_routes(router& routes, module_caller& modules);
 void add_admin_routes(router& routes, module_caller& modules,
                       std::vector<std::string> local_modules, std::string token);
 
-// /health and /ready; `local_modules` are those /ready probes.
-// /health, /ready and /metrics.
+// /health, /ready and /metrics. `local_modules` are those /ready probes, each with the
+// name of the database its data lives in (app.module-database).
 void add_operations_routes(router& routes, module_caller& modules,
-                           std::vector<std::string> local_modules, std::function<bool()> accepting,
-                           metrics::registry& metrics, std::chrono::milliseconds stale_after);
+                           std::map<std::string, std::string> local_modules,
+                           std::function<bool()> accepting, metrics::registry& metrics,
+                           std::chrono::milliseconds stale_after);
 
 } // namespace http

@@ -21,7 +21,7 @@ std::map<std::string, std::string> parse(const std::string& dsn) {
   if (!options) {
     std::string message = error ? error : "invalid DSN";
     PQfreemem(error);
-    throw pg_error("app.database.dsn: " + message, "08001", "", false);
+    throw pg_error("not a valid DSN: " + message, "08001", "", false);
   }
   std::map<std::string, std::string> result;
   for (auto* o = options.get(); o->keyword; ++o)
@@ -74,6 +74,21 @@ std::string dsn_for_role(const std::string& dsn, const std::string& role) {
   for (auto& [key, value] : options)
     result += (result.empty() ? "" : " ") + key + "=" + quote(value);
   return result;
+}
+
+std::string describe_server(const std::string& dsn) {
+  auto options = parse(dsn);
+  auto value = [&options](const char* key, const char* env, std::string fallback) {
+    if (auto o = options.find(key); o != options.end() && !o->second.empty())
+      return o->second;
+    if (auto e = std::getenv(env); e && *e)
+      return std::string{e};
+    return fallback;
+  };
+  auto host = value("host", "PGHOST", "localhost");
+  if (!host.empty() && host[0] == '/')
+    host = "socket " + host;
+  return host + ":" + value("port", "PGPORT", "5432") + "/" + database_name(dsn);
 }
 
 } // namespace persistence

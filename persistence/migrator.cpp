@@ -24,6 +24,19 @@ void ensure_role_and_schema(pg_connection& db, const module_schema& m) {
   check_name("role", m.role);
   auto role = db.quote_identifier(m.role);
   auto schema = db.quote_identifier(m.schema);
+  // A module whose data scripts/move-module-data moved to another database leaves its
+  // schema renamed behind: starting it afresh here would split its data in two.
+  if (db.exec("SELECT 1 FROM pg_namespace WHERE nspname = $1", {m.schema}).empty()) {
+    auto moved = db.exec("SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 ORDER BY 1 "
+                         "DESC LIMIT 1",
+                         {m.schema + "\\_moved\\_%"});
+    if (!moved.empty())
+      throw pg_error("the data of module " + m.schema +
+                         " was moved to another database (left behind here as schema " +
+                         moved.string(0, 0) + "): set app.module-database." + m.schema +
+                         " to the database it lives in now",
+                     "42000", "", false);
+  }
   if (db.exec("SELECT 1 FROM pg_roles WHERE rolname = $1", {m.role}).empty())
     db.exec("CREATE ROLE " + role + " LOGIN");
   // The bootstrap role must be able to act as the module role to create its objects.

@@ -66,7 +66,7 @@ worker::behavior_type customer_worker(worker::pointer self, std::string dsn,
             [s, request](auto& db) { return s->store.deactivate(db, request); }, request.deadline);
       },
       [s](flush_writes_atom) { s->writes.flush(s->session); },
-      [s](health_probe) { return database_health(s->session); },
+      [s](health_probe) { return database_health(s->session, "customers"); },
   };
 }
 

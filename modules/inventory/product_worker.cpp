@@ -58,7 +58,7 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
         return promise;
       },
       [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
-      [s](health_probe) { return database_health(s->session); },
+      [s](health_probe) { return database_health(s->session, "inventory"); },
   };
 }
 

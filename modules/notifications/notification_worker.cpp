@@ -31,7 +31,7 @@ worker::behavior_type notification_worker(worker::pointer self, std::string dsn)
               return s->store.list(db, request);
             });
       },
-      [s](health_probe) { return database_health(s->session); },
+      [s](health_probe) { return database_health(s->session, "notifications"); },
       [s, self, inbox](delivery& d) {
         auto promise = self->make_response_promise<delivery_ack>();
         if (inbox->add(promise, std::move(d)))

@@ -90,7 +90,7 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
         return promise;
       },
       [s, inbox](flush_inbox_atom) { inbox->flush(s->session); },
-      [s](health_probe) { return database_health(s->session); },
+      [s](health_probe) { return database_health(s->session, "orders"); },
   };
 }
 

@@ -3,6 +3,8 @@
 // orders.
 #include "fault_probes.hpp"
 #include "node_process.hpp"
+#include "order_load.hpp"
+#include "private_cluster.hpp"
 #include "test_database.hpp"
 
 #include "persistence/pg.hpp"
@@ -43,151 +45,6 @@ BOOST_TEST_GLOBAL_FIXTURE(ignore_sigpipe);
 
 const std::vector<std::string> node_flags = {"--app.http.request-timeout=2s",
                                              "--app.relay.lease-ttl=2s"};
-
-// Client threads placing orders against whatever port `target` holds (0: wait), tolerating
-// connection errors and 503 while the node or the database is down. Each client pauses
-// `pace` after an answer: the point is kills mid-load, not a backlog the relay needs
-// minutes to drain (unpaced, 4 clients get ~600 orders/s accepted, far above what the
-// relay delivers).
-class order_load {
-public:
-  explicit order_load(catalog c, std::chrono::milliseconds pace = 40ms)
-      : catalog_(std::move(c)), pace_(pace) {}
-  ~order_load() { finish(); }
-
-  void target(int port) { port_ = port; }
-
-  void start(int threads) {
-    for (int i = 0; i < threads; ++i)
-      threads_.emplace_back([this, i] { run(i); });
-  }
-
-  void finish() {
-    stop_ = true;
-    for (auto& t : threads_)
-      if (t.joinable())
-        t.join();
-  }
-
-  int created() const { return created_; }
-  int unavailable() const { return unavailable_; }
-  int connection_errors() const { return connection_errors_; }
-  int read_errors() const { return read_errors_; }
-  long long slowest_answer_ms() const { return slowest_ms_; }
-
-  std::vector<std::string> ids() {
-    std::lock_guard<std::mutex> lock{mutex_};
-    return ids_;
-  }
-  std::vector<std::string> unexpected() {
-    std::lock_guard<std::mutex> lock{mutex_};
-    return unexpected_;
-  }
-
-  std::string summary() const {
-    return std::to_string(created_) + " x 201, " + std::to_string(unavailable_) + " x 503, " +
-           std::to_string(connection_errors_) + " connection errors, " +
-           std::to_string(read_errors_) + " read errors, slowest answer " +
-           std::to_string(slowest_ms_) + " ms";
-  }
-
-private:
-  void run(int index) {
-    std::mt19937 rng(static_cast<unsigned>(index * 7919 + 17));
-    auto hard_stop = steady::now() + 90s; // a bound even if the test forgets to stop us
-    int connected_port = 0;
-    std::unique_ptr<httplib::Client> http;
-    while (!stop_ && steady::now() < hard_stop) {
-      int port = port_;
-      if (port == 0) {
-        std::this_thread::sleep_for(10ms);
-        continue;
-      }
-      if (port != connected_port) {
-        http = std::make_unique<httplib::Client>("127.0.0.1", port);
-        http->set_connection_timeout(500ms);
-        http->set_read_timeout(8s); // far beyond the 2 s request timeout: a hang shows up
-        http->set_write_timeout(2s);
-        connected_port = port;
-      }
-      auto started = steady::now();
-      auto res = http->Post("/orders", random_order(rng).dump(), "application/json");
-      if (!res) {
-        if (res.error() == httplib::Error::Read)
-          ++read_errors_;
-        else
-          ++connection_errors_;
-        std::this_thread::sleep_for(20ms);
-        continue;
-      }
-      long long ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started).count();
-      for (long long seen = slowest_ms_;
-           ms > seen && !slowest_ms_.compare_exchange_weak(seen, ms);) {
-      }
-      if (res->status == 201) {
-        std::string id;
-        try {
-          id = json::parse(res->body).at("data").at("id").get<std::string>();
-        } catch (const std::exception&) {
-          note("201 without an order id: " + res->body);
-          continue;
-        }
-        {
-          std::lock_guard<std::mutex> lock{mutex_};
-          ids_.push_back(id);
-          ++created_;
-        }
-        std::this_thread::sleep_for(pace_);
-      } else if (res->status == 503) {
-        ++unavailable_;
-        std::this_thread::sleep_for(20ms);
-      } else {
-        note("POST /orders answered " + std::to_string(res->status) + ": " + res->body);
-      }
-    }
-  }
-
-  json random_order(std::mt19937& rng) {
-    auto pick = [&](const std::vector<std::string>& from) {
-      return from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(rng)];
-    };
-    json items = json::array();
-    auto first = std::uniform_int_distribution<std::size_t>(0, catalog_.products.size() - 1)(rng);
-    int lines = std::uniform_int_distribution<int>(1, 2)(rng);
-    for (int l = 0; l < lines; ++l)
-      items.push_back({{"productId", catalog_.products[(first + l) % catalog_.products.size()]},
-                       {"quantity", std::uniform_int_distribution<int>(1, 3)(rng)},
-                       {"price", 2.5}});
-    return {{"customerId", pick(catalog_.customers)}, {"items", items}};
-  }
-
-  void note(const std::string& what) {
-    std::lock_guard<std::mutex> lock{mutex_};
-    if (unexpected_.size() < 20)
-      unexpected_.push_back(what);
-  }
-
-  catalog catalog_;
-  std::chrono::milliseconds pace_;
-  std::atomic<int> port_{0};
-  std::atomic<bool> stop_{false};
-  std::atomic<int> created_{0}, unavailable_{0}, connection_errors_{0}, read_errors_{0};
-  std::atomic<long long> slowest_ms_{0};
-  std::mutex mutex_;
-  std::vector<std::string> ids_, unexpected_;
-  std::vector<std::thread> threads_;
-};
-
-// Waits until `count()` reached `at_least` (bounded), reporting what the load saw otherwise.
-void require_progress(order_load& load, int at_least, std::chrono::milliseconds limit,
-                      const std::string& when, const std::function<std::string()>& logs) {
-  BOOST_REQUIRE_MESSAGE(eventually(
-                            limit, [&] { return load.created() >= at_least; }, 20ms),
-                        "fewer than " << at_least << " orders accepted " << when << " within "
-                                      << limit.count() << " ms; load: " << load.summary()
-                                      << "; node problems:" << logs());
-}
 
 // ---- the checks every scenario ends with ----
 
@@ -326,33 +183,6 @@ int run(const std::string& command) {
   return std::system(command.c_str());
 }
 
-// A PostgreSQL cluster of this test alone, so that stopping it disturbs nobody else.
-struct private_cluster {
-  std::string dir = "/tmp/monolith-killload-" + std::to_string(::getpid());
-  int port = free_port();
-  // The name is also the node's bus key prefix: a fixed one would share streams, consumers
-  // and leases with every other run on the same broker server.
-  std::string database = "killload_" + std::to_string(::getpid());
-  std::string script = std::string{MONOLITH_SOURCE_DIR} + "/scripts/pg-cluster";
-
-  private_cluster() {
-    BOOST_REQUIRE(start());
-    BOOST_REQUIRE(run(script + " createdb " + std::to_string(port) + " " + database) == 0);
-  }
-  ~private_cluster() {
-    stop();
-    std::filesystem::remove_all(dir);
-  }
-  bool start() {
-    return run(script + " start " + dir + " " + std::to_string(port) +
-               " fsync=off synchronous_commit=off") == 0;
-  }
-  void stop() { run(script + " stop " + dir); }
-  std::string dsn() const {
-    return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=" + database;
-  }
-};
-
 // A broker server of this test's own (the shared one of scripts/test must not go down
 // under the other tests): Redis with its append-only file, NATS with JetStream on disk,
 // or RabbitMQ with its durable queues, so that a restart keeps what it stored. The backend is the
@@ -434,7 +264,9 @@ BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_two_kill_minus_nine_un
 }
 
 BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_the_database_restarts_under_load) {
-  private_cluster pg;
+  // The name is also the node's bus key prefix: a fixed one would share streams, consumers
+  // and leases with every other run on the same broker server.
+  private_cluster pg{"killload", "killload_" + std::to_string(::getpid())};
   node_process node{node_options{pg.dsn(), node_flags}};
   node.start();
   auto logs = [&] { return problems_in(node.log()); };

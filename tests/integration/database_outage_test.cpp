@@ -4,45 +4,14 @@
 // recovery succeeds without restarting the node. A request refused during the outage
 // left nothing behind.
 #include "node_process.hpp"
+#include "private_cluster.hpp"
 
 #include <boost/test/unit_test.hpp>
 
-#include <filesystem>
-
 using namespace testing_support;
 
-namespace {
-
-int run(const std::string& command) {
-  return std::system(command.c_str());
-}
-
-struct private_cluster {
-  std::string dir = "/tmp/monolith-outage-" + std::to_string(::getpid());
-  int port = free_port();
-  std::string script = std::string{MONOLITH_SOURCE_DIR} + "/scripts/pg-cluster";
-
-  private_cluster() {
-    BOOST_REQUIRE(start());
-    BOOST_REQUIRE(run(script + " createdb " + std::to_string(port) + " outage") == 0);
-  }
-  ~private_cluster() {
-    stop();
-    std::filesystem::remove_all(dir);
-  }
-  bool start() {
-    return run(script + " start " + dir + " " + std::to_string(port) + " fsync=off") == 0;
-  }
-  void stop() { run(script + " stop " + dir); }
-  std::string dsn() const {
-    return "host=127.0.0.1 port=" + std::to_string(port) + " user=postgres dbname=outage";
-  }
-};
-
-} // namespace
-
 BOOST_AUTO_TEST_CASE(database_outage_gives_503_then_recovers_without_a_restart) {
-  private_cluster pg;
+  private_cluster pg{"outage", "outage"};
   node_process node{{pg.dsn(), {"--app.http.request-timeout=2s"}}};
   node.start();
   auto http = node.client();

@@ -126,7 +126,9 @@ struct inventory_api : api_client {
 
   json current(const std::string& id) { return expect_product(get(id), 200); }
 
-  static persistence::pg_connection admin() { return persistence::pg_connection{dsn()}; }
+  static persistence::pg_connection admin() {
+    return persistence::pg_connection{dsn_of("inventory")};
+  }
 };
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <ctime>
 #include <sstream>
 #include <thread>
@@ -22,10 +23,43 @@ suite_node::sigpipe_ignored::sigpipe_ignored() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
+namespace {
+
+bool split_databases() {
+  const char* split = std::getenv("MONOLITH_TEST_SPLIT_DATABASES");
+  return split && std::string{split} == "1";
+}
+
+std::vector<std::string> split_flags(const std::unique_ptr<private_cluster>& second) {
+  if (!second)
+    return {};
+  return {"--app.databases.second=" + second->dsn(), "--app.module-database.inventory=second",
+          "--app.module-database.notifications=second"};
+}
+
+} // namespace
+
 // The database is named after the program, so that a leftover one says whose it is.
-suite_node::suite_node() : db(program_invocation_short_name), node(node_options{db.dsn()}) {
+suite_node::suite_node()
+    : db(program_invocation_short_name),
+      second_server(split_databases()
+                        ? std::make_unique<private_cluster>("second", db.name() + "_second")
+                        : nullptr),
+      node(node_options{db.dsn(), split_flags(second_server)}) {
   the_suite_node = this;
   node.start();
+  if (second_server) { // the variant runs as it says, or not at all
+    auto ready = node.client()->Get("/ready");
+    if (!ready || nlohmann::json::parse(ready->body)["checks"].value("database:second", "") != "up")
+      throw std::runtime_error("MONOLITH_TEST_SPLIT_DATABASES: the node does not use the second "
+                               "server: " +
+                               (ready ? ready->body : std::string{"no answer"}));
+  }
+}
+
+std::string suite_node::dsn_of(const std::string& module) const {
+  bool elsewhere = second_server && (module == "inventory" || module == "notifications");
+  return elsewhere ? second_server->dsn() : db.dsn();
 }
 
 suite_node::~suite_node() {

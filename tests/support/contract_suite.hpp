@@ -1,10 +1,11 @@
 // The HTTP contract's suites (customers, inventory, orders, gateway conventions): one node
-// and one database for a whole test program, and the fixture each of their tests starts
-// from. A program declares `BOOST_TEST_GLOBAL_FIXTURE(suite_node);` once, and its suites'
-// fixtures derive from api_client.
+// and its database (or two servers, see suite_node) for a whole test program, and the fixture each
+// of their tests starts from. A program declares `BOOST_TEST_GLOBAL_FIXTURE(suite_node);` once, and
+// its suites' fixtures derive from api_client.
 #pragma once
 
 #include "node_process.hpp"
+#include "private_cluster.hpp"
 #include "test_database.hpp"
 
 #include <httplib.h>
@@ -39,7 +40,13 @@ private:
 
 public:
   test_database db;
+  // With MONOLITH_TEST_SPLIT_DATABASES=1 (the suites' *_split_databases variants),
+  // inventory and notifications live on a second server of the suite's own.
+  std::unique_ptr<private_cluster> second_server;
   node_process node;
+
+  // The bootstrap DSN of the database `module`'s data lives in.
+  std::string dsn_of(const std::string& module) const;
 };
 
 // A client of a node: the suite's (or the one given), started first if it is not running
@@ -57,6 +64,8 @@ public:
   int port() const { return node_.http_port(); }
   // The suite's database's bootstrap DSN (superuser), to look behind the API.
   static std::string dsn() { return suite_node::get().db.dsn(); }
+  // The same for the database `module`'s data lives in.
+  static std::string dsn_of(const std::string& module) { return suite_node::get().dsn_of(module); }
 
   // What a test needs in place, each required to succeed: a new ACTIVE customer's id; a
   // new product's id.

@@ -82,6 +82,7 @@ BOOST_AUTO_TEST_CASE(an_empty_file_gives_the_documented_defaults) {
   BOOST_TEST(s.relay.poll_interval.count() == 1000);
   BOOST_TEST(s.relay.batch_size == 500);
   BOOST_TEST(s.relay.lease_ttl.count() == 2000);
+  BOOST_TEST(s.relay.round_spacing.count() == 3);
   BOOST_TEST(s.delivery.backoff_initial.count() == 100);
   BOOST_TEST(s.delivery.backoff_max.count() == 30000);
   BOOST_TEST(s.delivery.max_attempts == 10);
@@ -245,6 +246,13 @@ BOOST_AUTO_TEST_CASE(each_bad_value_is_refused_with_its_key) {
       {"[app.remote]\ninsecure = 1\n", "app.remote.insecure"},
       {"[app.http]\nmax-header-bytes = 10\n", "app.http.max-header-bytes"},
       {"[app.http]\nheader-timeout = 0s\n", "app.http.header-timeout"},
+      // Where modules' data lives.
+      {"[app.databases]\nmain = \"host=db2\"\n", "app.databases.main"},
+      {"[app.databases]\nStock = \"host=db2\"\n", "app.databases.Stock"},
+      {"[app.databases]\nstock = 42\n", "app.databases.stock"},
+      {"[app.module-database]\ninventory = \"stock\"\n", "app.module-database.inventory"},
+      {"[app.databases]\nstock = \"host=db2\"\n[app.module-database]\nbilling = \"stock\"\n",
+       "app.module-database.billing"},
   };
   for (auto& [conf, key] : cases) {
     auto r = load(conf);
@@ -305,7 +313,7 @@ BOOST_AUTO_TEST_CASE(a_module_may_be_placed_on_several_nodes) {
 // The shipped example topologies load for every node they list, and --describe-topology
 // draws the event flows over the links the placement implies.
 BOOST_AUTO_TEST_CASE(example_topologies_load_and_describe_their_event_flows) {
-  for (std::string name : {"single-node", "two-nodes", "three-nodes"}) {
+  for (std::string name : {"single-node", "two-nodes", "three-nodes", "separate-databases"}) {
     std::ifstream in{std::string{MONOLITH_SOURCE_DIR} + "/examples/topology/" + name + ".conf"};
     std::stringstream text;
     text << in.rdbuf();
@@ -323,6 +331,18 @@ BOOST_AUTO_TEST_CASE(example_topologies_load_and_describe_their_event_flows) {
       BOOST_TEST(diagram.find("b_inventory -- \"inventory.rejected, inventory.reserved (b -> a)\" "
                               "--> a_orders") != std::string::npos,
                  diagram);
+    }
+    if (name == "separate-databases") {
+      auto settings = load(text.str()).settings;
+      BOOST_TEST(settings.database.database_of("inventory") == "stock");
+      BOOST_TEST(settings.database.database_of("orders") == "main");
+      auto diagram = describe_topology(all_modules(), settings);
+      BOOST_TEST(diagram.find("database_stock[(\"database stock (127.0.0.1:5433/stock)\")]") !=
+                     std::string::npos,
+                 diagram);
+      BOOST_TEST(diagram.find("main_notifications -.- database_stock") != std::string::npos,
+                 diagram);
+      BOOST_TEST(diagram.find("main_orders -.- database_main") != std::string::npos, diagram);
     }
   }
 }
