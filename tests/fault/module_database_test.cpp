@@ -119,7 +119,9 @@ void check_every_accepted_order(const two_servers& db, node_process& node, order
   }
   BOOST_TEST(wrong.empty(), "orders answered 201: " << joined(wrong));
   auto orders = scalar(db.main.dsn(), "SELECT count(*) FROM orders.orders");
-  BOOST_TEST(orders == long(ids.size()));
+  // A kill -9 may take the 201 of an order it committed: at most one per client (4).
+  BOOST_TEST(orders >= long(ids.size()));
+  BOOST_TEST(orders <= long(ids.size()) + 4);
   auto created = column(db.stock.dsn(), "SELECT order_id::text FROM notifications.notifications "
                                         "WHERE template = 'order-created'");
   BOOST_TEST(long(created.size()) == orders,
