@@ -168,9 +168,11 @@ void require_settled(const std::string& dsn, const std::function<std::string()>&
   auto schemas = relay_schemas(dsn);
   backlog last;
   auto started = steady::now();
+  // An event whose delivery failed a few times during the fault waits for its retry in
+  // exponential backoff, up to app.delivery.backoff-max (30 s): allow two of those.
   bool settled = eventually(
-      30s, [&] { return (last = backlog_of(dsn, schemas)).settled(); }, 100ms);
-  BOOST_REQUIRE_MESSAGE(settled, "not settled 30 s after the load stopped: "
+      60s, [&] { return (last = backlog_of(dsn, schemas)).settled(); }, 100ms);
+  BOOST_REQUIRE_MESSAGE(settled, "not settled 60 s after the load stopped: "
                                      << last.text() << " (" << open_deliveries(dsn, schemas)
                                      << "); node problems:" << logs());
   BOOST_TEST_MESSAGE(
