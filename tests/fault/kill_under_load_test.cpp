@@ -224,18 +224,9 @@ struct private_broker {
 
 BOOST_AUTO_TEST_CASE(every_accepted_order_completes_after_two_kill_minus_nine_under_load) {
   test_database db{"killload"};
-  std::vector<std::unique_ptr<node_process>> nodes; // killed ones kept for their logs
-  auto launch = [&] {
-    nodes.push_back(std::make_unique<node_process>(node_options{db.dsn(), node_flags}));
-    nodes.back()->start();
-    return nodes.back().get();
-  };
-  auto logs = [&] {
-    std::string text;
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      text += "\n node " + std::to_string(i) + ":" + problems_in(nodes[i]->log());
-    return text;
-  };
+  node_generations nodes{node_options{db.dsn(), node_flags}}; // killed ones kept for their logs
+  auto launch = [&] { return &nodes.launch(); };
+  auto logs = [&] { return nodes.problems(); };
   node_process* node = launch();
   order_load load{make_catalog(*node, 4, 5, 100)}; // ~600 units ordered: some REJECTED
   load.target(node->http_port());

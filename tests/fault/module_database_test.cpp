@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -97,6 +98,13 @@ bool settled(const two_servers& db, std::string& why) {
     why = e.what(); // a server still coming back
     return false;
   }
+}
+
+void require_settled(const two_servers& db, const std::function<std::string()>& logs) {
+  std::string why;
+  BOOST_REQUIRE_MESSAGE(eventually(
+                            60s, [&] { return settled(db, why); }, 200ms),
+                        "not settled 60 s after the load stopped: " << why << logs());
 }
 
 // What every scenario ends with: each order answered 201 exists and is final; each order
@@ -200,10 +208,7 @@ BOOST_AUTO_TEST_CASE(the_saga_survives_the_second_database_server_stopping_under
   BOOST_REQUIRE(db.stock.start());
   require_progress(load, load.created() + 20, 20s, "after the second server came back", logs);
   load.finish();
-  std::string why;
-  BOOST_REQUIRE_MESSAGE(eventually(
-                            60s, [&] { return settled(db, why); }, 200ms),
-                        "not settled 60 s after the load stopped: " << why << logs());
+  require_settled(db, logs);
   check_every_accepted_order(db, node, load);
   BOOST_TEST(eventually(5s, [&] {
     auto res = node.client()->Get("/ready");
@@ -214,18 +219,10 @@ BOOST_AUTO_TEST_CASE(the_saga_survives_the_second_database_server_stopping_under
 
 BOOST_AUTO_TEST_CASE(kill_minus_nine_under_load_loses_nothing_across_two_servers) {
   two_servers db;
-  std::vector<std::unique_ptr<node_process>> nodes; // killed ones kept for their logs
-  auto launch = [&] {
-    nodes.push_back(std::make_unique<node_process>(node_options{db.main.dsn(), db.flags()}));
-    nodes.back()->start();
-    return nodes.back().get();
-  };
-  auto logs = [&] {
-    std::string text;
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      text += "\n node " + std::to_string(i) + ":" + problems_in(nodes[i]->log());
-    return text;
-  };
+  node_generations nodes{
+      node_options{db.main.dsn(), db.flags()}}; // killed ones kept for their logs
+  auto launch = [&] { return &nodes.launch(); };
+  auto logs = [&] { return nodes.problems(); };
   auto* node = launch();
   order_load load{make_catalog(*node, 4, 5, 100)};
   load.target(node->http_port());
@@ -237,10 +234,7 @@ BOOST_AUTO_TEST_CASE(kill_minus_nine_under_load_loses_nothing_across_two_servers
   load.target(node->http_port());
   require_progress(load, load.created() + 20, 20s, "after the restart", logs);
   load.finish();
-  std::string why;
-  BOOST_REQUIRE_MESSAGE(eventually(
-                            60s, [&] { return settled(db, why); }, 200ms),
-                        "not settled 60 s after the load stopped: " << why << logs());
+  require_settled(db, logs);
   check_every_accepted_order(db, *node, load);
 }
 
@@ -261,10 +255,7 @@ BOOST_AUTO_TEST_CASE(two_nodes_with_inventory_and_notifications_on_their_own_ser
   load.start(3);
   require_progress(load, 40, 20s, "on two nodes", logs);
   load.finish();
-  std::string why;
-  BOOST_REQUIRE_MESSAGE(eventually(
-                            60s, [&] { return settled(db, why); }, 200ms),
-                        "not settled 60 s after the load stopped: " << why << logs());
+  require_settled(db, logs);
   check_every_accepted_order(db, a, load);
   // Node a runs no module of the second server: /ready names only the main database.
   auto checks = ready_checks(a);

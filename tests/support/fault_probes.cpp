@@ -171,4 +171,17 @@ catalog make_catalog(node_process& node, int customers, int products, int stock)
   return c;
 }
 
+node_process& node_generations::launch() {
+  nodes_.push_back(std::make_unique<node_process>(options_));
+  nodes_.back()->start();
+  return *nodes_.back();
+}
+
+std::string node_generations::problems() const {
+  std::string text;
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    text += "\n node " + std::to_string(i) + ":" + problems_in(nodes_[i]->log());
+  return text;
+}
+
 } // namespace testing_support

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,5 +54,20 @@ struct catalog {
 };
 
 catalog make_catalog(node_process& node, int customers, int products, int stock);
+
+// The nodes a fault test starts one after the other on the same options (after a kill -9,
+// say), each kept for its log.
+class node_generations {
+public:
+  explicit node_generations(node_options options) : options_(std::move(options)) {}
+  // Starts the next one and waits until it serves.
+  node_process& launch();
+  // Warnings and errors in every generation's log, for failure messages.
+  std::string problems() const;
+
+private:
+  node_options options_;
+  std::vector<std::unique_ptr<node_process>> nodes_;
+};
 
 } // namespace testing_support
