@@ -13,6 +13,7 @@
 #include "actors/supervisor.hpp"
 #include "actors/topology_diagram.hpp"
 #include "config/app_config.hpp"
+#include "config/settings_markdown.hpp"
 #include "http/edge_config.hpp"
 #include "http/gateway.hpp"
 #include "modules/modules.hpp"
@@ -266,6 +267,11 @@ int main(int argc, char** argv) {
   auto problems = cfg.load(argc, argv, names);
   if (cfg.cli_helptext_printed)
     return 0;
+  // The keys do not depend on the configuration at hand, nor on its problems.
+  if (cfg.describe_settings) {
+    std::cout << config::describe_settings();
+    return 0;
+  }
   for (auto& problem : problems)
     std::cerr << "monolith: configuration error: " << problem << "\n";
   if (!problems.empty())

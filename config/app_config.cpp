@@ -36,6 +36,8 @@ std::vector<std::string> app_config::load(int argc, char** argv, const module_na
       describe_topology = true;
     } else if (arg == "--edge-config") {
       print_edge_config = true;
+    } else if (arg == "--describe-settings") {
+      describe_settings = true;
     } else if (arg.rfind("--app.", 0) == 0) {
       auto eq = arg.find('=');
       if (eq == std::string::npos)

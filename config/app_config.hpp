@@ -24,9 +24,11 @@ public:
 
   const app_settings& settings() const { return settings_; }
 
-  // Flags of the binary itself (not configuration): --describe-topology, --edge-config.
+  // Flags of the binary itself (not configuration): --describe-topology, --edge-config,
+  // --describe-settings.
   bool describe_topology = false;
   bool print_edge_config = false;
+  bool describe_settings = false;
 
 private:
   app_settings settings_;

@@ -1,5 +1,8 @@
 // The validated settings of one process: what caf-application.conf and the command line
 // say, after every key has been checked (see settings_reader.cpp). Plain data; no CAF.
+// The defaults are not written here: every key's default is in the settings schema
+// (settings_schema.cpp), and a default-constructed app_settings, or any of its sections,
+// holds them (defaults()).
 #pragma once
 
 #include <chrono>
@@ -12,6 +15,11 @@
 namespace config {
 
 using millis = std::chrono::milliseconds;
+
+// Builds a section with every field empty or zero: only defaults() does, to fill one from
+// the schema; everything else takes the defaults.
+struct no_defaults_t {};
+inline constexpr no_defaults_t no_defaults{};
 
 // One process of the cluster: its BASP endpoint, and an HTTP endpoint if it runs the
 // gateway.
@@ -26,22 +34,28 @@ struct node_endpoint {
 };
 
 struct http_settings {
-  int threads = 32;
-  std::size_t max_body_bytes = 1048576;
-  millis request_timeout{5000};
-  int max_queued_connections = 64; // beyond, a connection gets 503 with Retry-After
-  std::size_t max_header_bytes = 32768;
-  millis header_timeout{10000};
-  millis body_timeout{30000};
-  millis keep_alive_timeout{2000};
+  http_settings(); // the defaults
+  explicit http_settings(no_defaults_t) {}
+
+  int threads{};
+  std::size_t max_body_bytes{};
+  millis request_timeout{};
+  int max_queued_connections{}; // beyond, a connection gets 503 with Retry-After
+  std::size_t max_header_bytes{};
+  millis header_timeout{};
+  millis body_timeout{};
+  millis keep_alive_timeout{};
 };
 
 // The reverse proxy (nginx) that scripts/run puts in front of every gateway of the
 // topology, on the public address (http/edge_config.hpp); port 0: none.
 struct edge_settings {
-  std::string host = "127.0.0.1";
-  int port = 0;
-  int max_client_connections = 256; // open connections per client address
+  edge_settings(); // the defaults
+  explicit edge_settings(no_defaults_t) {}
+
+  std::string host;
+  int port{};
+  int max_client_connections{}; // open connections per client address
   bool enabled() const { return port != 0; }
 };
 
@@ -49,10 +63,13 @@ struct edge_settings {
 // in one database: the main one (`dsn`) unless app.module-database names another of
 // app.databases, each given by its own bootstrap DSN (on the same server or another).
 struct database_settings {
+  database_settings(); // the defaults
+  explicit database_settings(no_defaults_t) {}
+
   std::string dsn;                               // bootstrap DSN: migrations and role creation only
   std::string role_prefix;                       // module roles are <role_prefix><module>
   std::map<std::string, std::string> module_dsn; // explicit per-module DSNs
-  int pool_size = 4;                             // connections per module
+  int pool_size{};                               // connections per module
   std::map<std::string, std::string> servers;    // app.databases: name -> bootstrap DSN
   std::map<std::string, std::string> module_database; // app.module-database: module -> name
 
@@ -72,25 +89,34 @@ struct database_settings {
 };
 
 struct supervisor_settings {
-  int max_restarts = 5;
-  millis restart_window{10000};
+  supervisor_settings(); // the defaults
+  explicit supervisor_settings(no_defaults_t) {}
+
+  int max_restarts{};
+  millis restart_window{};
 };
 
 struct relay_settings {
-  millis poll_interval{1000};
-  int batch_size = 500;
-  millis lease_ttl{2000};
+  relay_settings(); // the defaults
+  explicit relay_settings(no_defaults_t) {}
+
+  millis poll_interval{};
+  int batch_size{};
+  millis lease_ttl{};
   // A writer's wake-up starts a round no sooner than this after the last one: the commits
   // of that time share one round (its bookkeeping statements), at that much latency.
-  millis round_spacing{3};
+  millis round_spacing{};
 };
 
 struct delivery_settings {
-  int batch_size = 256; // events per delivery message to one consumer
-  millis backoff_initial{100};
-  millis backoff_max{30000};
-  int max_attempts = 10;
-  millis stale_after{60000};
+  delivery_settings(); // the defaults
+  explicit delivery_settings(no_defaults_t) {}
+
+  int batch_size{}; // events per delivery message to one consumer
+  millis backoff_initial{};
+  millis backoff_max{};
+  int max_attempts{};
+  millis stale_after{};
 };
 
 // What each module deletes, and when (actors/retention.hpp): rows older than these ages
@@ -98,37 +124,46 @@ struct delivery_settings {
 // redelivery of its event that can still come (the retry schedule; a dead letter
 // replayed by an operator): see the README, "Retention".
 struct retention_settings {
-  millis interval{60000};                  // between two pruning passes of a module
-  int batch_size = 1000;                   // rows per DELETE: short locks, short transactions
-  millis outbox{7LL * 86400000};           // published events
-  millis inbox{7LL * 86400000};            // consumers' records of handled events
-  millis deliveries{7LL * 86400000};       // finished delivery rows and discarded dead letters
-  millis idempotency_keys{2LL * 86400000}; // the HTTP contract keeps them at least 24 h
+  retention_settings(); // the defaults
+  explicit retention_settings(no_defaults_t) {}
+
+  millis interval{};         // between two pruning passes of a module
+  int batch_size{};          // rows per DELETE: short locks, short transactions
+  millis outbox{};           // published events
+  millis inbox{};            // consumers' records of handled events
+  millis deliveries{};       // finished delivery rows and discarded dead letters
+  millis idempotency_keys{}; // the HTTP contract keeps them at least 24 h
 };
 
 // The event bus: `actors` (the default: CAF messages, the outbox as the only store) or a
 // broker. On a broker, events are spread by aggregate id over `partitions` streams per
 // publishing module, and each partition is read by one active reader per consumer.
 struct bus_settings {
-  std::string backend = "actors"; // actors | redis | nats | rabbitmq
-  int partitions = 8;
-  std::string redis_host = "127.0.0.1";
-  int redis_port = 6379;
-  std::string nats_host = "127.0.0.1";
-  int nats_port = 4222;
-  std::string rabbitmq_host = "127.0.0.1";
-  int rabbitmq_port = 5672;
-  std::string rabbitmq_user = "guest";
-  std::string rabbitmq_password = "guest";
-  std::string rabbitmq_vhost = "/";
-  std::string key_prefix = "monolith"; // stream and lease keys start with it
-  int64_t stream_maxlen = 1000000;     // XADD MAXLEN ~: entries kept per stream
-  millis claim_idle{5000};       // pending entries of a dead reader idle this long are claimed
-  millis reader_lease_ttl{2000}; // one active reader per (consumer, partition)
+  bus_settings(); // the defaults
+  explicit bus_settings(no_defaults_t) {}
+
+  std::string backend; // actors | redis | nats | rabbitmq
+  int partitions{};
+  std::string redis_host;
+  int redis_port{};
+  std::string nats_host;
+  int nats_port{};
+  std::string rabbitmq_host;
+  int rabbitmq_port{};
+  std::string rabbitmq_user;
+  std::string rabbitmq_password;
+  std::string rabbitmq_vhost;
+  std::string key_prefix;    // stream and lease keys start with it
+  int64_t stream_maxlen{};   // XADD MAXLEN ~: entries kept per stream
+  millis claim_idle{};       // pending entries of a dead reader idle this long are claimed
+  millis reader_lease_ttl{}; // one active reader per (consumer, partition)
   bool on_broker() const { return backend != "actors"; }
 };
 
 struct tls_settings {
+  tls_settings(); // the defaults
+  explicit tls_settings(no_defaults_t) {}
+
   std::string certificate;
   std::string key;
   std::string cafile;
@@ -136,26 +171,32 @@ struct tls_settings {
 };
 
 struct app_settings {
-  std::string node = "main";
+  app_settings(); // the defaults
+  explicit app_settings(no_defaults_t) {}
+
+  std::string node;
   std::vector<node_endpoint> nodes;
   std::map<std::string, std::vector<std::string>> placement; // module -> nodes
-  http_settings http;
-  edge_settings edge;
+  http_settings http{no_defaults};
+  edge_settings edge{no_defaults};
   std::string admin_token;
-  database_settings database;
-  supervisor_settings supervisor;
-  relay_settings relay;
-  delivery_settings delivery;
-  retention_settings retention;
-  std::string notifications_outbox_file = "var/notifications.jsonl";
-  bus_settings bus;
-  millis remote_request_timeout{800};
-  bool remote_insecure = false; // nodes may link over the network without TLS
-  tls_settings tls;
+  database_settings database{no_defaults};
+  supervisor_settings supervisor{no_defaults};
+  relay_settings relay{no_defaults};
+  delivery_settings delivery{no_defaults};
+  retention_settings retention{no_defaults};
+  std::string notifications_outbox_file;
+  bus_settings bus{no_defaults};
+  millis remote_request_timeout{};
+  bool remote_insecure{}; // nodes may link over the network without TLS
+  tls_settings tls{no_defaults};
 
   const node_endpoint& this_node() const;
   // Whether `module` is placed on this process's node.
   bool runs_here(const std::string& module) const;
 };
+
+// Every key's default, from the settings schema, read once by the keys' own readers.
+const app_settings& defaults();
 
 } // namespace config

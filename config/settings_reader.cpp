@@ -1,326 +1,20 @@
-// Reads and checks every app.* key (see settings_reader.hpp). Each key has one entry in
-// the table below: its type, its allowed range, and where it goes in app_settings.
+// Reads and checks every app.* key (see settings_reader.hpp): each value with its key's
+// entry in the settings schema, then the rules that take several keys together.
 #include "config/settings_reader.hpp"
 
+#include "config/settings_schema.hpp"
+
 #include <caf/config_value.hpp>
-#include <caf/deep_to_string.hpp>
 #include <caf/dictionary.hpp>
 
 #include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <regex>
 #include <set>
 
 namespace config {
 
 namespace {
-
-using problems = std::vector<std::string>;
-
-std::string show(const caf::config_value& value) {
-  return caf::to_string(value);
-}
-
-// One checker per value type; each reports "<key> <what is wrong>" on failure.
-struct key_reader {
-  const std::string& key;
-  const caf::config_value& value;
-  problems& out;
-
-  bool fail(const std::string& what) {
-    out.push_back(key + ": " + what + " (got " + show(value) + ")");
-    return false;
-  }
-
-  bool integer(int64_t min, int64_t max, int64_t& result) {
-    auto x = caf::get_if<int64_t>(&value);
-    if (!x || *x < min || *x > max)
-      return fail("must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-    result = *x;
-    return true;
-  }
-
-  bool timespan(millis min, millis max, millis& result) {
-    auto x = caf::get_if<caf::timespan>(&value);
-    if (!x)
-      return fail("must be a timespan such as 500ms or 2s");
-    auto ms = std::chrono::duration_cast<millis>(*x);
-    if (ms < min || ms > max)
-      return fail("must be from " + std::to_string(min.count()) + "ms to " +
-                  std::to_string(max.count()) + "ms");
-    result = ms;
-    return true;
-  }
-
-  bool boolean(bool& result) {
-    auto x = caf::get_if<bool>(&value);
-    if (!x)
-      return fail("must be true or false");
-    result = *x;
-    return true;
-  }
-
-  bool string(std::string& result) {
-    auto x = caf::get_if<std::string>(&value);
-    if (!x)
-      return fail("must be a string in double quotes");
-    result = *x;
-    return true;
-  }
-};
-
-struct key_spec {
-  bool takes_string;
-  std::function<void(key_reader&, app_settings&)> read;
-};
-
-const std::map<std::string, key_spec>& fixed_keys() {
-  static const std::map<std::string, key_spec> keys = [] {
-    std::map<std::string, key_spec> k;
-    auto integer = [](int64_t min, int64_t max, std::function<void(app_settings&, int64_t)> set) {
-      return key_spec{false, [=](key_reader& r, app_settings& s) {
-                        int64_t v = 0;
-                        if (r.integer(min, max, v))
-                          set(s, v);
-                      }};
-    };
-    auto timespan = [](millis min, millis max, std::function<millis&(app_settings&)> field) {
-      return key_spec{false,
-                      [=](key_reader& r, app_settings& s) { r.timespan(min, max, field(s)); }};
-    };
-    auto string = [](std::function<std::string&(app_settings&)> field) {
-      return key_spec{true, [=](key_reader& r, app_settings& s) { r.string(field(s)); }};
-    };
-    using std::chrono::hours;
-    const millis ms1{1}, day = hours{24};
-    k.emplace("app.node", string([](app_settings & s) -> auto& { return s.node; }));
-    k.emplace("app.http.threads",
-              integer(1, 1024, [](app_settings& s, int64_t v) { s.http.threads = int(v); }));
-    k.emplace("app.http.max-body-bytes", integer(1024, 1 << 30, [](app_settings& s, int64_t v) {
-                s.http.max_body_bytes = std::size_t(v);
-              }));
-    k.emplace("app.http.request-timeout",
-              timespan(
-                  millis{10}, millis{600000},
-                  [](app_settings & s) -> auto& { return s.http.request_timeout; }));
-    k.emplace("app.http.max-queued-connections", integer(1, 100000, [](app_settings& s, int64_t v) {
-                s.http.max_queued_connections = int(v);
-              }));
-    k.emplace("app.http.max-header-bytes", integer(1024, 1 << 20, [](app_settings& s, int64_t v) {
-                s.http.max_header_bytes = std::size_t(v);
-              }));
-    k.emplace("app.http.header-timeout",
-              timespan(
-                  millis{100}, millis{600000},
-                  [](app_settings & s) -> auto& { return s.http.header_timeout; }));
-    k.emplace("app.http.body-timeout",
-              timespan(
-                  millis{100}, millis{600000},
-                  [](app_settings & s) -> auto& { return s.http.body_timeout; }));
-    k.emplace("app.http.keep-alive-timeout",
-              timespan(
-                  millis{0}, millis{600000},
-                  [](app_settings & s) -> auto& { return s.http.keep_alive_timeout; }));
-    k.emplace("app.edge.host", string([](app_settings & s) -> auto& { return s.edge.host; }));
-    k.emplace("app.edge.port",
-              integer(0, 65535, [](app_settings& s, int64_t v) { s.edge.port = int(v); }));
-    k.emplace("app.edge.max-client-connections", integer(1, 100000, [](app_settings& s, int64_t v) {
-                s.edge.max_client_connections = int(v);
-              }));
-    k.emplace("app.admin.token", string([](app_settings & s) -> auto& { return s.admin_token; }));
-    k.emplace("app.database.dsn", string([](app_settings & s) -> auto& { return s.database.dsn; }));
-    k.emplace("app.database.role-prefix",
-              string([](app_settings & s) -> auto& { return s.database.role_prefix; }));
-    k.emplace("app.database.pool-size",
-              integer(1, 64, [](app_settings& s, int64_t v) { s.database.pool_size = int(v); }));
-    k.emplace("app.supervisor.max-restarts", integer(0, 1000, [](app_settings& s, int64_t v) {
-                s.supervisor.max_restarts = int(v);
-              }));
-    k.emplace("app.supervisor.restart-window",
-              timespan(
-                  ms1, day, [](app_settings & s) -> auto& { return s.supervisor.restart_window; }));
-    k.emplace("app.relay.poll-interval", timespan(
-                                             ms1, millis{600000}, [](app_settings & s) -> auto& {
-                                               return s.relay.poll_interval;
-                                             }));
-    k.emplace("app.relay.batch-size",
-              integer(1, 100000, [](app_settings& s, int64_t v) { s.relay.batch_size = int(v); }));
-    k.emplace("app.relay.round-spacing",
-              timespan(
-                  millis{0}, millis{1000},
-                  [](app_settings & s) -> auto& { return s.relay.round_spacing; }));
-    k.emplace("app.relay.lease-ttl",
-              timespan(
-                  millis{100}, millis{600000},
-                  [](app_settings & s) -> auto& { return s.relay.lease_ttl; }));
-    k.emplace("app.delivery.backoff-initial",
-              timespan(
-                  ms1, day, [](app_settings & s) -> auto& { return s.delivery.backoff_initial; }));
-    k.emplace("app.delivery.backoff-max",
-              timespan(
-                  ms1, day, [](app_settings & s) -> auto& { return s.delivery.backoff_max; }));
-    k.emplace("app.delivery.batch-size", integer(1, 10000, [](app_settings& s, int64_t v) {
-                s.delivery.batch_size = int(v);
-              }));
-    k.emplace("app.delivery.max-attempts", integer(1, 1000, [](app_settings& s, int64_t v) {
-                s.delivery.max_attempts = int(v);
-              }));
-    k.emplace("app.delivery.stale-after",
-              timespan(
-                  ms1, day, [](app_settings & s) -> auto& { return s.delivery.stale_after; }));
-    k.emplace("app.retention.interval", timespan(
-                                            millis{100}, day, [](app_settings & s) -> auto& {
-                                              return s.retention.interval;
-                                            }));
-    k.emplace("app.retention.batch-size", integer(10, 100000, [](app_settings& s, int64_t v) {
-                s.retention.batch_size = int(v);
-              }));
-    k.emplace("app.retention.outbox",
-              timespan(
-                  ms1, 3650 * day, [](app_settings & s) -> auto& { return s.retention.outbox; }));
-    k.emplace("app.retention.inbox",
-              timespan(
-                  ms1, 3650 * day, [](app_settings & s) -> auto& { return s.retention.inbox; }));
-    k.emplace("app.retention.deliveries", timespan(
-                                              ms1, 3650 * day, [](app_settings & s) -> auto& {
-                                                return s.retention.deliveries;
-                                              }));
-    k.emplace("app.retention.idempotency-keys", timespan(
-                                                    day, 3650 * day, [](app_settings & s) -> auto& {
-                                                      return s.retention.idempotency_keys;
-                                                    }));
-    k.emplace("app.notifications.outbox-file",
-              string([](app_settings & s) -> auto& { return s.notifications_outbox_file; }));
-    k.emplace("app.bus.backend", string([](app_settings & s) -> auto& { return s.bus.backend; }));
-    k.emplace("app.bus.partitions",
-              integer(1, 1024, [](app_settings& s, int64_t v) { s.bus.partitions = int(v); }));
-    k.emplace("app.bus.redis-host",
-              string([](app_settings & s) -> auto& { return s.bus.redis_host; }));
-    k.emplace("app.bus.redis-port",
-              integer(1, 65535, [](app_settings& s, int64_t v) { s.bus.redis_port = int(v); }));
-    k.emplace("app.bus.nats-host",
-              string([](app_settings & s) -> auto& { return s.bus.nats_host; }));
-    k.emplace("app.bus.nats-port",
-              integer(1, 65535, [](app_settings& s, int64_t v) { s.bus.nats_port = int(v); }));
-    k.emplace("app.bus.rabbitmq-host",
-              string([](app_settings & s) -> auto& { return s.bus.rabbitmq_host; }));
-    k.emplace("app.bus.rabbitmq-port",
-              integer(1, 65535, [](app_settings& s, int64_t v) { s.bus.rabbitmq_port = int(v); }));
-    k.emplace("app.bus.rabbitmq-user",
-              string([](app_settings & s) -> auto& { return s.bus.rabbitmq_user; }));
-    k.emplace("app.bus.rabbitmq-password",
-              string([](app_settings & s) -> auto& { return s.bus.rabbitmq_password; }));
-    k.emplace("app.bus.rabbitmq-vhost",
-              string([](app_settings & s) -> auto& { return s.bus.rabbitmq_vhost; }));
-    k.emplace("app.bus.key-prefix",
-              string([](app_settings & s) -> auto& { return s.bus.key_prefix; }));
-    k.emplace("app.bus.stream-maxlen",
-              integer(1000, int64_t{1} << 40,
-                      [](app_settings& s, int64_t v) { s.bus.stream_maxlen = v; }));
-    k.emplace("app.bus.claim-idle",
-              timespan(
-                  millis{100}, day, [](app_settings & s) -> auto& { return s.bus.claim_idle; }));
-    k.emplace("app.bus.reader-lease-ttl",
-              timespan(
-                  millis{300}, millis{600000},
-                  [](app_settings & s) -> auto& { return s.bus.reader_lease_ttl; }));
-    k.emplace("app.remote.insecure", key_spec{false, [](key_reader& r, app_settings& s) {
-                                                r.boolean(s.remote_insecure);
-                                              }});
-    k.emplace("app.remote.request-timeout",
-              timespan(
-                  millis{10}, millis{600000},
-                  [](app_settings & s) -> auto& { return s.remote_request_timeout; }));
-    k.emplace("app.tls.certificate",
-              string([](app_settings & s) -> auto& { return s.tls.certificate; }));
-    k.emplace("app.tls.key", string([](app_settings & s) -> auto& { return s.tls.key; }));
-    k.emplace("app.tls.cafile", string([](app_settings & s) -> auto& { return s.tls.cafile; }));
-    return k;
-  }();
-  return keys;
-}
-
-const std::regex& name_pattern() {
-  static const std::regex re{"[a-z][a-z0-9_-]{0,39}"};
-  return re;
-}
-
-void read_node(const std::string& name, const caf::config_value& value, app_settings& s,
-               problems& out) {
-  const std::string key = "app.nodes." + name;
-  auto dict = caf::get_if<caf::config_value::dictionary>(&value);
-  if (!dict) {
-    out.push_back(key +
-                  ": must be { host = \"...\", port = N, http-host = \"...\", http-port = N }");
-    return;
-  }
-  node_endpoint node;
-  node.name = name;
-  bool has_host = false, has_port = false;
-  for (auto& [field, v] : *dict) {
-    const std::string field_key = key + "." + field;
-    key_reader r{field_key, v, out};
-    int64_t port = 0;
-    std::string text;
-    if (field == "host") {
-      has_host = r.string(node.host) && (!node.host.empty() || r.fail("must not be empty"));
-    } else if (field == "port") {
-      has_port = r.integer(1, 65535, port);
-      node.port = uint16_t(port);
-    } else if (field == "http-host") {
-      if (r.string(text))
-        node.http_host = text;
-    } else if (field == "http-port") {
-      if (r.integer(1, 65535, port))
-        node.http_port = uint16_t(port);
-    } else {
-      out.push_back(field_key + ": unknown key (allowed: host, port, http-host, http-port)");
-    }
-  }
-  if (!has_host && !dict->count("host"))
-    out.push_back(key + ".host: missing");
-  if (!has_port && !dict->count("port"))
-    out.push_back(key + ".port: missing");
-  if (node.http_host && !node.http_port)
-    out.push_back(key + ".http-port: missing (http-host is set)");
-  if (node.http_port && !node.http_host)
-    node.http_host = node.host;
-  if (!std::regex_match(name, name_pattern()))
-    out.push_back(key + ": node names are 1..40 of [a-z0-9_-], starting with a letter");
-  s.nodes.push_back(std::move(node));
-}
-
-void read_placement(const std::string& module, const caf::config_value& value,
-                    const module_names& known, app_settings& s, problems& out) {
-  const std::string key = "app.modules." + module;
-  if (std::find(known.begin(), known.end(), module) == known.end()) {
-    std::string list;
-    for (auto& m : known)
-      list += (list.empty() ? "" : ", ") + m;
-    out.push_back(key + ": unknown module (known: " + list + ")");
-    return;
-  }
-  std::vector<std::string> nodes;
-  if (auto one = caf::get_if<std::string>(&value)) {
-    nodes.push_back(*one);
-  } else if (auto many = caf::get_if<caf::config_value::list>(&value)) {
-    for (auto& item : *many) {
-      auto name = caf::get_if<std::string>(&item);
-      if (!name) {
-        out.push_back(key + ": must be a node name or a list of node names");
-        return;
-      }
-      nodes.push_back(*name);
-    }
-  } else {
-    out.push_back(key + ": must be a node name or a list of node names (got " + show(value) + ")");
-    return;
-  }
-  if (nodes.empty())
-    out.push_back(key + ": the list of nodes must not be empty");
-  s.placement[module] = std::move(nodes);
-}
 
 // Names every leaf of an unknown entry, so that a typo is reported as it was written.
 void report_unknown(const std::string& key, const caf::config_value& value, problems& out) {
@@ -336,49 +30,25 @@ void read_tree(const std::string& prefix, const caf::config_value::dictionary& d
                const module_names& known, app_settings& s, problems& out) {
   for (auto& [name, value] : dict) {
     const std::string key = prefix + "." + name;
-    if (key == "app.nodes" || key == "app.modules" || key == "app.database.module-dsn" ||
-        key == "app.databases" || key == "app.module-database") {
-      auto entries = caf::get_if<caf::config_value::dictionary>(&value);
-      if (!entries) {
+    if (auto entries = find_section(key)) {
+      auto listed = caf::get_if<caf::config_value::dictionary>(&value);
+      if (!listed) {
         out.push_back(key + ": must be a section of entries");
         continue;
       }
-      for (auto& [entry, v] : *entries) {
-        if (key == "app.nodes") {
-          read_node(entry, v, s, out);
-        } else if (key == "app.modules") {
-          read_placement(entry, v, known, s, out);
-        } else if (key == "app.databases") {
-          key_reader r{key + "." + entry, v, out};
-          std::string dsn;
-          if (r.string(dsn))
-            s.database.servers[entry] = dsn;
-        } else if (key == "app.module-database") {
-          key_reader r{key + "." + entry, v, out};
-          std::string database;
-          if (std::find(known.begin(), known.end(), entry) == known.end())
-            out.push_back(key + "." + entry + ": unknown module");
-          else if (r.string(database))
-            s.database.module_database[entry] = database;
-        } else {
-          std::string dsn;
-          key_reader r{key + "." + entry, v, out};
-          if (std::find(known.begin(), known.end(), entry) == known.end())
-            out.push_back(key + "." + entry + ": unknown module");
-          else if (r.string(dsn))
-            s.database.module_dsn[entry] = dsn;
-        }
-      }
+      for (auto& [entry, v] : *listed)
+        entries->type.read_entry(entry, v, known, s, out);
       continue;
     }
-    if (auto spec = fixed_keys().find(key); spec != fixed_keys().end()) {
+    if (auto fixed = find_setting(key)) {
       key_reader r{key, value, out};
-      spec->second.read(r, s);
+      fixed->type.read(r, s);
       continue;
     }
     if (auto sub = caf::get_if<caf::config_value::dictionary>(&value)) {
-      bool is_section = std::any_of(fixed_keys().begin(), fixed_keys().end(), [&](auto& entry) {
-        return entry.first.rfind(key + ".", 0) == 0;
+      auto& schema = settings_schema();
+      bool is_section = std::any_of(schema.begin(), schema.end(), [&](auto& entry) {
+        return entry.key.rfind(key + ".", 0) == 0;
       });
       if (is_section) {
         read_tree(key, *sub, known, s, out);
@@ -464,8 +134,11 @@ void check_databases(const database_settings& d, problems& out) {
 }
 
 void check_consistency(app_settings& s, const module_names& known, problems& out) {
-  if (s.nodes.empty())
-    s.nodes.push_back(node_endpoint{"main", "127.0.0.1", 4200, "127.0.0.1", 8080});
+  // Without [app.nodes], the default app.node is the one node, at the schema's address.
+  if (s.nodes.empty()) {
+    auto& node = *find_section("app.nodes");
+    node.type.read_entry(defaults().node, node.default_value(), known, s, out);
+  }
   if (s.placement.empty())
     for (auto& m : known)
       s.placement[m] = {s.nodes.front().name};
@@ -543,11 +216,10 @@ void check_consistency(app_settings& s, const module_names& known, problems& out
 } // namespace
 
 bool is_string_key(const std::string& key) {
-  for (auto* section : {"app.database.module-dsn.", "app.databases.", "app.module-database."})
-    if (key.rfind(section, 0) == 0)
-      return true;
-  auto spec = fixed_keys().find(key);
-  return spec != fixed_keys().end() && spec->second.takes_string;
+  auto entry = find_setting(key);
+  if (!entry)
+    entry = find_section(key.substr(0, key.rfind('.')));
+  return entry && entry->type.takes_string;
 }
 
 std::vector<std::string> read_settings(const caf::settings& content, const module_names& known,
@@ -561,17 +233,6 @@ std::vector<std::string> read_settings(const caf::settings& content, const modul
   }
   check_consistency(out, known, result);
   return result;
-}
-
-const node_endpoint& app_settings::this_node() const {
-  auto i = std::find_if(nodes.begin(), nodes.end(), [&](auto& n) { return n.name == node; });
-  return *i; // read_settings guarantees the node exists
-}
-
-bool app_settings::runs_here(const std::string& module) const {
-  auto placed = placement.find(module);
-  return placed != placement.end() &&
-         std::find(placed->second.begin(), placed->second.end(), node) != placed->second.end();
 }
 
 } // namespace config

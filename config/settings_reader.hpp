@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/app_settings.hpp"
+#include "config/entry_readers.hpp"
 
 #include <caf/settings.hpp>
 
@@ -10,9 +11,6 @@
 #include <vector>
 
 namespace config {
-
-// The modules the binary knows (from modules/modules.cpp), for checking app.modules.
-using module_names = std::vector<std::string>;
 
 // Fills `out` from `content`; returns one message per problem, each naming the key and
 // what is allowed. An empty result means `out` is complete and valid.

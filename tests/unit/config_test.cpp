@@ -2,6 +2,8 @@
 // every bad value (CAF would silently drop ill-typed file values; we must not).
 #include "actors/topology_diagram.hpp"
 #include "config/app_config.hpp"
+#include "config/settings_markdown.hpp"
+#include "config/settings_schema.hpp"
 #include "http/edge_config.hpp"
 #include "modules/modules.hpp"
 #include "persistence/dsn.hpp"
@@ -10,8 +12,10 @@
 #include <caf/settings.hpp>
 #include <caf/timespan.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -47,6 +51,14 @@ loaded load(const std::string& conf_text, std::vector<std::string> args = {}) {
   result.heartbeat = caf::get_or(cfg.content, "middleman.heartbeat-interval", caf::timespan{-1});
   std::remove(path);
   return result;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  return lines;
 }
 
 bool mentions(const std::vector<std::string>& problems, const std::string& key) {
@@ -372,4 +384,71 @@ BOOST_AUTO_TEST_CASE(only_a_node_with_peers_runs_heartbeats) {
                      "b = { host = \"127.0.0.1\", port = 4201 }\n");
   BOOST_TEST(linked.problems.empty());
   BOOST_TEST((linked.heartbeat > caf::timespan{0}));
+}
+
+// The README's configuration table is the schema's, as --describe-settings prints it.
+BOOST_AUTO_TEST_CASE(the_readme_shows_the_settings_schema) {
+  std::ifstream in{std::string{MONOLITH_SOURCE_DIR} + "/README.md"};
+  std::stringstream text;
+  text << in.rdbuf();
+  auto readme = lines_of(text.str());
+  auto begin = std::find_if(readme.begin(), readme.end(),
+                            [](auto& line) { return line.rfind("<!-- settings:", 0) == 0; });
+  auto end = std::find(begin, readme.end(), "<!-- end of settings -->");
+  BOOST_REQUIRE_MESSAGE(
+      begin != readme.end() && end != readme.end(),
+      "README.md: no <!-- settings: ... --> ... <!-- end of settings --> markers");
+  std::vector<std::string> shown(begin + 1, end);
+  auto generated = lines_of(config::describe_settings());
+  for (std::size_t i = 0; i < std::max(shown.size(), generated.size()); ++i) {
+    auto line_of = [i](auto& lines) { return i < lines.size() ? lines[i] : "(nothing)"; };
+    if (line_of(shown) != line_of(generated)) {
+      BOOST_ERROR("README.md line " << (begin - readme.begin()) + 2 + i
+                                    << " differs from build/monolith --describe-settings:\n"
+                                    << "  README:    " << line_of(shown) << "\n"
+                                    << "  generated: " << line_of(generated));
+      break;
+    }
+  }
+}
+
+// The reader takes nothing but the schema's keys (read_settings looks every key up in it),
+// so what is left to check is the other way: each key of the schema is read, from a file
+// that gives its default (NAME and MODULE by an example).
+BOOST_AUTO_TEST_CASE(every_key_of_the_schema_is_read) {
+  std::set<std::string> keys;
+  for (auto& entry : config::settings_schema()) {
+    BOOST_TEST(keys.insert(entry.key).second, entry.key << " has two entries");
+    BOOST_TEST(!entry.meaning.empty(), entry.key);
+    if (entry.has_variable_part()) {
+      BOOST_TEST((config::find_section(entry.section()) == &entry), entry.key);
+      BOOST_TEST(!config::find_setting(entry.key), entry.key);
+    } else {
+      BOOST_TEST((config::find_setting(entry.key) == &entry), entry.key);
+      BOOST_TEST(bool(entry.type.read), entry.key);
+      BOOST_TEST(entry.fallback.value.has_value(), entry.key << " has no default");
+    }
+    if (!entry.fallback.value)
+      continue;
+    auto name = entry.key.substr(entry.key.rfind('.') + 1);
+    if (name == "NAME")
+      name = "main";
+    else if (name == "MODULE")
+      name = known().front();
+    auto r = load("[" + entry.section() + "]\n" + name + " = " + *entry.fallback.value + "\n");
+    BOOST_TEST(r.problems.empty(),
+               entry.key << ": " << (r.problems.empty() ? "" : r.problems.front()));
+  }
+}
+
+// Sections made on their own (by actors and tests) hold the schema's defaults too.
+BOOST_AUTO_TEST_CASE(default_constructed_sections_hold_the_documented_defaults) {
+  BOOST_TEST(config::delivery_settings{}.backoff_max.count() == 30000);
+  BOOST_TEST(config::relay_settings{}.batch_size == 500);
+  BOOST_TEST(config::retention_settings{}.idempotency_keys.count() == 2 * 86400000);
+  BOOST_TEST(config::bus_settings{}.redis_port == 6379);
+  BOOST_TEST(config::bus_settings{}.rabbitmq_vhost == "/");
+  BOOST_TEST(config::app_settings{}.http.threads == 32);
+  BOOST_TEST(config::app_settings{}.node == "main");
+  BOOST_TEST(config::app_settings{}.nodes.empty()); // the default node comes with reading
 }
