@@ -4,10 +4,11 @@
 #include "actors/log.hpp"
 #include "actors/validation.hpp"
 
+#include <algorithm>
 #include <set>
 
-inbox_batch::inbox_batch(std::string schema, batch_handler handle)
-    : schema_(std::move(schema)), handle_(std::move(handle)),
+inbox_batch::inbox_batch(std::string schema, std::vector<consumer_binding> consumers)
+    : schema_(std::move(schema)), consumers_(std::move(consumers)),
       record_{"inbox_record",
               "INSERT INTO " + schema_ +
                   ".inbox (consumer, event_id) "
@@ -37,16 +38,39 @@ std::vector<inbox_batch::item*> inbox_batch::record(persistence::pg_connection& 
   return result;
 }
 
+std::string inbox_batch::undeclared(const std::vector<item*>& fresh) const {
+  for (auto* i : fresh) {
+    auto binding = std::find_if(consumers_.begin(), consumers_.end(),
+                                [&](auto& c) { return c.declared.name == *i->consumer; });
+    if (binding == consumers_.end())
+      return "no consumer " + *i->consumer + " in module " + schema_;
+    auto& events = binding->declared.events;
+    if (std::find(events.begin(), events.end(), i->event->event_name) == events.end())
+      return "consumer " + *i->consumer + " does not handle " + i->event->event_name;
+  }
+  return {};
+}
+
 std::string inbox_batch::handle(persistence::pg_connection& db, const std::vector<item*>& fresh) {
   if (fresh.empty())
     return {};
-  std::vector<const event_envelope*> events;
-  for (auto* i : fresh)
-    events.push_back(i->event);
+  if (auto refusal = undeclared(fresh); !refusal.empty()) {
+    logging::error("consumer refused an event",
+                   {{"schema", schema_}, {"events", int64_t(fresh.size())}, {"error", refusal}});
+    return refusal; // one by one, only the undeclared event fails
+  }
   try {
-    if (auto err = handle_(db, events)) {
-      auto view = describe(err);
-      return !view.message.empty() ? view.message : !view.code.empty() ? view.code : "failed";
+    for (auto& consumer : consumers_) {
+      std::vector<const event_envelope*> events;
+      for (auto* i : fresh)
+        if (*i->consumer == consumer.declared.name)
+          events.push_back(i->event);
+      if (events.empty())
+        continue;
+      if (auto err = consumer.handle(db, events)) {
+        auto view = describe(err);
+        return !view.message.empty() ? view.message : !view.code.empty() ? view.code : "failed";
+      }
     }
     return {};
   } catch (const persistence::pg_error& e) {

@@ -24,16 +24,25 @@
 #include <vector>
 
 // A consumer's side effects for `events` inside the transaction: events new to the
-// consumer, in delivery order (so each aggregate's in sequence order). An error value or
-// an exception rolls the whole batch back.
+// consumer, in delivery order (so each aggregate's in sequence order), each one of the
+// events its declaration names. An error value or an exception rolls the whole batch back.
 using batch_handler = std::function<caf::error(persistence::pg_connection&,
                                                const std::vector<const event_envelope*>&)>;
+
+// One of a module's consumers (declared once, in the module's consumers.hpp) and what it
+// does with its events. An event the declaration does not name, or a delivery to a
+// consumer the module does not declare, fails like an event its handler refuses: it is
+// retried and then dead-lettered, never acknowledged unseen.
+struct consumer_binding {
+  consumer_spec declared;
+  batch_handler handle;
+};
 
 using flush_inbox_atom = caf::atom_constant<caf::atom("flushinbox")>;
 
 class inbox_batch {
 public:
-  inbox_batch(std::string schema, batch_handler handle);
+  inbox_batch(std::string schema, std::vector<consumer_binding> consumers);
 
   // Queues one delivery; true when it starts a new batch (the caller then sends itself
   // flush_inbox_atom, which lands behind every delivery already in its mailbox).
@@ -64,13 +73,17 @@ private:
   void apply_one_by_one(persistence::pg_connection& db, std::vector<item>& items);
   // Records `items` in the inbox; returns those new to their consumer (the first of each).
   std::vector<item*> record(persistence::pg_connection& db, std::vector<item*> items);
-  // Runs the handler over `fresh`; an empty text on success, else what went wrong.
+  // Runs each consumer's handler over its events of `fresh`; an empty text on success,
+  // else what went wrong.
   std::string handle(persistence::pg_connection& db, const std::vector<item*>& fresh);
+  // What the consumers' declarations say against `fresh`: empty when every event is one
+  // its consumer declares, else why not.
+  std::string undeclared(const std::vector<item*>& fresh) const;
   // Commits (sending the handler's deferred writes); the same kind of text on failure.
   std::string commit(persistence::pg_transaction& tx);
 
   std::string schema_;
-  batch_handler handle_;
+  std::vector<consumer_binding> consumers_;
   persistence::pg_statement record_;
   std::vector<entry> entries_;
 };

@@ -2,6 +2,7 @@
 // the children of its supervisor.
 #include "module.hpp"
 
+#include "consumers.hpp"
 #include "events.hpp"
 
 #include "product_service.hpp"
@@ -33,7 +34,7 @@ module_definition definition() {
           register_types,
           children,
           "service",
-          {{"inventory.order-events", {"order.created", "order.cancelled"}}},
+          consumers::all(),
           {events::inventory_reserved, events::inventory_rejected, events::inventory_released}};
 }
 

@@ -1,6 +1,7 @@
 // See product_worker.hpp.
 #include "product_worker.hpp"
 
+#include "consumers.hpp"
 #include "product_store.hpp"
 #include "reservation_store.hpp"
 
@@ -27,9 +28,10 @@ worker::behavior_type product_worker(worker::pointer self, std::string dsn,
   // inventory.order-events: reserve on order.created, release on order.cancelled.
   auto inbox = std::make_shared<inbox_batch>(
       "inventory",
-      [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
-        return s->reservations.apply(db, events);
-      });
+      std::vector<consumer_binding>{
+          {consumers::order_events(), [s](persistence::pg_connection& db, const auto& events) {
+             return s->reservations.apply(db, events);
+           }}});
   return {
       [s](create_product& request) {
         return command_in_transaction<product>(

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <stdexcept>
 
 namespace inventory {
 
@@ -89,8 +90,8 @@ caf::error reservation_store::apply(persistence::pg_connection& db,
     } else if (e->event_name == orders::events::order_cancelled) {
       auto id = nlohmann::json::parse(e->payload).at("orderId").get<std::string>();
       asks.push_back({e, lower_case(id), std::nullopt});
-    } else {
-      continue;
+    } else { // the inbox lets through only what consumers::order_events() declares
+      throw std::invalid_argument("inventory.order-events: unexpected " + e->event_name);
     }
     order_ids.push_back(asks.back().order_id);
   }

@@ -2,6 +2,7 @@
 // the children of its supervisor (service and sender loop) and its consumer.
 #include "module.hpp"
 
+#include "consumers.hpp"
 #include "notification_service.hpp"
 #include "sender_loop.hpp"
 
@@ -27,14 +28,7 @@ std::vector<child_spec> children(const module_context& ctx) {
 } // namespace
 
 module_definition definition() {
-  return {"notifications",
-          migrations,
-          register_types,
-          children,
-          "service",
-          {{"notifications.order-events",
-            {"order.created", "order.confirmed", "order.rejected", "order.cancelled"}}},
-          {}};
+  return {"notifications", migrations, register_types, children, "service", consumers::all(), {}};
 }
 
 } // namespace notifications

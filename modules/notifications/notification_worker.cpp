@@ -1,6 +1,7 @@
 // See notification_worker.hpp.
 #include "notification_worker.hpp"
 
+#include "consumers.hpp"
 #include "notification_store.hpp"
 
 #include "actors/db_worker.hpp"
@@ -21,9 +22,10 @@ worker::behavior_type notification_worker(worker::pointer self, std::string dsn)
   // notifications.order-events: one notification per (event, template).
   auto inbox = std::make_shared<inbox_batch>(
       "notifications",
-      [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
-        return s->store.record(db, events);
-      });
+      std::vector<consumer_binding>{
+          {consumers::order_events(), [s](persistence::pg_connection& db, const auto& events) {
+             return s->store.record(db, events);
+           }}});
   return {
       [s](list_notifications& request) {
         return with_database<std::vector<notification>>(

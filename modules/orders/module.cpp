@@ -2,6 +2,7 @@
 // children of its supervisor.
 #include "module.hpp"
 
+#include "consumers.hpp"
 #include "events.hpp"
 
 #include "order_service.hpp"
@@ -36,7 +37,7 @@ module_definition definition() {
           register_types,
           children,
           "service",
-          {{"orders.inventory-events", {"inventory.reserved", "inventory.rejected"}}},
+          consumers::all(),
           {events::order_created, events::order_confirmed, events::order_rejected,
            events::order_cancelled},
           {{"idempotency_keys", "created_at", &config::retention_settings::idempotency_keys}}};

@@ -1,6 +1,7 @@
 // See order_store.hpp.
 #include "order_store.hpp"
 
+#include "modules/inventory/events.hpp"
 #include "modules/orders/events.hpp"
 
 #include "actors/app_error.hpp"
@@ -249,7 +250,7 @@ order_store::apply_reservation_outcomes(persistence::pg_connection& db,
   for (auto* e : events) {
     auto payload = nlohmann::json::parse(e->payload);
     auto order_id = lower_case(payload.at("orderId").get<std::string>());
-    outcome o{e, e->event_name == "inventory.reserved", std::nullopt};
+    outcome o{e, e->event_name == inventory::events::inventory_reserved, std::nullopt};
     if (!o.reserved)
       o.reason = payload.at("reason").get<std::string>();
     if (!by_order.emplace(order_id, o).second)

@@ -1,6 +1,7 @@
 // See order_worker.hpp.
 #include "order_worker.hpp"
 
+#include "consumers.hpp"
 #include "order_store.hpp"
 
 #include "actors/db_worker.hpp"
@@ -30,12 +31,12 @@ worker::behavior_type order_worker(worker::pointer self, std::string dsn,
                           const std::vector<place_order>& requests) {
         return store->place_all(db, requests);
       });
-  // orders.inventory-events: the reservation's outcome settles the order.
   auto inbox = std::make_shared<inbox_batch>(
       "orders",
-      [s](persistence::pg_connection& db, const std::vector<const event_envelope*>& events) {
-        return s->store.apply_reservation_outcomes(db, events);
-      });
+      std::vector<consumer_binding>{
+          {consumers::inventory_events(), [s](persistence::pg_connection& db, const auto& events) {
+             return s->store.apply_reservation_outcomes(db, events);
+           }}});
   auto write = [s, self](auto promise, auto apply, const command_deadline& deadline) {
     if (s->writes.add(promise, apply, deadline))
       self->send(self, flush_writes_atom::value);

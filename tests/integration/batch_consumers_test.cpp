@@ -2,8 +2,9 @@
 // several events goes to a module's service as the relay or a broker's reader sends it,
 // against a real PostgreSQL. An event given twice is applied once; two events of one
 // aggregate are applied in sequence; a failing event fails alone while the rest of its
-// batch commits, and the later events of its aggregate are not tried; inventory batches
-// competing for one product never oversell.
+// batch commits, and the later events of its aggregate are not tried; an event its
+// consumer does not declare fails the same way; inventory batches competing for one product
+// never oversell.
 #include "test_database.hpp"
 
 #include "actors/event_delivery.hpp"
@@ -182,6 +183,32 @@ BOOST_AUTO_TEST_CASE(a_failing_event_fails_alone_and_holds_back_only_its_own_agg
                       {order_created(good, p, 1), order_cancelled(bad, 2)});
   BOOST_TEST(ack2.failed.empty());
   BOOST_TEST(count("SELECT reserved FROM inventory.products WHERE id = $1::uuid", {p}) == 3);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_its_consumer_does_not_declare_fails_and_is_never_acknowledged) {
+  auto inventory = service("inventory");
+  auto p = product(10);
+  auto good = uuid(), odd = uuid();
+  // inventory.order-events declares order.created and order.cancelled, not order.confirmed.
+  auto confirmed = event(orders::events::order_confirmed, odd, 2,
+                         nlohmann::json(orders::events::order_status_payload{odd, uuid(), ""}));
+  auto after = order_cancelled(odd, 3);
+  auto ack =
+      deliver(inventory, "inventory.order-events", {order_created(good, p, 2), confirmed, after});
+  BOOST_TEST(ack.failed == std::vector<std::string>{confirmed.id});
+  BOOST_REQUIRE(ack.errors.size() == 1u);
+  BOOST_TEST(ack.errors[0] == "consumer inventory.order-events does not handle order.confirmed");
+  BOOST_TEST(ack.handled.size() == 1u); // the good order; the cancel behind it was not tried
+  BOOST_TEST(
+      count("SELECT count(*) FROM inventory.inbox WHERE event_id = $1::uuid", {confirmed.id}) == 0);
+  // A consumer the module does not declare at all: every event fails, nothing is applied.
+  auto stray = order_created(uuid(), p, 1);
+  auto ack2 = deliver(inventory, "inventory.someone-else", {stray});
+  BOOST_TEST(ack2.handled.empty());
+  BOOST_TEST(ack2.failed == std::vector<std::string>{stray.id});
+  BOOST_REQUIRE(ack2.errors.size() == 1u);
+  BOOST_TEST(ack2.errors[0] == "no consumer inventory.someone-else in module inventory");
+  BOOST_TEST(count("SELECT reserved FROM inventory.products WHERE id = $1::uuid", {p}) == 2);
 }
 
 BOOST_AUTO_TEST_CASE(forty_orders_of_two_against_stock_fifty_confirm_exactly_twenty_five) {
