@@ -3,6 +3,7 @@
 
 #include "actors/app_error.hpp"
 #include "actors/brokers/broker.hpp"
+#include "actors/delivery_chains.hpp"
 #include "actors/delivery_retry.hpp"
 #include "actors/directory.hpp"
 #include "actors/log.hpp"
@@ -14,10 +15,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <memory>
-#include <set>
 
 namespace {
 
@@ -37,10 +36,6 @@ constexpr std::size_t max_in_memory = 4096;
 
 // While the watermark trails the claims, the next round comes this soon at the latest.
 constexpr std::chrono::milliseconds catch_up_delay{5};
-
-// Deliveries of one (consumer, aggregate) must go out in sequence order, and never in two
-// messages at once.
-using chain_key = std::pair<std::string, std::string>;
 
 // Keeps the doorbell pointing at this relay for as long as it lives, however it ends.
 // Not copyable: a copy's end would detach the relay.
@@ -62,15 +57,10 @@ struct doorbell_attachment {
 // After a crash or a change of leader, the events above the watermark go out again; the
 // consumers' inbox makes that harmless.
 //
-// Claimed deliveries go out in messages of up to app.delivery.batch-size events per
-// consumer. A message heads a chain for each (consumer, aggregate) it holds: later events
-// of those keys wait in the chain until it is answered, then go out in the next message.
-// A failure becomes a delivery row (with its backoff), and so does everything after it of
-// its key: from then on the `due` query sends that key's deliveries in order.
-// Invariant: while a key has a chain, it has no open delivery row. Everything in rows
-// (retries after backoff, events behind an open row, dead letters replayed) is found by
-// the `due` query, which runs only when something may have become due, and on the timer
-// as a safety net.
+// Claimed deliveries go out in messages per consumer, in sequence per (consumer,
+// aggregate) (delivery_chains.hpp). Everything in rows (retries after backoff, events
+// behind an open row, dead letters replayed) is found by the `due` query, which runs only
+// when something may have become due, and on the timer as a safety net.
 struct relay_state {
   relay_config cfg;
   doorbell_attachment doorbell;
@@ -83,22 +73,9 @@ struct relay_state {
   std::chrono::steady_clock::time_point broker_checked;
   std::optional<int64_t> fencing; // set while we hold the lease
   consumer_api bus;
-  struct message { // one delivery out to a consumer
-    std::string consumer;
-    std::vector<persistence::due_delivery> deliveries; // in order
-    std::vector<chain_key> heads;                      // the chains it heads
-  };
-  struct chain {
-    std::uint64_t head = 0; // the message out with this key; 0 while it is being filled
-    std::deque<persistence::due_delivery> waiting;
-  };
-  std::map<std::uint64_t, message> in_flight;
-  std::size_t sending = 0; // deliveries in the messages in flight
-  std::map<chain_key, chain> chains;
-  std::size_t queued = 0;           // deliveries waiting in chains
+  delivery_chains chains{1};        // sized by app.delivery.batch-size at the start
   std::map<int64_t, int> unsettled; // claimed events -> consumers yet to take them
   persistence::delivery_outcomes outcomes;
-  std::uint64_t next_message = 0;
   std::chrono::steady_clock::time_point gauges_updated;
   bool tick_queued = false;
   std::chrono::steady_clock::time_point last_round;
@@ -121,58 +98,17 @@ delivery_retry retry_of(const relay_state& st) {
 
 void answered(self_pointer self, std::uint64_t id, const delivery_ack* ack, const caf::error* err);
 
-void send(self_pointer self, relay_state::message m) {
-  auto& st = self->state;
-  auto id = ++st.next_message;
-  for (auto& key : m.heads)
-    st.chains[key].head = id;
-  delivery d{m.consumer, {}};
-  for (auto& due : m.deliveries) {
-    auto& e = due.event;
-    d.events.push_back({e.id, e.event_name, e.aggregate_id, e.sequence, e.correlation_id,
-                        e.causation_id, e.payload, e.created_at});
+void send(self_pointer self, std::vector<delivery_chains::message> messages) {
+  for (auto& m : messages) {
+    auto id = m.id;
+    self->request(self->state.bus, delivery_timeout, std::move(m.d))
+        .then([self, id](const delivery_ack& ack) { answered(self, id, &ack, nullptr); },
+              [self, id](caf::error& err) { answered(self, id, nullptr, &err); });
   }
-  st.sending += m.deliveries.size();
-  st.in_flight.emplace(id, std::move(m));
-  self->request(st.bus, delivery_timeout, std::move(d))
-      .then([self, id](const delivery_ack& ack) { answered(self, id, &ack, nullptr); },
-            [self, id](caf::error& err) { answered(self, id, nullptr, &err); });
 }
 
-// Deliveries into messages per consumer, in the order given (claimed ones in position
-// order). A fresh one (no row) goes into the message when its key has nothing out, or
-// when its aggregate's earlier one is in this message; otherwise it waits in its key's
-// chain behind the message out. A due row (at most one per key, none with a chain) goes
-// straight in.
 void route(self_pointer self, std::vector<persistence::due_delivery> deliveries) {
-  auto& st = self->state;
-  auto limit = std::size_t(st.cfg.delivery.batch_size);
-  std::map<std::string, relay_state::message> open; // per consumer, being filled
-  for (auto& d : deliveries) {
-    auto& m = open[d.consumer];
-    m.consumer = d.consumer;
-    chain_key key{d.consumer, d.event.aggregate_id};
-    auto chain = st.chains.find(key);
-    if (!d.row.empty()) {
-      m.deliveries.push_back(std::move(d));
-    } else if (chain == st.chains.end()) {
-      st.chains.emplace(key, relay_state::chain{});
-      m.heads.push_back(key);
-      m.deliveries.push_back(std::move(d));
-    } else if (chain->second.head == 0 && chain->second.waiting.empty()) {
-      m.deliveries.push_back(std::move(d)); // its aggregate's earlier one is in this message
-    } else {
-      chain->second.waiting.push_back(std::move(d));
-      ++st.queued;
-    }
-    if (m.deliveries.size() >= limit) {
-      send(self, std::move(m));
-      m = relay_state::message{};
-    }
-  }
-  for (auto& entry : open)
-    if (!entry.second.deliveries.empty())
-      send(self, std::move(entry.second));
+  send(self, self->state.chains.route(std::move(deliveries)));
 }
 
 // One consumer took a claimed event (or holds a row for it): once all have, the store
@@ -220,64 +156,21 @@ void hold(self_pointer self, persistence::due_delivery d) {
   st.due_wanted = true;
 }
 
-// What the consumer made of message `id`: each event handled, failed or not tried (after
-// a failure of its own aggregate); or the whole message failed (`err`).
+// What the consumer made of message `id` (delivery_chains::answered), recorded: settled
+// events, rows for failures and what waited behind them; the chains' next messages out.
 void answered(self_pointer self, std::uint64_t id, const delivery_ack* ack, const caf::error* err) {
   auto& st = self->state;
-  auto entry = st.in_flight.find(id);
-  if (entry == st.in_flight.end())
-    return; // forgotten meanwhile (lease lost)
-  auto m = std::move(entry->second);
-  st.in_flight.erase(entry);
-  st.sending -= m.deliveries.size();
-  std::set<std::string> handled;
-  std::map<std::string, std::string> failures;
-  std::string whole;
-  if (ack) {
-    handled.insert(ack->handled.begin(), ack->handled.end());
-    for (std::size_t i = 0; i < ack->failed.size() && i < ack->errors.size(); ++i)
-      failures.emplace(ack->failed[i], ack->errors[i]);
-  } else {
-    whole = operator_text(*err, self->system());
-  }
-  std::set<chain_key> broken; // keys with a failure in this message
-  for (auto& d : m.deliveries) {
-    chain_key key{d.consumer, d.event.aggregate_id};
-    if (broken.count(key)) {
-      hold(self, std::move(d));
-    } else if (handled.count(d.event.id)) {
-      delivered(self, d);
-    } else {
-      auto failure = failures.find(d.event.id);
-      failed(self, std::move(d),
-             ack ? (failure != failures.end() ? failure->second : "not handled by the consumer")
-                 : whole);
-      broken.insert(std::move(key));
-    }
-  }
   if (err && err->category() != caf::atom("app"))
     st.bus = nullptr; // the bus itself may be gone: find it again
-  // The chains this message headed: the next of each goes out now, or, after a failure
-  // (or with the bus lost), everything waiting goes to rows behind it.
-  std::vector<persistence::due_delivery> next;
-  for (auto& key : m.heads) {
-    auto chain = st.chains.find(key);
-    if (chain == st.chains.end())
-      continue;
-    auto waiting = std::move(chain->second.waiting);
-    st.queued -= waiting.size();
-    st.chains.erase(chain);
-    for (auto& d : waiting) {
-      if (broken.count(key) || !st.bus)
-        hold(self, std::move(d));
-      else
-        next.push_back(std::move(d));
-    }
-  }
-  // Claimed order is position order per key: keep it across keys too.
-  std::stable_sort(next.begin(), next.end(),
-                   [](auto& a, auto& b) { return a.position < b.position; });
-  route(self, std::move(next));
+  auto result =
+      st.chains.answered(id, ack, err ? operator_text(*err, self->system()) : "", !st.bus);
+  for (auto& d : result.delivered)
+    delivered(self, d);
+  for (auto& f : result.failed)
+    failed(self, std::move(f.first), std::move(f.second));
+  for (auto& d : result.held)
+    hold(self, std::move(d));
+  send(self, std::move(result.next));
   queue_tick(self);
 }
 
@@ -285,10 +178,7 @@ void answered(self_pointer self, std::uint64_t id, const delivery_ack* ack, cons
 // whoever leads next.
 void forget_claims(self_pointer self) {
   auto& st = self->state;
-  st.in_flight.clear();
-  st.sending = 0;
   st.chains.clear();
-  st.queued = 0;
   st.unsettled.clear();
   st.outcomes.clear();
 }
@@ -370,7 +260,7 @@ bool work(self_pointer self) {
     if (!st.fencing)
       return false;
   } else {
-    auto in_memory = st.sending + st.queued;
+    auto in_memory = st.chains.in_memory();
     int limit = 0;
     if (st.bus && in_memory < max_in_memory)
       limit = std::min<int>(st.cfg.relay.batch_size, int(max_in_memory - in_memory));
@@ -388,19 +278,14 @@ bool work(self_pointer self) {
     route(self, std::move(claimed->deliveries));
     more = limit > 0 && int(claimed->events.size()) == limit;
   }
-  auto in_memory = st.sending + st.queued;
+  auto in_memory = st.chains.in_memory();
   if (st.due_wanted && st.bus && in_memory < max_in_memory) {
     st.due_wanted = false;
-    std::vector<std::string> rows_in_flight;
-    for (auto& entry : st.in_flight)
-      for (auto& d : entry.second.deliveries)
-        if (!d.row.empty())
-          rows_in_flight.push_back(d.row);
     auto limit = std::min<int>(st.cfg.relay.batch_size, int(max_in_memory - in_memory));
-    auto due = st.store->due(db, rows_in_flight, limit);
+    auto due = st.store->due(db, st.chains.rows_in_flight(), limit);
     std::vector<persistence::due_delivery> rows;
     for (auto& d : due)
-      if (!st.chains.count({d.consumer, d.event.aggregate_id}))
+      if (!st.chains.has_chain(d.consumer, d.event.aggregate_id))
         rows.push_back(std::move(d)); // (always, while the invariant holds: never out of order)
     route(self, std::move(rows));
     if (int(due.size()) == limit)
@@ -503,6 +388,7 @@ template <class T, class F> caf::result<T> query(self_pointer self, F&& f) {
 relay_actor::behavior_type outbox_relay(self_pointer self, relay_config cfg) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
+  st.chains = delivery_chains{std::size_t(std::max(1, st.cfg.delivery.batch_size))};
   st.session = std::make_unique<persistence::pg_session>(st.cfg.dsn);
   // A holder frozen inside a transaction would keep the lease row locked and stop any
   // standby from taking over: the server ends such a session well within the lease's
