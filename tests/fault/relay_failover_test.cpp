@@ -3,6 +3,7 @@
 // delivered out of per-aggregate order.
 #include "fault_probes.hpp"
 #include "node_process.hpp"
+#include "order_load.hpp"
 #include "test_database.hpp"
 
 #include "persistence/pg.hpp"
@@ -41,132 +42,6 @@ BOOST_TEST_GLOBAL_FIXTURE(ignore_sigpipe);
 
 const std::vector<std::string> node_flags = {"--app.http.request-timeout=2s",
                                              "--app.relay.lease-ttl=2s"};
-
-// Client threads placing orders, thread i against the port of slot i % 2 (one slot per
-// node), cancelling every fourth order they placed so that inventory sees order.created
-// then order.cancelled for some aggregates. Connection errors and 503 are tolerated (a
-// node may be dead or frozen); each client pauses `pace` after an accepted order.
-class order_load {
-public:
-  explicit order_load(catalog c, std::chrono::milliseconds pace = 40ms)
-      : catalog_(std::move(c)), pace_(pace) {}
-  ~order_load() { finish(); }
-
-  void target(int slot, int port) { ports_[slot] = port; }
-
-  void start(int threads) {
-    for (int i = 0; i < threads; ++i)
-      threads_.emplace_back([this, i] { run(i); });
-  }
-
-  void finish() {
-    stop_ = true;
-    for (auto& t : threads_)
-      if (t.joinable())
-        t.join();
-  }
-
-  int created() const { return created_; }
-  int created_via(int port) {
-    std::lock_guard<std::mutex> lock{mutex_};
-    return created_via_[port];
-  }
-  std::vector<std::string> ids() {
-    std::lock_guard<std::mutex> lock{mutex_};
-    return ids_;
-  }
-  std::vector<std::string> unexpected() {
-    std::lock_guard<std::mutex> lock{mutex_};
-    return unexpected_;
-  }
-  std::string summary() const {
-    return std::to_string(created_) + " x 201, " + std::to_string(cancelled_) + " cancelled, " +
-           std::to_string(unavailable_) + " x 503, " + std::to_string(no_answer_) +
-           " without an answer";
-  }
-
-private:
-  void run(int index) {
-    std::mt19937 rng(static_cast<unsigned>(index * 7919 + 29));
-    auto hard_stop = steady::now() + 90s; // a bound even if the test forgets to stop us
-    int connected_port = 0, placed = 0;
-    std::unique_ptr<httplib::Client> http;
-    while (!stop_ && steady::now() < hard_stop) {
-      int port = ports_[index % 2];
-      if (port == 0) {
-        std::this_thread::sleep_for(10ms);
-        continue;
-      }
-      if (port != connected_port) {
-        http = std::make_unique<httplib::Client>("127.0.0.1", port);
-        http->set_connection_timeout(500ms);
-        http->set_read_timeout(5s);
-        http->set_write_timeout(2s);
-        connected_port = port;
-      }
-      auto res = http->Post("/orders", random_order(rng).dump(), "application/json");
-      if (!res || res->status == 503) {
-        ++(res ? unavailable_ : no_answer_);
-        std::this_thread::sleep_for(20ms);
-        continue;
-      }
-      if (res->status != 201) {
-        note("POST /orders answered " + std::to_string(res->status) + ": " + res->body);
-        continue;
-      }
-      std::string id;
-      try {
-        id = json::parse(res->body).at("data").at("id").get<std::string>();
-      } catch (const std::exception&) {
-        note("201 without an order id: " + res->body);
-        continue;
-      }
-      {
-        std::lock_guard<std::mutex> lock{mutex_};
-        ids_.push_back(id);
-        ++created_via_[port];
-        ++created_;
-      }
-      if (++placed % 4 == 0) {
-        auto cancel = http->Post(("/orders/" + id + "/cancel").c_str(), "", "application/json");
-        if (cancel && cancel->status == 200)
-          ++cancelled_;
-        else if (cancel && cancel->status != 409 && cancel->status != 503)
-          note("cancel answered " + std::to_string(cancel->status) + ": " + cancel->body);
-      }
-      std::this_thread::sleep_for(pace_);
-    }
-  }
-
-  json random_order(std::mt19937& rng) {
-    json items = json::array();
-    auto first = std::uniform_int_distribution<std::size_t>(0, catalog_.products.size() - 1)(rng);
-    int lines = std::uniform_int_distribution<int>(1, 2)(rng);
-    for (int l = 0; l < lines; ++l)
-      items.push_back({{"productId", catalog_.products[(first + l) % catalog_.products.size()]},
-                       {"quantity", std::uniform_int_distribution<int>(1, 3)(rng)},
-                       {"price", 2.5}});
-    auto customer =
-        std::uniform_int_distribution<std::size_t>(0, catalog_.customers.size() - 1)(rng);
-    return {{"customerId", catalog_.customers[customer]}, {"items", items}};
-  }
-
-  void note(const std::string& what) {
-    std::lock_guard<std::mutex> lock{mutex_};
-    if (unexpected_.size() < 20)
-      unexpected_.push_back(what);
-  }
-
-  catalog catalog_;
-  std::chrono::milliseconds pace_;
-  std::atomic<int> ports_[2] = {0, 0};
-  std::atomic<bool> stop_{false};
-  std::atomic<int> created_{0}, cancelled_{0}, unavailable_{0}, no_answer_{0};
-  std::mutex mutex_;
-  std::map<int, int> created_via_;
-  std::vector<std::string> ids_, unexpected_;
-  std::vector<std::thread> threads_;
-};
 
 // ---- leases ----
 
@@ -515,7 +390,7 @@ struct two_nodes {
     BOOST_REQUIRE(!schemas.empty());
     a_holder = require_sole_leader(a, db.dsn(), schemas);
     b.start();
-    load = std::make_unique<order_load>(make_catalog(a, 4, 5, 100)); // some orders REJECTED
+    load = std::make_unique<order_load>(make_catalog(a, 4, 5, 100), 40ms, 4); // some REJECTED
     load->target(0, a.http_port());
     load->target(1, b.http_port());
     load->start(4);

@@ -12,10 +12,10 @@ namespace testing_support {
 void order_load::run(int index) {
   std::mt19937 rng(static_cast<unsigned>(index * 7919 + 17));
   auto hard_stop = steady::now() + 90s; // a bound even if the test forgets to stop us
-  int connected_port = 0;
+  int connected_port = 0, placed = 0;
   std::unique_ptr<httplib::Client> http;
   while (!stop_ && steady::now() < hard_stop) {
-    int port = port_;
+    int port = ports_[index % 2];
     if (port == 0) {
       std::this_thread::sleep_for(10ms);
       continue;
@@ -52,8 +52,11 @@ void order_load::run(int index) {
       {
         std::lock_guard<std::mutex> lock{mutex_};
         ids_.push_back(id);
+        ++created_via_[port];
         ++created_;
       }
+      if (cancel_every_ > 0 && ++placed % cancel_every_ == 0)
+        cancel(*http, id);
       std::this_thread::sleep_for(pace_);
     } else if (res->status == 503) {
       ++unavailable_;
@@ -76,6 +79,14 @@ json order_load::random_order(std::mt19937& rng) {
                      {"quantity", std::uniform_int_distribution<int>(1, 3)(rng)},
                      {"price", 2.5}});
   return {{"customerId", pick(catalog_.customers)}, {"items", items}};
+}
+
+void order_load::cancel(httplib::Client& http, const std::string& id) {
+  auto res = http.Post(("/orders/" + id + "/cancel").c_str(), "", "application/json");
+  if (res && res->status == 200)
+    ++cancelled_;
+  else if (res && res->status != 409 && res->status != 503) // 409: settled meanwhile
+    note("cancel answered " + std::to_string(res->status) + ": " + res->body);
 }
 
 void order_load::note(const std::string& what) {

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -25,14 +26,19 @@ namespace testing_support {
 // connection errors and 503 while the node or the database is down. Each client pauses
 // `pace` after an answer: the point is kills mid-load, not a backlog the relay needs
 // minutes to drain (unpaced, 4 clients get ~600 orders/s accepted, far above what the
-// relay delivers).
+// relay delivers). With `cancel_every` = n > 0, each client cancels every n-th order it
+// placed, so that consumers also see an aggregate's second event (order.cancelled).
 class order_load {
 public:
-  explicit order_load(catalog c, std::chrono::milliseconds pace = std::chrono::milliseconds{40})
-      : catalog_(std::move(c)), pace_(pace) {}
+  explicit order_load(catalog c, std::chrono::milliseconds pace = std::chrono::milliseconds{40},
+                      int cancel_every = 0)
+      : catalog_(std::move(c)), pace_(pace), cancel_every_(cancel_every) {}
   ~order_load() { finish(); }
 
-  void target(int port) { port_ = port; }
+  // Every client places its orders through `port`.
+  void target(int port) { ports_[0] = ports_[1] = port; }
+  // Two nodes: clients of even index go through slot 0's port, odd ones through slot 1's.
+  void target(int slot, int port) { ports_[slot % 2] = port; }
 
   void start(int threads) {
     for (int i = 0; i < threads; ++i)
@@ -47,6 +53,11 @@ public:
   }
 
   int created() const { return created_; }
+  int created_via(int port) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return created_via_[port];
+  }
+  int cancelled() const { return cancelled_; }
   int unavailable() const { return unavailable_; }
   int connection_errors() const { return connection_errors_; }
   int read_errors() const { return read_errors_; }
@@ -62,9 +73,9 @@ public:
   }
 
   std::string summary() const {
-    return std::to_string(created_) + " x 201, " + std::to_string(unavailable_) + " x 503, " +
-           std::to_string(connection_errors_) + " connection errors, " +
-           std::to_string(read_errors_) + " read errors, slowest answer " +
+    return std::to_string(created_) + " x 201, " + std::to_string(cancelled_) + " cancelled, " +
+           std::to_string(unavailable_) + " x 503, " + std::to_string(connection_errors_) +
+           " connection errors, " + std::to_string(read_errors_) + " read errors, slowest answer " +
            std::to_string(slowest_ms_) + " ms";
   }
 
@@ -72,14 +83,18 @@ private:
   void run(int index);
   nlohmann::json random_order(std::mt19937& rng);
   void note(const std::string& what);
+  void cancel(httplib::Client& http, const std::string& id);
 
   catalog catalog_;
   std::chrono::milliseconds pace_;
-  std::atomic<int> port_{0};
+  int cancel_every_;
+  std::atomic<int> ports_[2] = {0, 0};
   std::atomic<bool> stop_{false};
-  std::atomic<int> created_{0}, unavailable_{0}, connection_errors_{0}, read_errors_{0};
+  std::atomic<int> created_{0}, cancelled_{0}, unavailable_{0}, connection_errors_{0},
+      read_errors_{0};
   std::atomic<long long> slowest_ms_{0};
   std::mutex mutex_;
+  std::map<int, int> created_via_; // port -> orders answered 201 through it
   std::vector<std::string> ids_, unexpected_;
   std::vector<std::thread> threads_;
 };
