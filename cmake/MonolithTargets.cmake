@@ -13,8 +13,15 @@ set(MONOLITH_INCLUDE_DIR "${CMAKE_BINARY_DIR}/include")
 set(MONOLITH_REGISTRATION_DIR "${CMAKE_BINARY_DIR}/registration")
 file(MAKE_DIRECTORY "${MONOLITH_INCLUDE_DIR}/modules" "${MONOLITH_REGISTRATION_DIR}/modules")
 
+# Warnings are errors on the project's own targets (CI builds with this on); a newer compiler
+# with new warnings can build with -DMONOLITH_WERROR=OFF until they are fixed.
+option(MONOLITH_WERROR "Treat warnings as errors in the project's targets" ON)
+
 function(monolith_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra)
+  if(MONOLITH_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
   target_compile_features(${target} PUBLIC cxx_std_17)
 endfunction()
 
