@@ -447,48 +447,9 @@ BOOST_AUTO_TEST_CASE(parallel_gets_each_answer_with_their_own_customer) {
     customers.push_back(registered("Par" + std::to_string(i), unique_email()));
   expect_customer(deactivate(id_of(customers[0])), 200);
   customers[0]["status"] = "INACTIVE";
-  int port = api_client::port();
-  std::atomic<bool> go{false};
-  std::atomic<int> wrong{0}, done{0};
-  std::vector<std::string> problems(16);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 16; ++t)
-    threads.emplace_back([&, t] {
-      httplib::Client client{"127.0.0.1", port};
-      client.set_keep_alive(true);
-      client.set_read_timeout(std::chrono::seconds{15});
-      while (!go.load())
-        std::this_thread::yield();
-      for (int round = 0; round < 8; ++round) {
-        int k = (t + round) % 7; // 6 = an unknown id
-        std::string id = k == 6 ? "3f2504e0-4f89-41d3-9a0c-0305e82c33" + std::to_string(10 + t)
-                                : id_of(customers[std::size_t(k)]);
-        auto res = client.Get(("/customers/" + id).c_str());
-        ++done;
-        if (!res) {
-          ++wrong;
-          problems[std::size_t(t)] = "no response";
-          continue;
-        }
-        auto body = json::parse(res->body, nullptr, false);
-        bool ok = !body.is_object() ? false
-                  : k == 6          ? res->status == 404 && body["error"]["code"] == "NOT_FOUND"
-                           : res->status == 200 && body["data"] == customers[std::size_t(k)];
-        if (!ok) {
-          ++wrong;
-          problems[std::size_t(t)] =
-              "GET " + id + " -> " + std::to_string(res->status) + " " + res->body;
-        }
-      }
-    });
-  go = true;
-  for (auto& t : threads)
-    t.join();
-  BOOST_TEST(done == 16 * 8);
-  BOOST_TEST(wrong == 0);
-  for (auto& p : problems)
-    if (!p.empty())
-      BOOST_TEST_MESSAGE(p);
+  auto problems = parallel_reads(api_client::port(), "/customers", customers);
+  BOOST_TEST(problems.empty(), "wrong answers: " << problems.size() << ", first: "
+                                                 << (problems.empty() ? "" : problems[0]));
 }
 
 // ---------------------------------------------------------------- deactivation

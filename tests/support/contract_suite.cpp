@@ -3,6 +3,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -179,6 +180,46 @@ int count_of(const std::vector<raced_answer>& answers, int status, const std::st
   for (auto& a : answers)
     n += a.status == status && (code.empty() || a.code == code);
   return n;
+}
+
+std::vector<std::string> parallel_reads(int port, const std::string& collection,
+                                        const std::vector<nlohmann::json>& resources) {
+  constexpr int clients = 16, rounds = 8;
+  auto kinds = int(resources.size()) + 1; // the last: an unknown id
+  std::atomic<bool> go{false};
+  std::vector<std::string> problems(clients);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < clients; ++t)
+    threads.emplace_back([&, t] {
+      httplib::Client client{"127.0.0.1", port};
+      client.set_keep_alive(true);
+      client.set_read_timeout(std::chrono::seconds{15});
+      while (!go.load())
+        std::this_thread::yield();
+      for (int round = 0; round < rounds; ++round) {
+        auto k = std::size_t((t + round) % kinds);
+        bool unknown = k == resources.size();
+        std::string id = unknown ? "3f2504e0-4f89-41d3-9a0c-0305e82c33" + std::to_string(10 + t)
+                                 : id_of(resources[k]);
+        auto res = client.Get((collection + "/" + id).c_str());
+        if (!res) {
+          problems[std::size_t(t)] = "GET " + id + ": no response";
+          continue;
+        }
+        auto body = nlohmann::json::parse(res->body, nullptr, false);
+        bool ok = body.is_object() &&
+                  (unknown ? res->status == 404 && body["error"]["code"] == "NOT_FOUND"
+                           : res->status == 200 && body["data"] == resources[k]);
+        if (!ok)
+          problems[std::size_t(t)] =
+              "GET " + id + " -> " + std::to_string(res->status) + " " + res->body;
+      }
+    });
+  go = true;
+  for (auto& t : threads)
+    t.join();
+  problems.erase(std::remove(problems.begin(), problems.end(), std::string{}), problems.end());
+  return problems;
 }
 
 } // namespace testing_support

@@ -102,4 +102,11 @@ std::vector<raced_answer> race(int port, int n,
 // How many of `answers` had `status` and, when `code` is given, that error code.
 int count_of(const std::vector<raced_answer>& answers, int status, const std::string& code = "");
 
+// 16 keep-alive clients, started together, each reading `collection`/{id} 8 times in turn
+// over `resources` (each as GET answers it) and an unknown id: every answer must be the
+// one for its own id (200 with that resource, or 404 NOT_FOUND), never another's.
+// Returns what went wrong, empty when nothing did.
+std::vector<std::string> parallel_reads(int port, const std::string& collection,
+                                        const std::vector<nlohmann::json>& resources);
+
 } // namespace testing_support
