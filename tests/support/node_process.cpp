@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -159,6 +160,13 @@ int spawn(const std::vector<std::string>& args, const std::string& out_path,
   return pid;
 }
 
+// The node binary: this build's, or MONOLITH_TEST_BINARY's (scripts/sanitize runs the
+// suites that drive a node over HTTP against its sanitized build of the node).
+std::string node_binary() {
+  auto* other = std::getenv("MONOLITH_TEST_BINARY");
+  return other && *other ? other : MONOLITH_BINARY;
+}
+
 bool answers_health(int port) {
   httplib::Client probe{"127.0.0.1", port};
   probe.set_connection_timeout(std::chrono::milliseconds{200});
@@ -169,7 +177,7 @@ bool answers_health(int port) {
 } // namespace
 
 std::vector<std::string> node_process::arguments() const {
-  std::vector<std::string> args = {MONOLITH_BINARY, "--config-file=" + dir_ + "/node.conf",
+  std::vector<std::string> args = {node_binary(), "--config-file=" + dir_ + "/node.conf",
                                    "--app.database.dsn=" + options_.database_dsn};
   auto bus = bus_args(options_.database_dsn);
   args.insert(args.end(), bus.begin(), bus.end());
