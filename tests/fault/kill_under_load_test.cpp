@@ -146,24 +146,6 @@ void check_every_accepted_order(const std::string& dsn, node_process& node, orde
                                              "GROUP BY status ORDER BY 1")));
 }
 
-// What the deliveries still open look like, per publisher and consumer.
-std::string open_deliveries(const std::string& dsn, const std::vector<std::string>& schemas) {
-  std::string sql = "SELECT ''";
-  for (auto& s : schemas)
-    sql += " UNION ALL SELECT '" + s +
-           " -> ' || consumer || ': ' || count(*) || ' pending, attempts ' || "
-           "min(attempts) || '..' || max(attempts) || ', next attempt in ' || "
-           "round(extract(epoch FROM max(next_attempt_at) - clock_timestamp())::numeric, 1) || ' "
-           "s, last error ' "
-           "|| coalesce(max(last_error), '-') FROM " +
-           s + ".deliveries WHERE status = 'pending' GROUP BY consumer";
-  try {
-    return joined(column(dsn, sql), 20);
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-}
-
 void require_settled(const std::string& dsn, const std::function<std::string()>& logs) {
   auto schemas = relay_schemas(dsn);
   backlog last;

@@ -173,24 +173,6 @@ void check_takeover(const std::map<std::string, long long>& took, const std::str
     BOOST_TEST_MESSAGE("database sessions now: " << sessions(dsn));
 }
 
-// What the deliveries still open look like, per publisher and consumer.
-std::string open_deliveries(const std::string& dsn, const std::vector<std::string>& schemas) {
-  std::string sql = "SELECT ''";
-  for (auto& s : schemas)
-    sql += " UNION ALL SELECT '" + s +
-           " -> ' || consumer || ': ' || count(*) || ' pending, attempts ' || "
-           "min(attempts) || '..' || max(attempts) || ', next attempt in ' || "
-           "round(extract(epoch FROM max(next_attempt_at) - clock_timestamp())::numeric, 1) || ' "
-           "s, last error ' "
-           "|| coalesce(max(last_error), '-') FROM " +
-           s + ".deliveries WHERE status = 'pending' GROUP BY consumer";
-  try {
-    return joined(column(dsn, sql), 20);
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-}
-
 // Waits (bounded) until no order is PENDING and every event is published and delivered.
 bool settles(const std::string& dsn, const std::function<std::string()>& logs) {
   auto schemas = relay_schemas(dsn);

@@ -78,6 +78,23 @@ std::vector<std::string> relay_schemas(const std::string& dsn) {
   return column(dsn, "SELECT schemaname FROM pg_tables WHERE tablename = 'relay_lease' ORDER BY 1");
 }
 
+std::string open_deliveries(const std::string& dsn, const std::vector<std::string>& schemas) {
+  std::string sql = "SELECT ''";
+  for (auto& s : schemas)
+    sql += " UNION ALL SELECT '" + s +
+           " -> ' || consumer || ': ' || count(*) || ' pending, attempts ' || "
+           "min(attempts) || '..' || max(attempts) || ', next attempt in ' || "
+           "round(extract(epoch FROM max(next_attempt_at) - clock_timestamp())::numeric, 1) || ' "
+           "s, last error ' "
+           "|| coalesce(max(last_error), '-') FROM " +
+           s + ".deliveries WHERE status = 'pending' GROUP BY consumer";
+  try {
+    return joined(column(dsn, sql), 20);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
 backlog backlog_of(const std::string& dsn, const std::vector<std::string>& schemas) {
   backlog b;
   try {

@@ -44,6 +44,9 @@ struct backlog {
 };
 
 backlog backlog_of(const std::string& dsn, const std::vector<std::string>& schemas);
+// What the deliveries still open look like, per publisher and consumer (for failure
+// messages; the error's text when the query fails).
+std::string open_deliveries(const std::string& dsn, const std::vector<std::string>& schemas);
 // Warnings and errors in a node's log, for failure messages.
 std::string problems_in(const std::string& log, std::size_t most = 15);
 void require_ready(node_process& node);
