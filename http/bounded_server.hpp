@@ -17,14 +17,16 @@
 
 namespace http {
 
+// The first six come from app.http (gateway.cpp, limits_of), whose defaults are in the
+// settings schema (config/settings_schema.cpp); they are not restated here.
 struct server_limits {
-  std::size_t threads = 32;
-  std::size_t max_queued = 64;                     // accepted connections waiting for a thread
-  std::size_t max_header_bytes = 32768;            // request line and headers of one request
-  std::chrono::milliseconds header_timeout{10000}; // to receive them, from the first byte
-  std::chrono::milliseconds body_timeout{30000};   // to receive the body after them
-  std::chrono::milliseconds idle_timeout{2000};    // keep-alive, while nobody waits
-  std::chrono::milliseconds io_timeout{5000};      // one read or write that makes no progress
+  std::size_t threads{};
+  std::size_t max_queued{};                   // accepted connections waiting for a thread
+  std::size_t max_header_bytes{};             // request line and headers of one request
+  std::chrono::milliseconds header_timeout{}; // to receive them, from the first byte
+  std::chrono::milliseconds body_timeout{};   // to receive the body after them
+  std::chrono::milliseconds idle_timeout{};   // keep-alive, while nobody waits
+  std::chrono::milliseconds io_timeout{5000}; // one read or write that makes no progress
   int retry_after_seconds = 1;
 };
 
